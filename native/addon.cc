@@ -1,0 +1,432 @@
+// Node-API bindings for the fedmm kernels. Chooses the best ISA variant this CPU runs (AVX-512 F/BW/DQ/VL,
+// AVX2+FMA, or the baseline build) at load time; setVariant forces another one. Every entry point checks
+// its argument types and lengths and throws a one-line error naming the function and the argument.
+#include <napi.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "isa/table.h"
+
+namespace {
+
+using fedmm::KernelTable;
+
+struct Variant {
+  const char* name;
+  const KernelTable& (*table)();
+  bool (*supported)();
+};
+
+#if defined(__x86_64__) || defined(__i386__)
+bool cpu_avx512() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+}
+bool cpu_avx2() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+#endif
+bool cpu_any() { return true; }
+
+const Variant kVariants[] = {
+#ifdef FEDMM_HAVE_AVX512
+    {"avx512", fedmm::avx512::table, cpu_avx512},
+#endif
+#ifdef FEDMM_HAVE_AVX2
+    {"avx2", fedmm::avx2::table, cpu_avx2},
+#endif
+    {"baseline", fedmm::baseline::table, cpu_any},
+};
+
+const KernelTable* active = nullptr;
+
+const KernelTable& T() { return *active; }
+
+[[noreturn]] void fail(Napi::Env env, const std::string& msg) { throw Napi::TypeError::New(env, msg); }
+
+template <typename T>
+struct View {
+  T* p;
+  size_t n;
+};
+
+template <typename T, napi_typedarray_type kType>
+View<T> typed(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* what, const char* typeName,
+              bool nullable = false) {
+  Napi::Value v = info[i];
+  if (nullable && (v.IsNull() || v.IsUndefined())) return {nullptr, 0};
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != kType)
+    fail(info.Env(), std::string(fn) + ": " + what + " must be a " + typeName);
+  Napi::TypedArrayOf<T> a = v.As<Napi::TypedArrayOf<T>>();
+  return {a.Data(), a.ElementLength()};
+}
+
+View<float> f32(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* what, bool nullable = false) {
+  return typed<float, napi_float32_array>(info, i, fn, what, "Float32Array", nullable);
+}
+View<double> f64(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* what) {
+  return typed<double, napi_float64_array>(info, i, fn, what, "Float64Array");
+}
+
+double num(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* what) {
+  if (!info[i].IsNumber()) fail(info.Env(), std::string(fn) + ": " + what + " must be a number");
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+
+size_t count(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* what) {
+  const double d = num(info, i, fn, what);
+  if (!(d >= 0) || d != (double)(size_t)d || d > 9.0e15)
+    fail(info.Env(), std::string(fn) + ": " + what + " must be a non-negative integer");
+  return (size_t)d;
+}
+
+bool flag(const Napi::CallbackInfo& info, size_t i) { return info[i].ToBoolean().Value(); }
+
+template <typename V>
+void need(const Napi::CallbackInfo& info, const V& v, size_t n, const char* fn, const char* what) {
+  if (v.n < n)
+    fail(info.Env(), std::string(fn) + ": " + what + " has " + std::to_string(v.n) + " elements, needs " +
+                         std::to_string(n));
+}
+
+// The Float32Arrays of a JS array, all of length ≥ P.
+std::vector<const float*>& update_list(const Napi::CallbackInfo& info, size_t i, size_t P, const char* fn) {
+  static thread_local std::vector<const float*> ptrs;
+  ptrs.clear();
+  if (!info[i].IsArray()) fail(info.Env(), std::string(fn) + ": updates must be an array of Float32Array");
+  Napi::Array arr = info[i].As<Napi::Array>();
+  const uint32_t K = arr.Length();
+  for (uint32_t k = 0; k < K; k++) {
+    Napi::Value v = arr.Get(k);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      fail(info.Env(), std::string(fn) + ": updates[" + std::to_string(k) + "] must be a Float32Array");
+    Napi::Float32Array a = v.As<Napi::Float32Array>();
+    if (a.ElementLength() < P)
+      fail(info.Env(), std::string(fn) + ": updates[" + std::to_string(k) + "] has " +
+                           std::to_string(a.ElementLength()) + " elements, needs " + std::to_string(P));
+    ptrs.push_back(a.Data());
+  }
+  return ptrs;
+}
+
+float* float_scratch(size_t n) {
+  static thread_local std::vector<float> s;
+  if (s.size() < n) s.resize(n);
+  return s.data();
+}
+
+// ---- variant control ----
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Array compiled = Napi::Array::New(env), supported = Napi::Array::New(env);
+  uint32_t c = 0, s = 0;
+  for (const Variant& v : kVariants) {
+    compiled.Set(c++, v.name);
+    if (v.supported()) supported.Set(s++, v.name);
+  }
+  o.Set("compiled", compiled);
+  o.Set("supported", supported);
+  o.Set("active", active->name);
+  return o;
+}
+
+Napi::Value SetVariant(const Napi::CallbackInfo& info) {
+  if (!info[0].IsString()) fail(info.Env(), "setVariant: name must be a string");
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  for (const Variant& v : kVariants) {
+    if (name != v.name) continue;
+    if (!v.supported())
+      throw Napi::Error::New(info.Env(), "setVariant: this CPU does not support the '" + name + "' kernels");
+    active = &v.table();
+    return Napi::String::New(info.Env(), active->name);
+  }
+  throw Napi::Error::New(info.Env(), "setVariant: no '" + name + "' kernels in this build");
+}
+
+// ---- compute kernels ----
+
+Napi::Value Gemm(const Napi::CallbackInfo& info) {
+  const char* fn = "gemm";
+  const bool tA = flag(info, 0), tB = flag(info, 1);
+  const size_t M = count(info, 2, fn, "M"), N = count(info, 3, fn, "N"), K = count(info, 4, fn, "K");
+  const float alpha = (float)num(info, 5, fn, "alpha");
+  auto a = f32(info, 6, fn, "a");
+  auto b = f32(info, 7, fn, "b");
+  const float beta = (float)num(info, 8, fn, "beta");
+  auto c = f32(info, 9, fn, "c");
+  need(info, a, M * K, fn, "a");
+  need(info, b, K * N, fn, "b");
+  need(info, c, M * N, fn, "c");
+  T().gemm(tA, tB, M, N, K, alpha, a.p, b.p, beta, c.p);
+  return info.Env().Undefined();
+}
+
+Napi::Value MaxPoolForward(const Napi::CallbackInfo& info) {
+  const char* fn = "maxPool1dForward";
+  auto x = f32(info, 0, fn, "x");
+  auto out = f32(info, 1, fn, "out");
+  auto am = typed<int32_t, napi_int32_array>(info, 2, fn, "argmax", "Int32Array");
+  const size_t rows = count(info, 3, fn, "rows"), L = count(info, 4, fn, "L");
+  const size_t kernel = count(info, 5, fn, "kernel"), stride = count(info, 6, fn, "stride");
+  if (kernel < 1 || stride < 1 || kernel > L) fail(info.Env(), "maxPool1dForward: need 1 ≤ kernel ≤ L and stride ≥ 1");
+  const size_t Lout = (L - kernel) / stride + 1;
+  need(info, x, rows * L, fn, "x");
+  need(info, out, rows * Lout, fn, "out");
+  need(info, am, rows * Lout, fn, "argmax");
+  T().maxpool1d_forward(x.p, out.p, am.p, rows, L, kernel, stride);
+  return info.Env().Undefined();
+}
+
+Napi::Value MaxPoolBackward(const Napi::CallbackInfo& info) {
+  const char* fn = "maxPool1dBackward";
+  auto g = f32(info, 0, fn, "gOut");
+  auto am = typed<int32_t, napi_int32_array>(info, 1, fn, "argmax", "Int32Array");
+  auto gx = f32(info, 2, fn, "gx");
+  const size_t rows = count(info, 3, fn, "rows"), L = count(info, 4, fn, "L"), Lout = count(info, 5, fn, "Lout");
+  need(info, g, rows * Lout, fn, "gOut");
+  need(info, am, rows * Lout, fn, "argmax");
+  need(info, gx, rows * L, fn, "gx");
+  for (size_t i = 0; i < rows * Lout; i++)
+    if (am.p[i] < 0 || (size_t)am.p[i] >= L) fail(info.Env(), "maxPool1dBackward: argmax index out of range");
+  T().maxpool1d_backward(g.p, am.p, gx.p, rows, L, Lout);
+  return info.Env().Undefined();
+}
+
+Napi::Value SgdStep(const Napi::CallbackInfo& info) {
+  const char* fn = "sgdStep";
+  auto p = f32(info, 0, fn, "param");
+  auto g = f32(info, 1, fn, "grad");
+  auto buf = f32(info, 2, fn, "momentumBuf", true);
+  const double lr = num(info, 3, fn, "lr"), mom = num(info, 4, fn, "momentum"), damp = num(info, 5, fn, "dampening");
+  const bool nesterov = flag(info, 6);
+  const double wd = num(info, 7, fn, "weightDecay");
+  const bool hasBuf = flag(info, 8);
+  need(info, g, p.n, fn, "grad");
+  if (mom != 0.0) {
+    if (!buf.p) fail(info.Env(), "sgdStep: momentum needs a momentum buffer");
+    need(info, buf, p.n, fn, "momentumBuf");
+  }
+  T().sgd_step(p.p, g.p, buf.p, p.n, lr, mom, damp, nesterov, wd, hasBuf);
+  return info.Env().Undefined();
+}
+
+Napi::Value AdamStep(const Napi::CallbackInfo& info) {
+  const char* fn = "adamStep";
+  auto p = f32(info, 0, fn, "param");
+  auto g = f32(info, 1, fn, "grad");
+  auto m = f32(info, 2, fn, "expAvg");
+  auto v = f32(info, 3, fn, "expAvgSq");
+  need(info, g, p.n, fn, "grad");
+  need(info, m, p.n, fn, "expAvg");
+  need(info, v, p.n, fn, "expAvgSq");
+  T().adam_step(p.p, g.p, m.p, v.p, p.n, num(info, 4, fn, "beta1"), num(info, 5, fn, "beta2"), num(info, 6, fn, "eps"),
+                num(info, 7, fn, "stepSize"), num(info, 8, fn, "sqrtBc2"), num(info, 9, fn, "decay"),
+                num(info, 10, fn, "l2"));
+  return info.Env().Undefined();
+}
+
+// ---- aggregation ----
+
+Napi::Value Sum(const Napi::CallbackInfo& info) {
+  auto x = f32(info, 0, "sum", "x");
+  return Napi::Number::New(info.Env(), T().sum(x.p, x.n));
+}
+
+Napi::Value FindNonFinite(const Napi::CallbackInfo& info) {
+  auto x = f32(info, 0, "findNonFinite", "x");
+  return Napi::Number::New(info.Env(), (double)T().find_nonfinite(x.p, x.n));
+}
+
+Napi::Value CopyCheck(const Napi::CallbackInfo& info) {
+  const char* fn = "copyCheck";
+  auto s = f32(info, 0, fn, "src");
+  auto d = f32(info, 1, fn, "dst");
+  need(info, d, s.n, fn, "dst");
+  return Napi::Number::New(info.Env(), (double)T().copy_check(s.p, d.p, s.n));
+}
+
+Napi::Value Fold(const Napi::CallbackInfo& info) {
+  const char* fn = "fold";
+  auto acc = f64(info, 0, fn, "acc");
+  auto& ups = update_list(info, 1, acc.n, fn);
+  auto w = f64(info, 2, fn, "weights");
+  const size_t G = count(info, 3, fn, "count");
+  if (G > ups.size()) fail(info.Env(), "fold: count exceeds the number of updates");
+  need(info, w, G, fn, "weights");
+  T().fold(acc.p, ups.data(), w.p, G, acc.n);
+  return info.Env().Undefined();
+}
+
+Napi::Value FinishMean(const Napi::CallbackInfo& info) {
+  const char* fn = "finishMean";
+  auto acc = f64(info, 0, fn, "acc");
+  const double W = num(info, 1, fn, "totalWeight");
+  auto out = f32(info, 2, fn, "out");
+  need(info, out, acc.n, fn, "out");
+  T().finish_mean(acc.p, W, out.p, acc.n);
+  return info.Env().Undefined();
+}
+
+Napi::Value SumSquares(const Napi::CallbackInfo& info) {
+  auto x = f32(info, 0, "sumSquares", "x");
+  return Napi::Number::New(info.Env(), T().sum_squares(x.p, x.n));
+}
+
+Napi::Value Scale(const Napi::CallbackInfo& info) {
+  auto x = f32(info, 0, "scale", "x");
+  T().scale(x.p, (float)num(info, 1, "scale", "s"), x.n);
+  return info.Env().Undefined();
+}
+
+Napi::Value Median(const Napi::CallbackInfo& info) {
+  const char* fn = "median";
+  auto out = f32(info, 1, fn, "out");
+  auto& ups = update_list(info, 0, out.n, fn);
+  if (ups.empty()) fail(info.Env(), "median: needs at least one update");
+  T().median(ups.data(), ups.size(), out.n, out.p, float_scratch(ups.size()));
+  return info.Env().Undefined();
+}
+
+Napi::Value TrimmedMean(const Napi::CallbackInfo& info) {
+  const char* fn = "trimmedMean";
+  const size_t trim = count(info, 1, fn, "trim");
+  auto out = f32(info, 2, fn, "out");
+  auto& ups = update_list(info, 0, out.n, fn);
+  if (2 * trim >= ups.size()) fail(info.Env(), "trimmedMean: trimming removes every update");
+  T().trimmed_mean(ups.data(), ups.size(), out.n, trim, out.p, float_scratch(ups.size()));
+  return info.Env().Undefined();
+}
+
+Napi::Value FedoptStep(const Napi::CallbackInfo& info) {
+  const char* fn = "fedoptStep";
+  const double rule = num(info, 0, fn, "rule");
+  auto p = f32(info, 1, fn, "params");
+  auto g = f32(info, 2, fn, "pseudoGrad");
+  auto m = f32(info, 3, fn, "m");
+  auto v = f32(info, 4, fn, "v");
+  need(info, g, p.n, fn, "pseudoGrad");
+  need(info, m, p.n, fn, "m");
+  need(info, v, p.n, fn, "v");
+  if (rule != 0 && rule != 1 && rule != 2) fail(info.Env(), "fedoptStep: rule must be 0 (adam), 1 (yogi) or 2 (adagrad)");
+  T().fedopt_step((int)rule, p.p, g.p, m.p, v.p, p.n, num(info, 5, fn, "lr"), num(info, 6, fn, "beta1"),
+                  num(info, 7, fn, "beta2"), num(info, 8, fn, "tau"));
+  return info.Env().Undefined();
+}
+
+Napi::Value ServerSgdStep(const Napi::CallbackInfo& info) {
+  const char* fn = "serverSgdStep";
+  auto p = f32(info, 0, fn, "params");
+  auto g = f32(info, 1, fn, "pseudoGrad");
+  auto m = f32(info, 2, fn, "momentumBuf", true);
+  const double lr = num(info, 3, fn, "lr"), mom = num(info, 4, fn, "momentum");
+  need(info, g, p.n, fn, "pseudoGrad");
+  if (mom != 0.0) {
+    if (!m.p) fail(info.Env(), "serverSgdStep: momentum needs a momentum buffer");
+    need(info, m, p.n, fn, "momentumBuf");
+  }
+  T().server_sgd_step(p.p, g.p, m.p, p.n, lr, mom);
+  return info.Env().Undefined();
+}
+
+Napi::Value ScaffoldClient(const Napi::CallbackInfo& info) {
+  const char* fn = "scaffoldClientControl";
+  auto ci = f32(info, 0, fn, "ci");
+  auto c = f32(info, 1, fn, "c");
+  auto dw = f32(info, 2, fn, "deltaW");
+  const double invKlr = num(info, 3, fn, "invKlr");
+  auto out = f32(info, 4, fn, "out");
+  need(info, c, ci.n, fn, "c");
+  need(info, dw, ci.n, fn, "deltaW");
+  need(info, out, ci.n, fn, "out");
+  T().scaffold_client(ci.p, c.p, dw.p, invKlr, out.p, ci.n);
+  return info.Env().Undefined();
+}
+
+Napi::Value ScaffoldAccumulate(const Napi::CallbackInfo& info) {
+  const char* fn = "scaffoldAccumulate";
+  auto acc = f64(info, 0, fn, "acc");
+  auto a = f32(info, 1, fn, "ciNew");
+  auto b = f32(info, 2, fn, "ciOld");
+  need(info, a, acc.n, fn, "ciNew");
+  need(info, b, acc.n, fn, "ciOld");
+  T().scaffold_accumulate(acc.p, a.p, b.p, acc.n);
+  return info.Env().Undefined();
+}
+
+Napi::Value ScaffoldApply(const Napi::CallbackInfo& info) {
+  const char* fn = "scaffoldApply";
+  auto c = f32(info, 0, fn, "c");
+  auto acc = f64(info, 1, fn, "acc");
+  need(info, acc, c.n, fn, "acc");
+  T().scaffold_apply(c.p, acc.p, num(info, 2, fn, "invN"), c.n);
+  return info.Env().Undefined();
+}
+
+Napi::Value ToFp16(const Napi::CallbackInfo& info) {
+  auto x = f32(info, 0, "toFp16", "x");
+  auto h = typed<uint16_t, napi_uint16_array>(info, 1, "toFp16", "out", "Uint16Array");
+  need(info, h, x.n, "toFp16", "out");
+  T().to_fp16(x.p, h.p, x.n);
+  return info.Env().Undefined();
+}
+
+Napi::Value FromFp16(const Napi::CallbackInfo& info) {
+  auto h = typed<uint16_t, napi_uint16_array>(info, 0, "fromFp16", "h", "Uint16Array");
+  auto x = f32(info, 1, "fromFp16", "out");
+  need(info, x, h.n, "fromFp16", "out");
+  T().from_fp16(h.p, x.p, h.n);
+  return info.Env().Undefined();
+}
+
+Napi::Value QuantizeInt8(const Napi::CallbackInfo& info) {
+  const char* fn = "quantizeInt8";
+  auto x = f32(info, 0, fn, "x");
+  auto q = typed<int8_t, napi_int8_array>(info, 1, fn, "q", "Int8Array");
+  auto s = f32(info, 2, fn, "scales");
+  const size_t block = count(info, 3, fn, "blockSize");
+  if (block < 1) fail(info.Env(), "quantizeInt8: blockSize must be ≥ 1");
+  need(info, q, x.n, fn, "q");
+  need(info, s, (x.n + block - 1) / block, fn, "scales");
+  return Napi::Number::New(info.Env(), (double)T().quantize_int8(x.p, q.p, s.p, x.n, block));
+}
+
+Napi::Value DequantizeInt8(const Napi::CallbackInfo& info) {
+  const char* fn = "dequantizeInt8";
+  auto q = typed<int8_t, napi_int8_array>(info, 0, fn, "q", "Int8Array");
+  auto s = f32(info, 1, fn, "scales");
+  auto x = f32(info, 2, fn, "out");
+  const size_t block = count(info, 3, fn, "blockSize");
+  if (block < 1) fail(info.Env(), "dequantizeInt8: blockSize must be ≥ 1");
+  need(info, x, q.n, fn, "out");
+  need(info, s, (q.n + block - 1) / block, fn, "scales");
+  T().dequantize_int8(q.p, s.p, x.p, q.n, block);
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  for (const Variant& v : kVariants) {
+    if (v.supported()) { active = &v.table(); break; }
+  }
+  struct Entry { const char* name; Napi::Value (*fn)(const Napi::CallbackInfo&); };
+  const Entry entries[] = {
+      {"info", Info}, {"setVariant", SetVariant}, {"gemm", Gemm}, {"maxPool1dForward", MaxPoolForward},
+      {"maxPool1dBackward", MaxPoolBackward}, {"sgdStep", SgdStep}, {"adamStep", AdamStep}, {"sum", Sum},
+      {"findNonFinite", FindNonFinite}, {"copyCheck", CopyCheck}, {"fold", Fold}, {"finishMean", FinishMean},
+      {"sumSquares", SumSquares}, {"scale", Scale}, {"median", Median}, {"trimmedMean", TrimmedMean},
+      {"fedoptStep", FedoptStep}, {"serverSgdStep", ServerSgdStep}, {"scaffoldClientControl", ScaffoldClient},
+      {"scaffoldAccumulate", ScaffoldAccumulate}, {"scaffoldApply", ScaffoldApply}, {"toFp16", ToFp16},
+      {"fromFp16", FromFp16}, {"quantizeInt8", QuantizeInt8}, {"dequantizeInt8", DequantizeInt8},
+  };
+  for (const Entry& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(fedmm, Init)

@@ -1,0 +1,181 @@
+// SGEMM: c[M,N] = alpha·op(a)[M,K]·op(b)[K,N] + beta·c, single-threaded.
+// Goto/BLIS structure: for each NC-wide block of columns and KC-deep slice of K, op(b) is packed into
+// NR-wide column panels (Bp[kc][NR] each, KC·NR·4 bytes = L1-resident); for each MC-tall block of rows,
+// alpha·op(a) is packed into MR-tall row panels (Ap[kc][MR], the block L2-resident). A register-tiled
+// MR×NR micro-kernel (MR rows × 2 vectors, FMA) then sweeps the panels. Packing absorbs the transpose
+// flags and zero-pads ragged edges, so the micro-kernel never branches on shape; edge tiles go through a
+// small stack tile. The first KC slice overwrites c when beta = 0 (NaNs in c are not propagated).
+#include <cstdlib>
+#include <cstring>
+
+#include "simd.h"
+#include "table.h"
+
+namespace fedmm {
+namespace FEDMM_ISA_NS {
+
+namespace {
+
+#if defined(__AVX512F__)
+constexpr int MR = 12;  // 24 zmm accumulators + 2 b vectors + 1 broadcast of 32 registers
+#else
+constexpr int MR = 6;   // 12 accumulators + 2 + 1 of 16 registers
+#endif
+constexpr int NR = 2 * VW;
+constexpr size_t KC = 256;
+constexpr size_t MC = MR * 16;
+constexpr size_t NC = 2048;
+
+// c[MR,NR] (row stride ldc) = or += the product of one packed A panel [kc][MR] and B panel [kc][NR].
+static inline void micro_kernel(size_t kc, const float* __restrict ap, const float* __restrict bp,
+                                float* __restrict c, size_t ldc, bool overwrite) {
+  vf acc0[MR], acc1[MR];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; r++) { acc0[r] = vzero(); acc1[r] = vzero(); }
+  for (size_t k = 0; k < kc; k++) {
+    const vf b0 = vload(bp);
+    const vf b1 = vload(bp + VW);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++) {
+      const vf a = vbroadcast(ap + r);
+      acc0[r] = vfmadd(a, b0, acc0[r]);
+      acc1[r] = vfmadd(a, b1, acc1[r]);
+    }
+    ap += MR;
+    bp += NR;
+  }
+  if (overwrite) {
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++) { vstore(c + r * ldc, acc0[r]); vstore(c + r * ldc + VW, acc1[r]); }
+  } else {
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++) {
+      vstore(c + r * ldc, vadd(vload(c + r * ldc), acc0[r]));
+      vstore(c + r * ldc + VW, vadd(vload(c + r * ldc + VW), acc1[r]));
+    }
+  }
+}
+
+// Bp = op(b)[k0:k0+kc, j0:j0+nc] as ceil(nc/NR) panels of [kc][NR], zero-padded past nc.
+void pack_b(bool transB, const float* b, size_t N, size_t K, size_t k0, size_t kc, size_t j0, size_t nc,
+            float* __restrict bp) {
+  for (size_t jp = 0; jp < nc; jp += NR) {
+    const size_t nr = imin<size_t>(NR, nc - jp);
+    if (!transB) {
+      for (size_t k = 0; k < kc; k++) {
+        const float* src = b + (k0 + k) * N + j0 + jp;
+        size_t j = 0;
+        for (; j < nr; j++) bp[j] = src[j];
+        for (; j < (size_t)NR; j++) bp[j] = 0.0f;
+        bp += NR;
+      }
+    } else {
+      // b is [N,K]: row j of b is column j of op(b)
+      for (size_t j = 0; j < (size_t)NR; j++) {
+        if (j < nr) {
+          const float* src = b + (j0 + jp + j) * K + k0;
+          for (size_t k = 0; k < kc; k++) bp[k * NR + j] = src[k];
+        } else {
+          for (size_t k = 0; k < kc; k++) bp[k * NR + j] = 0.0f;
+        }
+      }
+      bp += kc * NR;
+    }
+  }
+}
+
+// Ap = alpha·op(a)[i0:i0+mc, k0:k0+kc] as ceil(mc/MR) panels of [kc][MR], zero-padded past mc.
+void pack_a(bool transA, const float* a, size_t M, size_t K, size_t i0, size_t mc, size_t k0, size_t kc,
+            float alpha, float* __restrict ap) {
+  for (size_t ip = 0; ip < mc; ip += MR) {
+    const size_t mr = imin<size_t>(MR, mc - ip);
+    if (!transA) {
+      for (size_t i = 0; i < (size_t)MR; i++) {
+        if (i < mr) {
+          const float* src = a + (i0 + ip + i) * K + k0;
+          for (size_t k = 0; k < kc; k++) ap[k * MR + i] = alpha * src[k];
+        } else {
+          for (size_t k = 0; k < kc; k++) ap[k * MR + i] = 0.0f;
+        }
+      }
+    } else {
+      // a is [K,M]: row k of a holds column k of op(a), contiguous in i
+      for (size_t k = 0; k < kc; k++) {
+        const float* src = a + (k0 + k) * M + i0 + ip;
+        size_t i = 0;
+        for (; i < mr; i++) ap[k * MR + i] = alpha * src[i];
+        for (; i < (size_t)MR; i++) ap[k * MR + i] = 0.0f;
+      }
+    }
+    ap += kc * MR;
+  }
+}
+
+void gemm(bool transA, bool transB, size_t M, size_t N, size_t K, float alpha, const float* a, const float* b,
+          float beta, float* c) {
+  if (M == 0 || N == 0) return;
+  if (beta == 0.0f) {
+    if (K == 0) { std::memset(c, 0, M * N * sizeof(float)); return; }
+  } else if (beta != 1.0f) {
+    for (size_t i = 0; i < M * N; i++) c[i] *= beta;
+  }
+  if (K == 0) return;
+  float* bp = scratch_floats(0, KC * (NC + NR));
+  float* ap = scratch_floats(1, KC * (MC + MR));
+  alignas(64) float tile[MR * NR];
+  for (size_t j0 = 0; j0 < N; j0 += NC) {
+    const size_t nc = imin(NC, N - j0);
+    for (size_t k0 = 0; k0 < K; k0 += KC) {
+      const size_t kc = imin(KC, K - k0);
+      const bool overwrite = (k0 == 0 && beta == 0.0f);
+      pack_b(transB, b, N, K, k0, kc, j0, nc, bp);
+      for (size_t i0 = 0; i0 < M; i0 += MC) {
+        const size_t mc = imin(MC, M - i0);
+        pack_a(transA, a, M, K, i0, mc, k0, kc, alpha, ap);
+        for (size_t jr = 0; jr < nc; jr += NR) {
+          const size_t nr = imin<size_t>(NR, nc - jr);
+          const float* bpanel = bp + (jr / NR) * kc * NR;
+          for (size_t ir = 0; ir < mc; ir += MR) {
+            const size_t mr = imin<size_t>(MR, mc - ir);
+            const float* apanel = ap + (ir / MR) * kc * MR;
+            float* cij = c + (i0 + ir) * N + j0 + jr;
+            if (mr == (size_t)MR && nr == (size_t)NR) {
+              micro_kernel(kc, apanel, bpanel, cij, N, overwrite);
+            } else {
+              micro_kernel(kc, apanel, bpanel, tile, NR, true);
+              for (size_t r = 0; r < mr; r++) {
+                float* crow = cij + r * N;
+                const float* trow = tile + r * NR;
+                if (overwrite) for (size_t j = 0; j < nr; j++) crow[j] = trow[j];
+                else for (size_t j = 0; j < nr; j++) crow[j] += trow[j];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void gemm_entry(bool transA, bool transB, size_t M, size_t N, size_t K, float alpha, const float* a,
+                const float* b, float beta, float* c) {
+  gemm(transA, transB, M, N, K, alpha, a, b, beta, c);
+}
+
+float* scratch_floats(int slot, size_t n) {
+  static thread_local float* buffers[4] = {nullptr, nullptr, nullptr, nullptr};
+  static thread_local size_t sizes[4] = {0, 0, 0, 0};
+  if (sizes[slot] < n) {
+    std::free(buffers[slot]);
+    const size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
+    buffers[slot] = static_cast<float*>(std::aligned_alloc(64, bytes));
+    if (!buffers[slot]) { sizes[slot] = 0; std::abort(); }
+    sizes[slot] = n;
+  }
+  return buffers[slot];
+}
+
+}  // namespace FEDMM_ISA_NS
+}  // namespace fedmm

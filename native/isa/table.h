@@ -1,0 +1,74 @@
+// The kernel table one ISA variant provides. Each native/isa/*.cc file is compiled once per variant into
+// its own namespace (FEDMM_ISA_NS = avx512 | avx2 | baseline) with that variant's cflags; addon.cc picks
+// a table at run time from the CPU's features. Only plain C types cross this boundary, so no inline
+// library code compiled for one ISA can be linked into another variant's path.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace fedmm {
+
+struct KernelTable {
+  const char* name;
+
+  // ---- compute kernels (shapes as in src/backend/kernels.ts) ----
+  // c[M,N] = alpha·op(a)·op(b) + beta·c
+  void (*gemm)(bool transA, bool transB, size_t M, size_t N, size_t K, float alpha,
+               const float* a, const float* b, float beta, float* c);
+  // x[rows,L] → out[rows,Lout], argmax[rows,Lout]
+  void (*maxpool1d_forward)(const float* x, float* out, int32_t* argmax, size_t rows, size_t L,
+                            size_t kernel, size_t stride);
+  // gx[rows,L] = scatter of gOut[rows,Lout] through argmax
+  void (*maxpool1d_backward)(const float* gOut, const int32_t* argmax, float* gx, size_t rows, size_t L,
+                             size_t Lout);
+  // PyTorch SGD over [n] in place
+  void (*sgd_step)(float* param, const float* grad, float* buf, size_t n, double lr, double momentum,
+                   double dampening, bool nesterov, double weightDecay, bool hasBuf);
+  // PyTorch Adam/AdamW over [n] in place; the caller computes the step constants (stepSize =
+  // lr/(1−β1^t), sqrtBc2 = √(1−β2^t), decay = 1−lr·wd or 1, l2 = wd or 0) so every backend rounds alike
+  void (*adam_step)(float* param, const float* grad, float* m, float* v, size_t n, double beta1, double beta2,
+                    double eps, double stepSize, double sqrtBc2, double decay, double l2);
+
+  // ---- aggregation (src/aggregate) ----
+  // Σ x[n] in float64 (the read-only bandwidth baseline)
+  double (*sum)(const float* x, size_t n);
+  // first index i with x[i] non-finite, or -1
+  int64_t (*find_nonfinite)(const float* x, size_t n);
+  // dst[n] = src[n]; returns the first non-finite index or -1 (dst is then partially written)
+  int64_t (*copy_check)(const float* src, float* dst, size_t n);
+  // acc[n] += Σ_g w[g]·u[g][n], added in g order per element (bit-identical to G separate folds)
+  void (*fold)(double* acc, const float* const* u, const double* w, size_t G, size_t n);
+  // out[n] = (float)(acc[n] / totalW)
+  void (*finish_mean)(const double* acc, double totalW, float* out, size_t n);
+  // Σ x² in float64
+  double (*sum_squares)(const float* x, size_t n);
+  // x[n] *= s
+  void (*scale)(float* x, float s, size_t n);
+  // out[P] = coordinate-wise median of u[K][P] (mean of the two middle values for even K); scratch[K]
+  void (*median)(const float* const* u, size_t K, size_t P, float* out, float* scratch);
+  // out[P] = coordinate-wise mean after dropping `trim` smallest and `trim` largest values; scratch[K]
+  void (*trimmed_mean)(const float* const* u, size_t K, size_t P, size_t trim, float* out, float* scratch);
+  // server optimizers (Reddi et al. 2021) over [n]: rule 0 = Adam, 1 = Yogi, 2 = Adagrad
+  void (*fedopt_step)(int rule, float* param, const float* g, float* m, float* v, size_t n, double lr,
+                      double beta1, double beta2, double tau);
+  // server SGD with momentum: m = μ·m + g; param -= lr·m (μ = 0: plain SGD, m may be null)
+  void (*server_sgd_step)(float* param, const float* g, float* m, size_t n, double lr, double momentum);
+  // SCAFFOLD option II: out = ci − c + Δw·invKlr
+  void (*scaffold_client)(const float* ci, const float* c, const float* dw, double invKlr, float* out, size_t n);
+  // acc[n] += ciNew − ciOld (float64)
+  void (*scaffold_accumulate)(double* acc, const float* ciNew, const float* ciOld, size_t n);
+  // c[n] += acc[n]·invN
+  void (*scaffold_apply)(float* c, const double* acc, double invN, size_t n);
+  // IEEE binary16, round to nearest even
+  void (*to_fp16)(const float* x, uint16_t* h, size_t n);
+  void (*from_fp16)(const uint16_t* h, float* x, size_t n);
+  // per-block int8: scale[b] = max|x|/127, q = round-half-even(x·(127/max|x|)); returns first non-finite or -1
+  int64_t (*quantize_int8)(const float* x, int8_t* q, float* scales, size_t n, size_t block);
+  void (*dequantize_int8)(const int8_t* q, const float* scales, float* x, size_t n, size_t block);
+};
+
+namespace avx512 { const KernelTable& table(); }
+namespace avx2 { const KernelTable& table(); }
+namespace baseline { const KernelTable& table(); }
+
+}  // namespace fedmm
