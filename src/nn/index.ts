@@ -7,3 +7,4 @@ export { ReLU, Tanh } from './activation.js';
 export { LayerNorm, type LayerNormOptions } from './layernorm.js';
 export { Sequential, type UnaryModule } from './sequential.js';
 export { uniformFanIn } from './init.js';
+export { GRU, gru, type GruOptions } from './gru.js';
