@@ -1,14 +1,71 @@
 // Backend selection: which Kernels implementation the engine calls.
+//
+// FEDMM_BACKEND = js | native | gpu | auto (default auto: native if the addon loads, else js — with one
+// line on stderr when the addon is built but fails to load; a FEDMM_ISA the CPU lacks is an error). Each backend is a loader in a registry;
+// registerBackend adds or replaces one (the gpu backend plugs in there).
 import type { BackendName, Kernels } from './kernels.js';
 import { jsKernels } from './js/index.js';
+import { activeIsa, addonBuilt, IsaUnavailableError, nativeKernels } from './native.js';
 
 export type { BackendName, Kernels } from './kernels.js';
 
-let active: Kernels = jsKernels;
+/** Builds a backend's kernels, or throws a one-line reason why it is not available. */
+export type BackendLoader = () => Kernels;
 
-/** The kernels in use now. */
+const loaders = new Map<BackendName, BackendLoader>([
+  ['js', () => jsKernels],
+  ['native', nativeKernels],
+  ['gpu', () => { throw new Error('gpu backend not available'); }],
+]);
+
+/** Adds or replaces the loader for a backend. */
+export function registerBackend(name: BackendName, loader: BackendLoader): void {
+  loaders.set(name, loader);
+}
+
+export type BackendChoice = BackendName | 'auto';
+
+let active: Kernels | null = null;
+let autoFallbackReported = false;
+
+function load(name: BackendName): Kernels {
+  const loader = loaders.get(name);
+  if (!loader) throw new Error(`unknown backend '${name}' (expected ${[...loaders.keys()].join(', ')} or auto)`);
+  return loader();
+}
+
+function pickAuto(): Kernels {
+  try {
+    return load('native');
+  } catch (e) {
+    if (e instanceof IsaUnavailableError) throw e;
+    if (addonBuilt() && !autoFallbackReported) {
+      autoFallbackReported = true;
+      process.stderr.write(`fedmm: ${(e as Error).message}; using the TypeScript backend\n`);
+    }
+    return jsKernels;
+  }
+}
+
+/**
+ * Switches the active backend: 'auto' = native if it loads, else js. Throws a one-line error if a named
+ * backend is not available (the active one is then unchanged).
+ */
+export function useBackend(name: BackendChoice): Kernels {
+  const next = name === 'auto' ? pickAuto() : load(name);
+  active = next;
+  return next;
+}
+
+function choiceFromEnv(): BackendChoice {
+  const v = (process.env.FEDMM_BACKEND ?? 'auto').trim();
+  if (v === 'auto' || loaders.has(v as BackendName)) return v as BackendChoice;
+  throw new Error(`FEDMM_BACKEND: unknown backend '${v}' (expected ${[...loaders.keys()].join(', ')} or auto)`);
+}
+
+/** The kernels in use now (chosen from FEDMM_BACKEND on first call). */
 export function kernels(): Kernels {
-  return active;
+  return active ?? useBackend(choiceFromEnv());
 }
 
 /** The TypeScript reference kernels, whatever backend is active (tests compare against these). */
@@ -18,17 +75,19 @@ export function referenceKernels(): Kernels {
 
 /** Makes `k` the active backend; returns the previous one so a caller can restore it. */
 export function setKernels(k: Kernels): Kernels {
-  const previous = active;
+  const previous = kernels();
   active = k;
   return previous;
 }
 
 export interface BackendInfo {
   name: BackendName;
+  /** code path: 'typescript' for js; the ISA variant ('avx512', 'avx2', 'baseline') for native; … */
   variant: string;
 }
 
 /** Which backend and which code path (ISA variant) are in use. */
 export function backendInfo(): BackendInfo {
-  return { name: active.name, variant: active.variant };
+  const k = kernels();
+  return { name: k.name, variant: k.name === 'native' ? activeIsa() : k.variant };
 }

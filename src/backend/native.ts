@@ -1,0 +1,204 @@
+// The C++ addon backend (native/, binding.gyp → build/Release/fedmm.node), loaded lazily on first use.
+//
+// The addon holds three builds of its kernels (AVX-512 F/BW/DQ/VL, AVX2+FMA, baseline SSE2 — the baseline
+// only on arm64) and picks the best one this CPU runs; FEDMM_ISA=avx512|avx2|baseline or useIsa() forces
+// one. The native kernels take Float32Array; anything else (Float64Array for gradient checks) goes to the
+// TypeScript reference, as do the kernels the addon does not provide yet (conv1d, GRU).
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AdamOptions, Conv1dDims, FloatArray, GruDims, Kernels, SgdOptions } from './kernels.js';
+import { jsKernels } from './js/index.js';
+
+export type IsaVariant = 'avx512' | 'avx2' | 'baseline';
+export const ISA_VARIANTS: readonly IsaVariant[] = ['avx512', 'avx2', 'baseline'];
+
+/** The functions build/Release/fedmm.node exports (argument checks and one-line errors live in C++). */
+export interface NativeAddon {
+  info(): { compiled: IsaVariant[]; supported: IsaVariant[]; active: IsaVariant };
+  setVariant(name: IsaVariant): IsaVariant;
+  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+    a: Float32Array, b: Float32Array, beta: number, c: Float32Array): void;
+  maxPool1dForward(x: Float32Array, out: Float32Array, argmax: Int32Array, rows: number, L: number,
+    kernel: number, stride: number): void;
+  maxPool1dBackward(gOut: Float32Array, argmax: Int32Array, gx: Float32Array, rows: number, L: number, Lout: number): void;
+  sgdStep(param: Float32Array, grad: Float32Array, buf: Float32Array | null, lr: number, momentum: number,
+    dampening: number, nesterov: boolean, weightDecay: number, hasBuf: boolean): void;
+  adamStep(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, beta1: number, beta2: number,
+    eps: number, stepSize: number, sqrtBc2: number, decay: number, l2: number): void;
+  sum(x: Float32Array): number;
+  findNonFinite(x: Float32Array): number;
+  copyCheck(src: Float32Array, dst: Float32Array): number;
+  fold(acc: Float64Array, updates: Float32Array[], weights: Float64Array, count: number): void;
+  finishMean(acc: Float64Array, totalWeight: number, out: Float32Array): void;
+  sumSquares(x: Float32Array): number;
+  scale(x: Float32Array, s: number): void;
+  median(updates: Float32Array[], out: Float32Array): void;
+  trimmedMean(updates: Float32Array[], trim: number, out: Float32Array): void;
+  fedoptStep(rule: 0 | 1 | 2, params: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
+    lr: number, beta1: number, beta2: number, tau: number): void;
+  serverSgdStep(params: Float32Array, g: Float32Array, m: Float32Array | null, lr: number, momentum: number): void;
+  scaffoldClientControl(ci: Float32Array, c: Float32Array, deltaW: Float32Array, invKlr: number, out: Float32Array): void;
+  scaffoldAccumulate(acc: Float64Array, ciNew: Float32Array, ciOld: Float32Array): void;
+  scaffoldApply(c: Float32Array, acc: Float64Array, invN: number): void;
+  toFp16(x: Float32Array, out: Uint16Array): void;
+  fromFp16(h: Uint16Array, out: Float32Array): void;
+  quantizeInt8(x: Float32Array, q: Int8Array, scales: Float32Array, blockSize: number): number;
+  dequantizeInt8(q: Int8Array, scales: Float32Array, out: Float32Array, blockSize: number): void;
+}
+
+const ADDON_FILE = join('build', 'Release', 'fedmm.node');
+
+/** build/Release/fedmm.node of this package (from src/backend or dist/src/backend), or null. */
+export function addonPath(): string | null {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let up = 0; up < 5; up++) {
+    const candidate = join(dir, ADDON_FILE);
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  return null;
+}
+
+let addon: NativeAddon | null = null;
+let loadFailure: string | null = null;
+
+function isIsaVariant(v: string): v is IsaVariant {
+  return (ISA_VARIANTS as readonly string[]).includes(v);
+}
+
+/** The addon, loading it on first call; throws a one-line reason when it cannot be loaded. */
+export function loadAddon(): NativeAddon {
+  if (addon) return addon;
+  if (loadFailure) throw new Error(loadFailure);
+  const path = addonPath();
+  if (!path) {
+    loadFailure = `native addon not built (no ${ADDON_FILE}; run npm install)`;
+    throw new Error(loadFailure);
+  }
+  let loaded: NativeAddon;
+  try {
+    loaded = createRequire(import.meta.url)(path) as NativeAddon;
+  } catch (e) {
+    loadFailure = `native addon failed to load (${path}): ${(e as Error).message.split('\n')[0]}`;
+    throw new Error(loadFailure);
+  }
+  const forced = process.env.FEDMM_ISA;
+  if (forced) selectIsa(loaded, forced, 'FEDMM_ISA');
+  addon = loaded;
+  return addon;
+}
+
+/** A forced ISA variant that this build or CPU cannot run (never silently replaced by another backend). */
+export class IsaUnavailableError extends Error {
+  override name = 'IsaUnavailableError';
+}
+
+function selectIsa(a: NativeAddon, variant: string, who: string): IsaVariant {
+  if (!isIsaVariant(variant)) {
+    throw new IsaUnavailableError(`${who}: unknown ISA variant '${variant}' (expected ${ISA_VARIANTS.join(', ')})`);
+  }
+  const info = a.info();
+  if (!info.compiled.includes(variant)) {
+    throw new IsaUnavailableError(`${who}: this build has no '${variant}' kernels (built: ${info.compiled.join(', ')})`);
+  }
+  if (!info.supported.includes(variant)) {
+    throw new IsaUnavailableError(
+      `${who}: this CPU does not support the '${variant}' kernels (supported: ${info.supported.join(', ')})`);
+  }
+  return a.setVariant(variant);
+}
+
+/** Whether build/Release/fedmm.node exists (built), whether or not it loads. */
+export function addonBuilt(): boolean {
+  return addonPath() !== null;
+}
+
+/** The addon if it loads, else null (no throw). */
+export function tryLoadAddon(): NativeAddon | null {
+  try {
+    return loadAddon();
+  } catch {
+    return null;
+  }
+}
+
+/** Forces the native kernels onto one ISA variant; throws if this build or CPU lacks it. */
+export function useIsa(variant: string): IsaVariant {
+  return selectIsa(loadAddon(), variant, 'useIsa');
+}
+
+/** ISA variants this build has and this CPU runs, best first (empty if the addon does not load). */
+export function supportedIsas(): IsaVariant[] {
+  const a = tryLoadAddon();
+  return a ? a.info().supported : [];
+}
+
+/** The ISA variant the native kernels run now. */
+export function activeIsa(): IsaVariant {
+  return loadAddon().info().active;
+}
+
+const isF32 = (a: FloatArray | null): boolean => a === null || a instanceof Float32Array;
+
+function makeNativeKernels(a: NativeAddon): Kernels {
+  const ref = jsKernels;
+  return {
+    name: 'native',
+    get variant(): string {
+      return a.info().active;
+    },
+    gemm(transA, transB, M, N, K, alpha, x, y, beta, c): void {
+      if (x instanceof Float32Array && y instanceof Float32Array && c instanceof Float32Array) {
+        a.gemm(transA, transB, M, N, K, alpha, x, y, beta, c);
+      } else ref.gemm(transA, transB, M, N, K, alpha, x, y, beta, c);
+    },
+    conv1dForward(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, d: Conv1dDims): void {
+      ref.conv1dForward(x, w, bias, out, d);
+    },
+    conv1dBackward(x, w, gOut, gx, gw, gBias, d): void {
+      ref.conv1dBackward(x, w, gOut, gx, gw, gBias, d);
+    },
+    maxPool1dForward(x, out, argmax, rows, L, kernel, stride): void {
+      if (x instanceof Float32Array && out instanceof Float32Array) {
+        a.maxPool1dForward(x, out, argmax, rows, L, kernel, stride);
+      } else ref.maxPool1dForward(x, out, argmax, rows, L, kernel, stride);
+    },
+    maxPool1dBackward(gOut, argmax, gx, rows, L, Lout): void {
+      if (gOut instanceof Float32Array && gx instanceof Float32Array) a.maxPool1dBackward(gOut, argmax, gx, rows, L, Lout);
+      else ref.maxPool1dBackward(gOut, argmax, gx, rows, L, Lout);
+    },
+    gruForward(x, lengths, h0, wIh, wHh, bIh, bHh, out, hN, saved, d: GruDims): void {
+      ref.gruForward(x, lengths, h0, wIh, wHh, bIh, bHh, out, hN, saved, d);
+    },
+    gruBackward(x, lengths, h0, wIh, wHh, out, saved, gOut, ghN, gx, gh0, gWih, gWhh, gbIh, gbHh, d): void {
+      ref.gruBackward(x, lengths, h0, wIh, wHh, out, saved, gOut, ghN, gx, gh0, gWih, gWhh, gbIh, gbHh, d);
+    },
+    sgdStep(param: FloatArray, grad: FloatArray, buf: FloatArray | null, o: SgdOptions): void {
+      if (param instanceof Float32Array && grad instanceof Float32Array && isF32(buf)) {
+        a.sgdStep(param, grad, buf as Float32Array | null, o.lr, o.momentum, o.dampening, o.nesterov, o.weightDecay,
+          o.hasMomentumBuffer);
+      } else ref.sgdStep(param, grad, buf, o);
+    },
+    adamStep(param: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, o: AdamOptions): void {
+      if (param instanceof Float32Array && grad instanceof Float32Array && m instanceof Float32Array
+        && v instanceof Float32Array) {
+        // The same step constants as src/backend/js/optim.ts, computed here so both round alike.
+        const stepSize = o.lr / (1 - Math.pow(o.beta1, o.step));
+        const sqrtBc2 = Math.sqrt(1 - Math.pow(o.beta2, o.step));
+        const decay = o.decoupledWeightDecay ? 1 - o.lr * o.weightDecay : 1;
+        const l2 = o.decoupledWeightDecay ? 0 : o.weightDecay;
+        a.adamStep(param, grad, m, v, o.beta1, o.beta2, o.eps, stepSize, sqrtBc2, decay, l2);
+      } else ref.adamStep(param, grad, m, v, o);
+    },
+  };
+}
+
+let kernelsObject: Kernels | null = null;
+
+/** The native Kernels (loads the addon; throws a one-line reason if it cannot). */
+export function nativeKernels(): Kernels {
+  if (!kernelsObject) kernelsObject = makeNativeKernels(loadAddon());
+  return kernelsObject;
+}
