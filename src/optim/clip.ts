@@ -1,0 +1,17 @@
+// Gradient clipping by total norm: PyTorch's torch.nn.utils.clip_grad_norm_ (L2).
+import type { Tensor } from '../tensor/tensor.js';
+
+/**
+ * norm = √(Σ over every gradient element g²); when maxNorm / (norm + 1e-6) < 1 every gradient is scaled
+ * by that factor in place. Parameters without a gradient are skipped. Returns the norm before clipping.
+ */
+export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number): number {
+  if (!(maxNorm >= 0)) throw new Error(`clipGradNorm: maxNorm must be a non-negative number, got ${maxNorm}`);
+  const grads = [...params].flatMap((p) => (p.grad ? [p.grad.data] : []));
+  let sq = 0;
+  for (const g of grads) for (let i = 0; i < g.length; i++) sq += g[i] * g[i];
+  const norm = Math.sqrt(sq);
+  const coef = maxNorm / (norm + 1e-6);
+  if (coef < 1) for (const g of grads) for (let i = 0; i < g.length; i++) g[i] *= coef;
+  return norm;
+}
