@@ -8,3 +8,4 @@ export { LayerNorm, type LayerNormOptions } from './layernorm.js';
 export { Sequential, type UnaryModule } from './sequential.js';
 export { uniformFanIn } from './init.js';
 export { GRU, gru, type GruOptions } from './gru.js';
+export { FuseBaseSelfAttention, MASKED_SCORE, type FuseBaseSelfAttentionOptions } from './attention.js';

@@ -1,0 +1,3 @@
+export { Conv1dEncoder, pooledLength } from './conv-encoder.js';
+export { MultimodalClassifier, type Fusion, type ModalityInput, type MultimodalOptions } from './multimodal.js';
+export { createModel, type ModelOptions } from './factory.js';
