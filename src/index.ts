@@ -1,0 +1,7 @@
+// The public API: import { Tensor, nn, F, optim, manualSeed } from 'fedmm'.
+export { Tensor, noGrad } from './tensor/index.js';
+export * as nn from './nn/index.js';
+export * as F from './nn/functional.js';
+export * as optim from './optim/index.js';
+export { manualSeed, Rng } from './random.js';
+export { backendInfo } from './backend/index.js';
