@@ -1,0 +1,207 @@
+// The client-update wire format (docs/wire-format.md): a msgpack array
+//   [ header: map, delta: ext F32, extras: map<string, ext F32> ]
+// where ext F32 (type 17) carries a little-endian float32 vector padded so the floats start at a 4-byte
+// aligned offset of the message: payload = [k: u8][k zero bytes][4·n bytes of floats][3 − k zero bytes].
+// The payload length (4 + 4n) does not depend on k, so the encoder lays the message out in one pass and
+// writes the floats straight into the outgoing buffer; the decoder returns Float32Array VIEWS into the
+// received buffer (no copy) whenever the floats are aligned in memory, and copies only otherwise.
+import { decode, encode, ExtensionCodec } from '@msgpack/msgpack';
+import { endianness } from 'node:os';
+import type { ClientUpdate, Vectors } from '../fl/strategy.js';
+import type { Metrics } from '../fl/task.js';
+
+export const WIRE_VERSION = 1;
+export const F32_EXT_TYPE = 17;
+
+if (endianness() !== 'LE') throw new Error('fedmm wire format: big-endian hosts are not supported (floats are sent little-endian)');
+
+/** The header of an update (everything but the vectors). */
+export interface UpdateHeader {
+  /** Format version, WIRE_VERSION. */
+  v: number;
+  client: number;
+  round: number;
+  /** Local training samples (FedAvg weight). */
+  n: number;
+  /** Local SGD steps taken. */
+  steps: number;
+  /** Mean local training loss. */
+  loss: number;
+  metrics: Metrics;
+}
+
+export interface EncodableUpdate {
+  readonly clientId: number;
+  readonly round: number;
+  readonly numSamples: number;
+  readonly steps: number;
+  readonly loss: number;
+  readonly metrics: Metrics;
+  readonly delta: Float32Array;
+  readonly extras: Vectors;
+}
+
+/** A rejected update: `reason` is one line. */
+export class WireError extends Error {
+  constructor(readonly reason: string) {
+    super(`invalid client update: ${reason}`);
+    this.name = 'WireError';
+  }
+}
+
+const EXT_HEADER = 6; // 0xc9, u32 length, i8 type
+
+function writeF32Ext(out: Uint8Array, view: DataView, pos: number, data: Float32Array): number {
+  const payloadLen = 4 + 4 * data.length;
+  out[pos] = 0xc9;
+  view.setUint32(pos + 1, payloadLen);
+  view.setInt8(pos + 5, F32_EXT_TYPE);
+  const start = pos + EXT_HEADER;
+  const k = (4 - ((start + 1) % 4)) % 4;
+  out[start] = k;
+  const floatsAt = start + 1 + k;
+  new Float32Array(out.buffer, out.byteOffset + floatsAt, data.length).set(data);
+  return start + payloadLen;
+}
+
+function mapHeader(n: number): Uint8Array {
+  if (n < 16) return Uint8Array.of(0x80 | n);
+  if (n < 65536) return Uint8Array.of(0xde, n >> 8, n & 0xff);
+  throw new Error(`wire: ${n} extras is too many`);
+}
+
+/**
+ * Encodes an update into a fresh ArrayBuffer (transfer it to the main thread). The buffer starts at offset 0
+ * of its own ArrayBuffer, so every float vector in it is 4-byte aligned.
+ */
+export function encodeUpdate(u: EncodableUpdate): ArrayBuffer {
+  const header: UpdateHeader = {
+    v: WIRE_VERSION, client: u.clientId, round: u.round, n: u.numSamples, steps: u.steps, loss: u.loss, metrics: u.metrics,
+  };
+  const head = encode(header);
+  const names = Object.keys(u.extras).sort();
+  const nameBytes = names.map((n) => encode(n));
+  const extSize = (v: Float32Array) => EXT_HEADER + 4 + 4 * v.length;
+  const mh = mapHeader(names.length);
+  let total = 1 + head.length + extSize(u.delta) + mh.length;
+  names.forEach((n, i) => (total += nameBytes[i].length + extSize(u.extras[n])));
+  const buffer = new ArrayBuffer(total);
+  const out = new Uint8Array(buffer);
+  const view = new DataView(buffer);
+  let pos = 0;
+  out[pos++] = 0x93;
+  out.set(head, pos);
+  pos += head.length;
+  pos = writeF32Ext(out, view, pos, u.delta);
+  out.set(mh, pos);
+  pos += mh.length;
+  names.forEach((n, i) => {
+    out.set(nameBytes[i], pos);
+    pos += nameBytes[i].length;
+    pos = writeF32Ext(out, view, pos, u.extras[n]);
+  });
+  if (pos !== total) throw new Error(`wire: laid out ${pos} bytes, expected ${total}`);
+  return buffer;
+}
+
+/** A decoded float vector, remembering whether it had to be copied (misaligned in memory). */
+class F32Payload {
+  constructor(readonly data: Float32Array, readonly copied: boolean) {}
+}
+
+const codec = new ExtensionCodec();
+codec.register({
+  type: F32_EXT_TYPE,
+  encode: () => null,
+  decode(bytes: Uint8Array): F32Payload {
+    if (bytes.length < 4 || bytes.length % 4 !== 0) throw new WireError(`float32 payload of ${bytes.length} bytes (must be 4 + 4n)`);
+    const k = bytes[0];
+    if (k > 3) throw new WireError(`float32 payload padding ${k} (must be 0..3)`);
+    const n = bytes.length / 4 - 1;
+    const at = bytes.byteOffset + 1 + k;
+    if (at % 4 === 0) return new F32Payload(new Float32Array(bytes.buffer, at, n), false);
+    const copy = new Float32Array(n);
+    new Uint8Array(copy.buffer).set(bytes.subarray(1 + k, 1 + k + 4 * n));
+    return new F32Payload(copy, true);
+  },
+});
+
+export interface DecodeExpectation {
+  readonly round: number;
+  readonly clientId: number;
+  readonly numParams: number;
+  /** Names of the extras the strategy requires (exactly these). */
+  readonly extraNames: readonly string[];
+}
+
+export interface DecodedUpdate extends ClientUpdate {
+  /** True when a vector was misaligned in memory and had to be copied. */
+  readonly copied: boolean;
+}
+
+const HEADER_KEYS = ['v', 'client', 'round', 'n', 'steps', 'loss', 'metrics'];
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x) && !(x instanceof Uint8Array) && !(x instanceof F32Payload);
+}
+
+function firstNonFinite(a: Float32Array): number {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return i;
+  return -1;
+}
+
+function checkVector(what: string, x: unknown, P: number): F32Payload {
+  if (!(x instanceof F32Payload)) throw new WireError(`${what} is not a float32 extension (type ${F32_EXT_TYPE})`);
+  if (x.data.length !== P) throw new WireError(`${what} has ${x.data.length} values, expected ${P}`);
+  const bad = firstNonFinite(x.data);
+  if (bad >= 0) throw new WireError(`${what}[${bad}] is ${x.data[bad]}`);
+  return x;
+}
+
+/** Decodes and validates an update; throws WireError with a one-line reason. */
+export function decodeUpdate(bytes: ArrayBuffer | Uint8Array, expect: DecodeExpectation): DecodedUpdate {
+  let msg: unknown;
+  try {
+    msg = decode(bytes, { extensionCodec: codec });
+  } catch (e) {
+    if (e instanceof WireError) throw e;
+    throw new WireError(`not msgpack: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (!Array.isArray(msg) || msg.length !== 3) throw new WireError('message is not a 3-element array [header, delta, extras]');
+  const [h, deltaRaw, extrasRaw] = msg as [unknown, unknown, unknown];
+  if (!isPlainObject(h)) throw new WireError('header is not a map');
+  for (const k of Object.keys(h)) if (!HEADER_KEYS.includes(k)) throw new WireError(`header has unknown field '${k}'`);
+  for (const k of HEADER_KEYS) if (!(k in h)) throw new WireError(`header lacks '${k}'`);
+  if (h.v !== WIRE_VERSION) throw new WireError(`format version ${String(h.v)}, this build reads ${WIRE_VERSION}`);
+  const int = (k: string, min: number) => {
+    const v = h[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new WireError(`header '${k}' must be an integer ≥ ${min}, got ${String(v)}`);
+    return v;
+  };
+  const client = int('client', 0);
+  const round = int('round', 0);
+  const n = int('n', 1);
+  const steps = int('steps', 0);
+  if (client !== expect.clientId) throw new WireError(`update names client ${client}, expected ${expect.clientId}`);
+  if (round !== expect.round) throw new WireError(`update is for round ${round}, expected ${expect.round}`);
+  if (typeof h.loss !== 'number' || !Number.isFinite(h.loss)) throw new WireError(`loss is ${String(h.loss)}`);
+  if (!isPlainObject(h.metrics)) throw new WireError('metrics is not a map');
+  const metrics: Metrics = {};
+  for (const [k, v] of Object.entries(h.metrics)) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new WireError(`metric '${k}' is ${String(v)}`);
+    metrics[k] = v;
+  }
+  const delta = checkVector('delta', deltaRaw, expect.numParams);
+  if (!isPlainObject(extrasRaw)) throw new WireError('extras is not a map');
+  const names = Object.keys(extrasRaw);
+  for (const name of names) if (!expect.extraNames.includes(name)) throw new WireError(`unexpected extra '${name}'`);
+  const extras: Record<string, Float32Array> = {};
+  let copied = delta.copied;
+  for (const name of expect.extraNames) {
+    if (!(name in extrasRaw)) throw new WireError(`missing extra '${name}'`);
+    const x = checkVector(`extra '${name}'`, extrasRaw[name], expect.numParams);
+    extras[name] = x.data;
+    copied ||= x.copied;
+  }
+  return { clientId: client, round, numSamples: n, steps, loss: h.loss, metrics, delta: delta.data, extras, copied };
+}
