@@ -88,6 +88,20 @@ describe('Conv1d', () => {
     expect(Math.max(...all.map(Math.abs))).toBeGreaterThan(0.2);
   });
 
+  it('float32 on the active backend agrees with the float64 reference, forward and backward', () => {
+    const conv = new Conv1d(5, 6, 3, { stride: 2, padding: 1, rng: new Rng(4) });
+    const x = Tensor.randn([3, 5, 16], { rng: new Rng(5), requiresGrad: true });
+    const w = Tensor.randn([3, 6, 8], { rng: new Rng(6) });
+    conv.forward(x).mul(w).sum().backward();
+    const y32 = conv.forward(x).toArray();
+    const grads32 = [x, ...conv.parameters()].map((t) => t.grad!.toArray());
+    const x64 = Tensor.from(x.data, x.shape, { dtype: 'float64', requiresGrad: true });
+    conv.to('float64').zeroGrad();
+    conv.forward(x64).mul(w).sum().backward();
+    expectClose(y32, conv.forward(x64).toArray(), 1e-5, 1e-5);
+    [x64, ...conv.parameters()].forEach((t, i) => expectClose(grads32[i], t.grad!.toArray(), 1e-4, 1e-5));
+  });
+
   it('errors are clear', () => {
     const conv = new Conv1d(3, 4, 3);
     expect(() => conv.forward(Tensor.zeros([2, 2, 5]))).toThrow('conv1d: input has 2 channels, weight [4, 3, 3] expects 3');
