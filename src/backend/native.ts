@@ -84,8 +84,10 @@ export function loadAddon(): NativeAddon {
     loadFailure = `native addon failed to load (${path}): ${(e as Error).message.split('\n')[0]}`;
     throw new Error(loadFailure);
   }
+  // The best variant unless FEDMM_ISA names one (set explicitly: the addon's choice is process-wide).
   const forced = process.env.FEDMM_ISA;
   if (forced) selectIsa(loaded, forced, 'FEDMM_ISA');
+  else loaded.setVariant(loaded.info().supported[0]);
   addon = loaded;
   return addon;
 }

@@ -1,0 +1,201 @@
+// The native aggregation ops vs the TypeScript reference (src/aggregate/reference.ts), on every ISA variant
+// this machine runs. Tolerance: bit-identical for everything (same float64 operations in the same order),
+// except sumSquares, whose native version sums 8 partial sums: relative 1e-12.
+import { describe, expect, it } from 'vitest';
+import { nativeAggregateOps, referenceAggregateOps as ref } from '../src/aggregate/index.js';
+import { Rng } from '../src/random.js';
+import { bitsOf, forEachIsa, nativeBuilt, randF32, skipReason } from './helpers/native.js';
+
+const sizes = [0, 1, 3, 8, 15, 16, 17, 31, 33, 255, 256, 257, 1023, 1025, 5000];
+
+function sameBits(a: Float32Array, b: Float32Array, what: string): void {
+  expect(bitsOf(a), what).toEqual(bitsOf(b));
+}
+
+describe.skipIf(!nativeBuilt)(`native aggregation ops (${nativeBuilt ? 'addon built' : skipReason})`, () => {
+  const nat = nativeBuilt ? nativeAggregateOps() : ref;
+
+  it('findNonFinite and copyCheck report the first Inf/NaN at any position', () => {
+    forEachIsa((isa) => {
+      for (const n of sizes.filter((s) => s > 0)) {
+        const x = randF32(new Rng(n), n);
+        expect(nat.findNonFinite(x), isa).toBe(-1);
+        expect(nat.copyCheck(x, new Float32Array(n)), isa).toBe(-1);
+        for (const pos of [0, n >> 1, n - 1]) for (const bad of [NaN, Infinity, -Infinity]) {
+          const y = x.slice();
+          y[pos] = bad;
+          if (pos + 1 < n) y[n - 1] = NaN;
+          expect(nat.findNonFinite(y), `${isa} n=${n} pos=${pos}`).toBe(ref.findNonFinite(y));
+          expect(nat.findNonFinite(y)).toBe(pos);
+          expect(nat.copyCheck(y, new Float32Array(n)), isa).toBe(pos);
+        }
+        const d = new Float32Array(n);
+        nat.copyCheck(x, d);
+        sameBits(d, x, `copy ${isa}`);
+      }
+    });
+  });
+
+  it('fold and finishMean are bit-identical to the reference (weights, any count, tails)', () => {
+    const rng = new Rng(21);
+    forEachIsa((isa) => {
+      for (const P of sizes) for (const G of [1, 3, 16]) {
+        const ups = Array.from({ length: G }, () => randF32(rng, P, 100));
+        const w = Float64Array.from({ length: G }, () => rng.uniform(0.1, 10));
+        const a1 = Float64Array.from({ length: P }, () => rng.uniform(-1, 1));
+        const a2 = a1.slice();
+        ref.fold(a1, ups, w, G);
+        nat.fold(a2, ups, w, G);
+        expect(a2, `${isa} P=${P} G=${G}`).toEqual(a1);
+        const [o1, o2] = [new Float32Array(P), new Float32Array(P)];
+        ref.finishMean(a1, 7.3, o1);
+        nat.finishMean(a2, 7.3, o2);
+        sameBits(o2, o1, isa);
+      }
+    });
+  });
+
+  it('sumSquares agrees to 1e-12 relative; scale is bit-identical', () => {
+    const rng = new Rng(22);
+    forEachIsa((isa) => {
+      for (const n of sizes) {
+        const x = randF32(rng, n, 3);
+        const s1 = ref.sumSquares(x), s2 = nat.sumSquares(x);
+        expect(Math.abs(s1 - s2), isa).toBeLessThanOrEqual(1e-12 * s1);
+        const [y1, y2] = [x.slice(), x.slice()];
+        ref.scale(y1, 0.37);
+        nat.scale(y2, 0.37);
+        sameBits(y2, y1, isa);
+      }
+    });
+  });
+
+  it('median and trimmedMean are bit-identical (odd/even K, small and large K, ties)', () => {
+    const rng = new Rng(23);
+    forEachIsa((isa) => {
+      for (const K of [1, 2, 3, 4, 5, 10, 33, 64]) {
+        const P = 37;
+        const ups = Array.from({ length: K }, () => randF32(rng, P));
+        if (K > 2) ups[1].set(ups[0].subarray(0, 10)); // ties
+        const [o1, o2] = [new Float32Array(P), new Float32Array(P)];
+        ref.median(ups, o1);
+        nat.median(ups, o2);
+        sameBits(o2, o1, `${isa} median K=${K}`);
+        for (let trim = 0; 2 * trim < K; trim += Math.max(1, K >> 2)) {
+          ref.trimmedMean(ups, trim, o1);
+          nat.trimmedMean(ups, trim, o2);
+          sameBits(o2, o1, `${isa} trimmed K=${K} trim=${trim}`);
+        }
+      }
+    });
+  });
+
+  it('server optimizer steps (Adam, Yogi, Adagrad, SGD with/without momentum) are bit-identical', () => {
+    const rng = new Rng(24);
+    forEachIsa((isa) => {
+      for (const n of [1, 7, 16, 33, 1000]) {
+        for (const rule of [0, 1, 2] as const) {
+          const p = randF32(rng, n), g = randF32(rng, n, 0.1), m = randF32(rng, n, 0.01);
+          const v = Float32Array.from(randF32(rng, n, 0.01), (x) => x * x);
+          const s1 = [p.slice(), m.slice(), v.slice()], s2 = [p.slice(), m.slice(), v.slice()];
+          for (let step = 0; step < 3; step++) {
+            ref.fedoptStep(rule, s1[0], g, s1[1], s1[2], 0.01, 0.9, 0.99, 1e-3);
+            nat.fedoptStep(rule, s2[0], g, s2[1], s2[2], 0.01, 0.9, 0.99, 1e-3);
+          }
+          for (let j = 0; j < 3; j++) sameBits(s2[j], s1[j], `${isa} rule=${rule} buffer ${j}`);
+        }
+        for (const momentum of [0, 0.9]) {
+          const p = randF32(rng, n), g = randF32(rng, n), m = randF32(rng, n);
+          const [p1, m1, p2, m2] = [p.slice(), m.slice(), p.slice(), m.slice()];
+          ref.serverSgdStep(p1, g, m1, 0.5, momentum);
+          nat.serverSgdStep(p2, g, m2, 0.5, momentum);
+          sameBits(p2, p1, isa);
+          sameBits(m2, m1, isa);
+        }
+      }
+    });
+  });
+
+  it('SCAFFOLD control-variate ops are bit-identical', () => {
+    const rng = new Rng(25);
+    forEachIsa((isa) => {
+      for (const n of sizes) {
+        const [ci, c, dw] = [randF32(rng, n), randF32(rng, n), randF32(rng, n)];
+        const [o1, o2] = [new Float32Array(n), new Float32Array(n)];
+        ref.scaffoldClientControl(ci, c, dw, 1 / (5 * 0.01), o1);
+        nat.scaffoldClientControl(ci, c, dw, 1 / (5 * 0.01), o2);
+        sameBits(o2, o1, isa);
+        const [a1, a2] = [new Float64Array(n), new Float64Array(n)];
+        ref.scaffoldAccumulate(a1, o1, ci);
+        nat.scaffoldAccumulate(a2, o1, ci);
+        expect(a2, isa).toEqual(a1);
+        const [c1, c2] = [c.slice(), c.slice()];
+        ref.scaffoldApply(c1, a1, 1 / 7);
+        nat.scaffoldApply(c2, a2, 1 / 7);
+        sameBits(c2, c1, isa);
+      }
+    });
+  });
+
+  it('fp16 conversion is bit-identical over every half value and edge floats', () => {
+    const all = new Uint16Array(65536).map((_, i) => i);
+    const edges = new Float32Array([0, -0, 65504, 65519.99, 65520, -65520, 1e9, Infinity, -Infinity, NaN,
+      6.103515625e-5, 6.1e-5, 5.96e-8, 2.98e-8, 2.9802322387695312e-8, 2.99e-8, 1e-45, 1 / 3, 0.1, -2.5e-6]);
+    const rnd = Float32Array.from(randF32(new Rng(26), 5000), (v, i) => v * 2 ** ((i % 40) - 30));
+    forEachIsa((isa) => {
+      const [f1, f2] = [new Float32Array(65536), new Float32Array(65536)];
+      ref.fromFp16(all, f1);
+      nat.fromFp16(all, f2);
+      sameBits(f2, f1, `${isa} fromFp16`);
+      for (const x of [f1, edges, rnd]) {
+        const [h1, h2] = [new Uint16Array(x.length), new Uint16Array(x.length)];
+        ref.toFp16(x, h1);
+        nat.toFp16(x, h2);
+        expect(h2, `${isa} toFp16`).toEqual(h1);
+      }
+      // every finite half round-trips exactly; NaNs stay NaN
+      const h = new Uint16Array(65536);
+      nat.toFp16(f1, h);
+      for (let i = 0; i < 65536; i++) {
+        const isNan = (i & 0x7c00) === 0x7c00 && (i & 0x3ff) !== 0;
+        if (isNan) expect(Number.isNaN(f1[i])).toBe(true);
+        else if (h[i] !== i) throw new Error(`${isa}: half 0x${i.toString(16)} → ${f1[i]} → 0x${h[i].toString(16)}`);
+      }
+    });
+  });
+
+  it('int8 quantize/dequantize are bit-identical, including half-way rounding and zero blocks', () => {
+    const rng = new Rng(27);
+    forEachIsa((isa) => {
+      for (const n of sizes) for (const block of [1, 7, 16, 256]) {
+        const x = randF32(rng, n, 5);
+        if (n > 20) x.fill(0, 0, 16);
+        if (n > 40) { x[30] = 127; x[31] = 0.5; x[32] = 1.5; x[33] = -2.5; } // exact halves at scale 1
+        const nb = Math.ceil(n / block);
+        const [q1, q2] = [new Int8Array(n), new Int8Array(n)];
+        const [s1, s2] = [new Float32Array(nb), new Float32Array(nb)];
+        expect(ref.quantizeInt8(x, q1, s1, block)).toBe(-1);
+        expect(nat.quantizeInt8(x, q2, s2, block)).toBe(-1);
+        expect(q2, `${isa} n=${n} block=${block}`).toEqual(q1);
+        sameBits(s2, s1, isa);
+        const [d1, d2] = [new Float32Array(n), new Float32Array(n)];
+        ref.dequantizeInt8(q1, s1, d1, block);
+        nat.dequantizeInt8(q1, s1, d2, block);
+        sameBits(d2, d1, isa);
+        if (n > 0) {
+          x[n - 1] = NaN;
+          expect(nat.quantizeInt8(x, q2, s2, block)).toBe(ref.quantizeInt8(x, q1, s1, block));
+        }
+      }
+    });
+  });
+
+  it('refuses short buffers and wrong types with one-line errors', () => {
+    const a = new Float32Array(4);
+    expect(() => nat.fold(new Float64Array(5), [a], new Float64Array(1), 1)).toThrow(/fold: updates\[0\] has 4 elements, needs 5/);
+    expect(() => nat.median([a, new Float64Array(4) as unknown as Float32Array], a))
+      .toThrow(/median: updates\[1\] must be a Float32Array/);
+    expect(() => nat.trimmedMean([a, a], 1, a)).toThrow(/trimming removes every update/);
+    expect(() => nat.quantizeInt8(a, new Int8Array(4), new Float32Array(1), 2)).toThrow(/scales has 1 elements, needs 2/);
+  });
+});

@@ -1,0 +1,234 @@
+// The public aggregation API (src/aggregate) on the TypeScript backend and, when the addon is built, on the
+// native one: known values, rejection of bad updates, precision of the streaming mean, optimizer state.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backendInfo, useBackend } from '../src/backend/index.js';
+import {
+  clipByNorm, dequantizeFp16, dequantizeInt8, FedAdagrad, FedAdam, FedYogi, findNonFinite, l2Norm, median,
+  quantizeFp16, quantizeInt8, scaffoldAccumulate, scaffoldApply, scaffoldClientControl, ServerSgd, StreamingMean,
+  trimmedMean,
+} from '../src/aggregate/index.js';
+import { Rng } from '../src/random.js';
+import { bitsOf, nativeBuilt, randF32, skipReason } from './helpers/native.js';
+
+const f32 = (...v: number[]): Float32Array => Float32Array.from(v);
+
+/** Exact-to-~2⁻¹⁰⁰ sum of doubles (Neumaier), the reference for the precision test. */
+function compensatedSum(values: number[]): number {
+  let s = 0, c = 0;
+  for (const v of values) {
+    const t = s + v;
+    c += Math.abs(s) >= Math.abs(v) ? (s - t) + v : (v - t) + s;
+    s = t;
+  }
+  return s + c;
+}
+
+function ulp32(x: number): number {
+  const e = Math.floor(Math.log2(Math.abs(x)));
+  return 2 ** (Math.max(e, -126) - 23);
+}
+
+for (const backend of ['js', 'native'] as const) {
+  const skip = backend === 'native' && !nativeBuilt;
+  describe.skipIf(skip)(`aggregate on the ${backend} backend${skip ? ` (${skipReason})` : ''}`, () => {
+    beforeAll(() => { useBackend(backend); });
+    afterAll(() => { useBackend('auto'); });
+
+    it('runs on the requested backend', () => {
+      expect(backendInfo().name).toBe(backend);
+    });
+
+    it('StreamingMean gives the weighted mean, the same bits for every pending size', () => {
+      const rng = new Rng(31);
+      const P = 1001;
+      const ups = Array.from({ length: 23 }, () => randF32(rng, P, 10));
+      const ws = ups.map(() => rng.uniform(0.5, 3));
+      const results = [1, 2, 4, 16].map((pending) => {
+        const sm = new StreamingMean(P, { pending });
+        ups.forEach((u, k) => sm.add(u, ws[k]));
+        expect(sm.count).toBe(23);
+        return sm.result();
+      });
+      for (const r of results.slice(1)) expect(bitsOf(r)).toEqual(bitsOf(results[0]));
+      const W = ws.reduce((a, b) => a + b, 0);
+      for (const i of [0, 500, 1000]) {
+        const expected = ups.reduce((s, u, k) => s + ws[k] * u[i], 0) / W;
+        expect(results[0][i]).toBeCloseTo(expected, 5);
+      }
+    });
+
+    it('StreamingMean copies the update: the caller may reuse its buffer at once', () => {
+      const sm = new StreamingMean(3);
+      const buf = f32(1, 2, 3);
+      sm.add(buf, 1);
+      buf.set([3, 4, 5]);
+      sm.add(buf, 1);
+      expect(Array.from(sm.result())).toEqual([2, 3, 4]);
+    });
+
+    it('StreamingMean rejects a non-finite update with a clear error and leaves the mean unchanged', () => {
+      const good = new StreamingMean(5, { pending: 2 });
+      const withBad = new StreamingMean(5, { pending: 2 });
+      const rng = new Rng(32);
+      const ups = [randF32(rng, 5), randF32(rng, 5), randF32(rng, 5)];
+      for (const [k, u] of ups.entries()) {
+        good.add(u, k + 1);
+        withBad.add(u, k + 1);
+        const bad = u.slice();
+        bad[3] = k === 1 ? Infinity : NaN;
+        expect(() => withBad.add(bad, 2)).toThrow(/non-finite value \((NaN|Infinity)\) at index 3; rejected/);
+      }
+      expect(withBad.count).toBe(3);
+      expect(withBad.weight).toBe(6);
+      expect(bitsOf(withBad.result())).toEqual(bitsOf(good.result()));
+      expect(() => withBad.add(new Float32Array(4))).toThrow(/update has 4 values, expected 5/);
+      expect(() => withBad.add(new Float32Array(5), 0)).toThrow(/weight must be a positive finite number/);
+      expect(() => withBad.add(new Float32Array(5), NaN)).toThrow(/weight must be a positive finite number/);
+      withBad.reset();
+      expect(() => withBad.result()).toThrow(/no updates were added/);
+    });
+
+    it('StreamingMean over 10,000 updates stays within ½ ulp(float32) + 10⁴·2⁻⁵³·Σ|w·u|/Σw of the exact mean', () => {
+      // Values near 1 with small offsets and weights 1..7: a float32 accumulator loses ~10⁴·2⁻²⁴ relative
+      // here (checked below, so this test can tell the two apart); the float64 one stays within the bound.
+      const rng = new Rng(33);
+      const P = 16, N = 10_000;
+      const sm = new StreamingMean(P);
+      const terms: number[][] = Array.from({ length: P }, () => []);
+      const naive = new Float32Array(P);
+      let W = 0;
+      const u = new Float32Array(P);
+      for (let n = 0; n < N; n++) {
+        const w = 1 + (n % 7);
+        for (let i = 0; i < P; i++) u[i] = 1 + rng.uniform(-1e-3, 1e-3) * (i + 1);
+        sm.add(u, w);
+        W += w;
+        for (let i = 0; i < P; i++) {
+          terms[i].push(w * u[i]);
+          naive[i] = Math.fround(naive[i] + Math.fround(w * u[i]));
+        }
+      }
+      const r = sm.result();
+      let naiveWorst = 0;
+      for (let i = 0; i < P; i++) {
+        const exact = compensatedSum(terms[i]) / W;
+        const absSum = terms[i].reduce((s, t) => s + Math.abs(t), 0);
+        const bound = 0.5 * ulp32(exact) + N * 2 ** -53 * absSum / W;
+        expect(Math.abs(r[i] - exact), `coordinate ${i}`).toBeLessThanOrEqual(bound);
+        naiveWorst = Math.max(naiveWorst, Math.abs(naive[i] / W - exact) / bound);
+      }
+      expect(naiveWorst).toBeGreaterThan(10);
+    });
+
+    it('median and trimmedMean: known values, even and odd K, and refusal of NaN', () => {
+      const ups = [f32(1, 10, -3), f32(5, 20, -1), f32(3, 0, 100), f32(4, 30, 2)];
+      expect(Array.from(median(ups.slice(0, 3)))).toEqual([3, 10, -1]);
+      expect(Array.from(median(ups))).toEqual([3.5, 15, 0.5]);
+      expect(Array.from(trimmedMean(ups, 0.25))).toEqual([3.5, 15, 0.5]);
+      expect(Array.from(trimmedMean(ups, 0))).toEqual([3.25, 15, 24.5]);
+      const out = new Float32Array(3);
+      expect(median(ups, out)).toBe(out);
+      expect(() => median([f32(1, NaN)])).toThrow(/updates\[0\] has a non-finite value at index 1/);
+      expect(() => trimmedMean(ups, 0.5)).toThrow(/beta must be in \[0, 0.5\)/);
+      expect(() => median([f32(1), f32(1, 2)])).toThrow(/updates\[1\] has 2 values, updates\[0\] has 1/);
+    });
+
+    it('l2Norm, clipByNorm and findNonFinite', () => {
+      const x = f32(3, 4, 0, 0, 0, 0, 0, 0, 0, 12);
+      expect(l2Norm(x)).toBe(13);
+      expect(clipByNorm(x, 26)).toBe(13);
+      expect(Array.from(x.slice(0, 2))).toEqual([3, 4]);
+      expect(clipByNorm(x, 6.5)).toBe(13);
+      expect(l2Norm(x)).toBeCloseTo(6.5, 6);
+      expect(x[1]).toBe(2);
+      expect(findNonFinite(x)).toBe(-1);
+      x[7] = -Infinity;
+      expect(findNonFinite(x)).toBe(7);
+      expect(() => clipByNorm(x, 1)).toThrow(/non-finite value at index 7/);
+    });
+
+    it('server optimizers follow Reddi et al. on hand-computed values', () => {
+      // g = 2, m0 = 0, v0 = τ² = 1e-6, lr = 0.1, β1 = 0.9, β2 = 0.99 → m = 0.2
+      const g = f32(2);
+      const m = Math.fround(0.2);
+      const cases: [FedAdam | FedYogi | FedAdagrad, number][] = [
+        [new FedAdam(1, { lr: 0.1 }), Math.fround(0.99 * 1e-6 + 0.01 * 4)],
+        [new FedYogi(1, { lr: 0.1 }), Math.fround(1e-6 - 0.01 * 4 * -1)],
+        [new FedAdagrad(1, { lr: 0.1 }), Math.fround(1e-6 + 4)],
+      ];
+      for (const [opt, v] of cases) {
+        const p = f32(1);
+        opt.step(p, g);
+        expect(opt.m[0]).toBe(m);
+        expect(opt.v[0]).toBe(Math.fround(v));
+        expect(p[0]).toBe(Math.fround(1 - 0.1 * m / (Math.sqrt(Math.fround(v)) + 1e-3)));
+      }
+      const sgd = new ServerSgd(2, { lr: 0.5, momentum: 0.9 });
+      const p = f32(1, 1);
+      sgd.step(p, f32(1, -1));
+      sgd.step(p, f32(1, -1));
+      expect(Array.from(sgd.m)).toEqual([Math.fround(1.9), Math.fround(-1.9)]);
+      expect(Array.from(p)).toEqual([Math.fround(Math.fround(0.5) - 0.5 * Math.fround(1.9)), Math.fround(Math.fround(1.5) + 0.5 * Math.fround(1.9))]);
+      expect(() => sgd.step(f32(1), f32(1))).toThrow(/params has 1 values, expected 2/);
+    });
+
+    it('server optimizer state round-trips through a checkpoint', () => {
+      const rng = new Rng(34);
+      const P = 50;
+      const grads = Array.from({ length: 6 }, () => randF32(rng, P));
+      const run = (resumeAt: number | null): Float32Array => {
+        let opt = new FedYogi(P, { lr: 0.05 });
+        const p = randF32(new Rng(35), P);
+        grads.forEach((g, t) => {
+          if (t === resumeAt) {
+            const saved = { m: opt.state().m.slice(), v: opt.state().v.slice() };
+            opt = new FedYogi(P, { lr: 0.05 });
+            opt.loadState(saved);
+          }
+          opt.step(p, g);
+        });
+        return p;
+      };
+      expect(bitsOf(run(3))).toEqual(bitsOf(run(null)));
+      expect(() => new FedAdam(3, { lr: 1 }).loadState({ m: new Float32Array(2), v: new Float32Array(3) }))
+        .toThrow(/m has 2 values, expected 3/);
+    });
+
+    it('SCAFFOLD option II control variates', () => {
+      const ci = f32(1, 2), c = f32(0.5, 0.5), dw = f32(0.1, -0.2);
+      const ciNew = scaffoldClientControl(ci, c, dw, 10, 0.01);
+      expect(Array.from(ciNew)).toEqual([Math.fround(0.5 + 1), Math.fround(1.5 - 2)]);
+      const acc = new Float64Array(2);
+      scaffoldAccumulate(acc, ciNew, ci);
+      scaffoldAccumulate(acc, ciNew, ci);
+      scaffoldApply(c, acc, 4);
+      expect(Array.from(c)).toEqual([Math.fround(0.5 + 2 * 0.5 / 4), Math.fround(0.5 + 2 * -2.5 / 4)]);
+    });
+
+    it('fp16: known encodings, rounding to even, overflow to Inf', () => {
+      const x = f32(1, -2, 1 / 3, 65504, 65519, 65520, 2 ** -25, 2 ** -25 * 1.5, 2 ** -24, 0, -0, NaN);
+      const h = quantizeFp16(x);
+      expect(Array.from(h)).toEqual([0x3c00, 0xc000, 0x3555, 0x7bff, 0x7bff, 0x7c00, 0x0000, 0x0001, 0x0001, 0, 0x8000, 0x7e00]);
+      const back = dequantizeFp16(h);
+      expect(Array.from(back.slice(0, 4))).toEqual([1, -2, Math.fround(0.333251953125), 65504]);
+      expect(back[5]).toBe(Infinity);
+      expect(Number.isNaN(back[11])).toBe(true);
+    });
+
+    it('int8: per-block scales, round half to even, error ≤ scale/2, NaN refused', () => {
+      const x = f32(127, 0.5, 1.5, -2.5, /* block 2 */ 0, 0, 0, 0, /* block 3 */ -8, 1);
+      const p = quantizeInt8(x, 4);
+      expect(Array.from(p.q)).toEqual([127, 0, 2, -2, 0, 0, 0, 0, -127, 16]);
+      expect(Array.from(p.scales)).toEqual([1, 0, Math.fround(8 / 127)]);
+      const rng = new Rng(36);
+      const y = randF32(rng, 1000, 3);
+      const q = quantizeInt8(y, 64);
+      const d = dequantizeInt8(q);
+      for (let i = 0; i < y.length; i++) {
+        expect(Math.abs(d[i] - y[i])).toBeLessThanOrEqual(q.scales[Math.floor(i / 64)] * 0.5 * (1 + 1e-6));
+      }
+      y[999] = NaN;
+      expect(() => quantizeInt8(y, 64)).toThrow(/non-finite value at index 999/);
+    });
+  });
+}

@@ -1,0 +1,79 @@
+// Backend selection (FEDMM_BACKEND, useBackend, registerBackend) and ISA forcing (FEDMM_ISA, useIsa).
+// Each case re-imports the modules with a fresh environment, as a new process would see them.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { nativeBuilt, skipReason } from './helpers/native.js';
+
+type BackendModule = typeof import('../src/backend/index.js');
+
+async function freshBackend(env: Record<string, string | undefined>): Promise<BackendModule> {
+  vi.resetModules();
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  return import('../src/backend/index.js');
+}
+
+const saved = { FEDMM_BACKEND: process.env.FEDMM_BACKEND, FEDMM_ISA: process.env.FEDMM_ISA };
+afterEach(() => {
+  for (const [k, v] of Object.entries(saved)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  vi.resetModules();
+});
+
+describe('backend selection', () => {
+  it('FEDMM_BACKEND=js selects the TypeScript kernels', async () => {
+    const b = await freshBackend({ FEDMM_BACKEND: 'js', FEDMM_ISA: undefined });
+    expect(b.backendInfo()).toEqual({ name: 'js', variant: 'typescript' });
+  });
+
+  it('gpu is not available yet, unknown names are refused, and the registry accepts a new loader', async () => {
+    const b = await freshBackend({ FEDMM_BACKEND: 'gpu', FEDMM_ISA: undefined });
+    expect(() => b.kernels()).toThrow('gpu backend not available');
+    b.useBackend('js');
+    expect(() => b.useBackend('gpu')).toThrow('gpu backend not available');
+    expect(b.kernels().name).toBe('js');
+    b.registerBackend('gpu', () => ({ ...b.referenceKernels(), name: 'gpu', variant: 'test-double' }));
+    expect(b.useBackend('gpu').variant).toBe('test-double');
+    const c = await freshBackend({ FEDMM_BACKEND: 'cuda' });
+    expect(() => c.kernels()).toThrow(/FEDMM_BACKEND: unknown backend 'cuda'/);
+  });
+
+  it.skipIf(nativeBuilt)('auto falls back to js when the addon is not built', async () => {
+    const b = await freshBackend({ FEDMM_BACKEND: undefined, FEDMM_ISA: undefined });
+    expect(b.backendInfo().name).toBe('js');
+    expect(() => b.useBackend('native')).toThrow(/native addon not built/);
+  });
+});
+
+describe.skipIf(!nativeBuilt)(`native backend selection (${nativeBuilt ? 'addon built' : skipReason})`, () => {
+  it('auto (the default) picks native with the best ISA variant', async () => {
+    const b = await freshBackend({ FEDMM_BACKEND: undefined, FEDMM_ISA: undefined });
+    const n = await import('../src/backend/native.js');
+    expect(b.backendInfo()).toEqual({ name: 'native', variant: n.supportedIsas()[0] });
+  });
+
+  it('FEDMM_ISA forces each supported variant; an unknown one is an error, not a silent fallback', async () => {
+    const first = await freshBackend({ FEDMM_BACKEND: 'native', FEDMM_ISA: undefined });
+    const n = await import('../src/backend/native.js');
+    expect(first.kernels().name).toBe('native');
+    for (const isa of n.supportedIsas()) {
+      const b = await freshBackend({ FEDMM_BACKEND: 'auto', FEDMM_ISA: isa });
+      expect(b.backendInfo()).toEqual({ name: 'native', variant: isa });
+    }
+    const bad = await freshBackend({ FEDMM_BACKEND: 'auto', FEDMM_ISA: 'avx1024' });
+    expect(() => bad.kernels()).toThrow(/FEDMM_ISA: unknown ISA variant 'avx1024'/);
+  });
+
+  it('useIsa switches the variant reported by backendInfo and the kernels', async () => {
+    const b = await freshBackend({ FEDMM_BACKEND: 'native', FEDMM_ISA: undefined });
+    const n = await import('../src/backend/native.js');
+    n.useIsa('baseline');
+    expect(b.backendInfo().variant).toBe('baseline');
+    expect(b.kernels().variant).toBe('baseline');
+    n.useIsa(n.supportedIsas()[0]);
+    expect(b.backendInfo().variant).toBe(n.supportedIsas()[0]);
+  });
+});
