@@ -145,6 +145,13 @@ describe('flat parameter and gradient buffers', () => {
     expect(net.block.flatten().params.buffer).not.toBe(root.params.buffer);
   });
 
+  it('refuses to flatten parameters of mixed dtypes, naming the parameter', () => {
+    const m = new Module();
+    m.registerParameter('a', Tensor.zeros([2]));
+    m.registerParameter('b', Tensor.zeros([2], { dtype: 'float64' }));
+    expect(() => m.flatten()).toThrow('flatten: parameter "b" is float64, others float32; call module.to(dtype) first');
+  });
+
   it('to(float64) converts parameters and keeps a flattened module flat', () => {
     const lin = new Linear(3, 2);
     const values = lin.flatParameters().slice();
