@@ -1,0 +1,223 @@
+// The gpu backend: the engine's Kernels interface over gpu.js kernels running on the device thread.
+//
+// Float32Array only: Float64Array (gradient checks) and problems whose arrays exceed 2^24 elements while on
+// a GPU mode (gpu.js's generated index arithmetic is f32 there, exact only below that) go to the TypeScript
+// reference. Every call copies its inputs to the device thread and its outputs back into the caller's
+// arrays: the interface takes and returns host memory, so each kernel call ends in a readback of what it
+// writes; what stays on the device is everything inside one call (see ops.ts).
+import type { AdamOptions, Conv1dDims, FloatArray, GruDims, Kernels, SgdOptions } from '../src/backend/kernels.js';
+import { jsKernels } from '../src/backend/js/index.js';
+import type { CompileRecord, DeviceMode } from './device.js';
+import type { Attempt, InitAnswer, ModeRequest } from './device-host.js';
+import { DeviceThread } from './device-thread.js';
+import type { OpName, Outputs } from './ops.js';
+import type { AdapterInfo } from './webgpu-node.js';
+
+/** Largest array a GPU mode takes (f32 index arithmetic in the generated shaders is exact below this). */
+export const GPU_MAX_ELEMENTS = 1 << 24;
+
+/** What Kernels.variant says for each gpu.js mode. */
+const VARIANT: Record<DeviceMode, string> = { webgpu: 'webgpu', headlessgl: 'headlessgl', cpu: 'cpu-fallback' };
+
+const INIT_TIMEOUT_MS = 120_000;
+
+/** The Kernels interface plus the helpers only this backend has (aggregation, fusion, norms). */
+export interface GpuKernels extends Kernels {
+  readonly mode: DeviceMode;
+  readonly adapter: AdapterInfo | null;
+  /** What was tried on the way to this mode, and why each was used or skipped. */
+  readonly attempts: readonly Attempt[];
+  /** acc[P] = Σ_c weights[c]·updates[c][:] + beta·acc: all clients in one dispatch. */
+  weightedAccumulate(updates: readonly Float32Array[], weights: ArrayLike<number>, beta: number, acc: Float32Array): void;
+  /** c[z] = alpha·op(a[z])·op(b[z]) for z < batch (a, b, c stacked), one dispatch. */
+  batchedGemm(batch: number, transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+    a: Float32Array, b: Float32Array, c: Float32Array): void;
+  /** out[R,C] = softmax of x[R,C] over the entries with mask ≠ 0 (others 0; an all-masked row is 0). */
+  maskedSoftmax(x: Float32Array, mask: Float32Array, R: number, C: number, out: Float32Array): void;
+  /** out = alpha·x + beta·y (elementwise). */
+  axpby(x: Float32Array, y: Float32Array, alpha: number, beta: number, out: Float32Array): void;
+  /** Σ x² (partials on the device, added in float64). */
+  sumSquares(x: Float32Array): number;
+  /** Kernels compiled on the device so far, with the cost of each first call. */
+  compiles(): CompileRecord[];
+  /** Ends the device thread; the backend cannot be used afterwards. */
+  close(): Promise<number>;
+}
+
+function isF32(...arrays: (FloatArray | null | undefined)[]): boolean {
+  return arrays.every((a) => a === null || a === undefined || a instanceof Float32Array);
+}
+
+function f32(a: FloatArray): Float32Array {
+  return a as Float32Array;
+}
+
+/** Copies the answer into the caller's array (outputs are caller-provided and overwritten). */
+function into(dst: FloatArray | Int32Array | null, src: Float32Array | Int32Array | number | undefined): void {
+  if (dst && src !== undefined && typeof src !== 'number') dst.set(src);
+}
+
+/** Starts a device thread in `mode` and returns the gpu backend over it (throws why that mode is not available). */
+export function createGpuKernels(mode: ModeRequest = 'auto'): GpuKernels {
+  const thread = new DeviceThread();
+  let answer: InitAnswer;
+  try {
+    answer = thread.call<InitAnswer>({ op: 'init', mode }, [], INIT_TIMEOUT_MS);
+  } catch (e) {
+    void thread.close();
+    throw e;
+  }
+  const onGpu = answer.mode !== 'cpu';
+  const call = (op: OpName, request: Record<string, unknown>): Outputs => thread.call<Outputs>({ op, ...request });
+  /** Whether a problem of these array sizes runs here (else the reference takes it). */
+  const fits = (...sizes: number[]): boolean => !onGpu || sizes.every((n) => n <= GPU_MAX_ELEMENTS);
+
+  const k: GpuKernels = {
+    name: 'gpu',
+    variant: VARIANT[answer.mode],
+    mode: answer.mode,
+    adapter: answer.adapter,
+    attempts: answer.attempts,
+
+    gemm(transA, transB, M, N, K, alpha, a, b, beta, c) {
+      if (!isF32(a, b, c) || !fits(M * K, K * N, M * N)) {
+        jsKernels.gemm(transA, transB, M, N, K, alpha, a, b, beta, c);
+        return;
+      }
+      const r = call('gemm', { transA, transB, M, N, K, alpha, a: f32(a).subarray(0, M * K), b: f32(b).subarray(0, K * N), beta,
+        c: beta !== 0 ? f32(c).subarray(0, M * N) : new Float32Array(0) });
+      into(c, r.c);
+    },
+
+    conv1dForward(x, w, bias, out, d: Conv1dDims) {
+      if (!isF32(x, w, bias, out) || !fits(x.length, w.length, out.length)) {
+        jsKernels.conv1dForward(x, w, bias, out, d);
+        return;
+      }
+      into(out, call('conv1dForward', { x, w, bias, d: { ...d } }).out);
+    },
+
+    conv1dBackward(x, w, gOut, gx, gw, gBias, d: Conv1dDims) {
+      if (!isF32(x, w, gOut, gx, gw, gBias) || !fits(x.length, w.length, gOut.length)) {
+        jsKernels.conv1dBackward(x, w, gOut, gx, gw, gBias, d);
+        return;
+      }
+      const r = call('conv1dBackward', { x, w, gOut, wantGx: gx !== null, wantGw: gw !== null, wantGBias: gBias !== null, d: { ...d } });
+      into(gx, r.gx);
+      into(gw, r.gw);
+      into(gBias, r.gBias);
+    },
+
+    maxPool1dForward(x, out, argmax, rows, L, kernel, stride) {
+      if (!isF32(x, out) || !fits(rows * L)) {
+        jsKernels.maxPool1dForward(x, out, argmax, rows, L, kernel, stride);
+        return;
+      }
+      const r = call('maxPoolForward', { x: f32(x).subarray(0, rows * L), rows, L, kernel, stride });
+      into(out, r.out);
+      into(argmax, r.argmax);
+    },
+
+    maxPool1dBackward(gOut, argmax, gx, rows, L, Lout) {
+      if (!isF32(gOut, gx) || !fits(rows * L)) {
+        jsKernels.maxPool1dBackward(gOut, argmax, gx, rows, L, Lout);
+        return;
+      }
+      into(gx, call('maxPoolBackward', {
+        gOut: f32(gOut).subarray(0, rows * Lout), argmax: argmax.subarray(0, rows * Lout), rows, L, Lout,
+      }).gx);
+    },
+
+    gruForward(x, lengths, h0, wIh, wHh, bIh, bHh, out, hN, saved, d: GruDims) {
+      if (!isF32(x, h0, wIh, wHh, bIh, bHh, out, hN, saved) || !fits(x.length, saved.length, wIh.length, wHh.length)) {
+        jsKernels.gruForward(x, lengths, h0, wIh, wHh, bIh, bHh, out, hN, saved, d);
+        return;
+      }
+      const r = call('gruForward', { x, lengths, h0, wIh, wHh, bIh, bHh, d: { ...d } });
+      into(out, r.out);
+      into(hN, r.hN);
+      into(saved, r.saved);
+    },
+
+    gruBackward(x, lengths, h0, wIh, wHh, out, saved, gOut, ghN, gx, gh0, gWih, gWhh, gbIh, gbHh, d: GruDims) {
+      if (!isF32(x, h0, wIh, wHh, out, saved, gOut, ghN, gx, gh0, gWih, gWhh, gbIh, gbHh)
+        || !fits(x.length, saved.length, wIh.length, wHh.length, d.B * d.T * 7 * d.H)) {
+        jsKernels.gruBackward(x, lengths, h0, wIh, wHh, out, saved, gOut, ghN, gx, gh0, gWih, gWhh, gbIh, gbHh, d);
+        return;
+      }
+      const want = { gx: gx !== null, gh0: gh0 !== null, gWih: gWih !== null, gWhh: gWhh !== null, gbIh: gbIh !== null, gbHh: gbHh !== null };
+      const r = call('gruBackward', { x, lengths, h0, wIh, wHh, out, saved, gOut, ghN, want, d: { ...d } });
+      into(gx, r.gx);
+      into(gh0, r.gh0);
+      into(gWih, r.gWih);
+      into(gWhh, r.gWhh);
+      into(gbIh, r.gbIh);
+      into(gbHh, r.gbHh);
+    },
+
+    sgdStep(param, grad, momentumBuf, o: SgdOptions) {
+      if (!isF32(param, grad, momentumBuf) || !fits(param.length)) {
+        jsKernels.sgdStep(param, grad, momentumBuf, o);
+        return;
+      }
+      if (o.momentum !== 0 && !momentumBuf) throw new Error('sgdStep: momentum needs a momentum buffer');
+      const r = call('sgdStep', { param, grad, momentumBuf: o.momentum !== 0 ? momentumBuf : null, ...o });
+      into(param, r.param);
+      if (o.momentum !== 0) into(momentumBuf, r.momentumBuf);
+    },
+
+    adamStep(param, grad, expAvg, expAvgSq, o: AdamOptions) {
+      if (!isF32(param, grad, expAvg, expAvgSq) || !fits(param.length)) {
+        jsKernels.adamStep(param, grad, expAvg, expAvgSq, o);
+        return;
+      }
+      const r = call('adamStep', { param, grad, expAvg, expAvgSq, ...o });
+      into(param, r.param);
+      into(expAvg, r.expAvg);
+      into(expAvgSq, r.expAvgSq);
+    },
+
+    weightedAccumulate(updates, weights, beta, acc) {
+      const P = acc.length;
+      for (const [i, u] of updates.entries()) {
+        if (u.length !== P) throw new Error(`weightedAccumulate: update ${i} has ${u.length} values, the accumulator ${P}`);
+      }
+      if (weights.length !== updates.length) {
+        throw new Error(`weightedAccumulate: ${weights.length} weights for ${updates.length} updates`);
+      }
+      const stacked = new Float32Array(updates.length * P);
+      updates.forEach((u, i) => stacked.set(u, i * P));
+      if (!fits(stacked.length)) throw new Error(`weightedAccumulate: ${updates.length}×${P} values exceed the GPU limit of ${GPU_MAX_ELEMENTS} per dispatch; accumulate in groups`);
+      const r = call('weightedAccumulate', {
+        updates: stacked, weights: Float32Array.from(weights), clients: updates.length, P, beta, acc: beta !== 0 ? acc : null,
+      });
+      into(acc, r.acc);
+    },
+
+    batchedGemm(batch, transA, transB, M, N, K, alpha, a, b, c) {
+      if (!fits(a.length, b.length, c.length)) throw new Error(`batchedGemm: arrays exceed the GPU limit of ${GPU_MAX_ELEMENTS} elements`);
+      into(c, call('batchedGemm', { batch, transA, transB, M, N, K, alpha, a: a.subarray(0, batch * M * K), b: b.subarray(0, batch * K * N) }).c);
+    },
+
+    maskedSoftmax(x, mask, R, C, out) {
+      into(out, call('maskedSoftmax', { x: x.subarray(0, R * C), mask: mask.subarray(0, R * C), R, C }).out);
+    },
+
+    axpby(x, y, alpha, beta, out) {
+      into(out, call('axpby', { x, y, alpha, beta }).out);
+    },
+
+    sumSquares(x) {
+      return call('sumSquares', { x }).value as number;
+    },
+
+    compiles() {
+      return thread.call<CompileRecord[]>({ op: 'compiles' });
+    },
+
+    close() {
+      return thread.close();
+    },
+  };
+  return k;
+}
