@@ -7,6 +7,8 @@
       'native/isa/gemm.cc',
       'native/isa/aggregate.cc',
       'native/isa/optim.cc',
+      'native/isa/conv1d.cc',
+      'native/isa/gru.cc',
       'native/isa/table.cc',
     ],
     'isa_cflags': ['-O3', '-fPIC', '-fno-math-errno', '-ffp-contract=off', '-fno-exceptions', '-fno-rtti'],

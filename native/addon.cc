@@ -167,6 +167,115 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+View<float> f32opt(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* what, size_t n) {
+  View<float> v = f32(info, i, fn, what, true);
+  if (v.p) need(info, v, n, fn, what);
+  return v;
+}
+
+Napi::Value Conv1dForward(const Napi::CallbackInfo& info) {
+  const char* fn = "conv1dForward";
+  const size_t B = count(info, 4, fn, "B"), Cin = count(info, 5, fn, "Cin"), L = count(info, 6, fn, "L");
+  const size_t Cout = count(info, 7, fn, "Cout"), K = count(info, 8, fn, "K"), stride = count(info, 9, fn, "stride");
+  const size_t pad = count(info, 10, fn, "padding"), Lout = count(info, 11, fn, "Lout");
+  if (K < 1 || stride < 1 || L + 2 * pad < K || (L + 2 * pad - K) / stride + 1 != Lout)
+    fail(info.Env(), "conv1dForward: inconsistent dims (need K ≥ 1, stride ≥ 1, Lout = floor((L + 2·padding − K)/stride) + 1)");
+  auto x = f32(info, 0, fn, "x");
+  auto w = f32(info, 1, fn, "w");
+  auto bias = f32opt(info, 2, fn, "bias", Cout);
+  auto out = f32(info, 3, fn, "out");
+  need(info, x, B * Cin * L, fn, "x");
+  need(info, w, Cout * Cin * K, fn, "w");
+  need(info, out, B * Cout * Lout, fn, "out");
+  T().conv1d_forward(x.p, w.p, bias.p, out.p, B, Cin, L, Cout, K, stride, pad, Lout);
+  return info.Env().Undefined();
+}
+
+Napi::Value Conv1dBackward(const Napi::CallbackInfo& info) {
+  const char* fn = "conv1dBackward";
+  const size_t B = count(info, 6, fn, "B"), Cin = count(info, 7, fn, "Cin"), L = count(info, 8, fn, "L");
+  const size_t Cout = count(info, 9, fn, "Cout"), K = count(info, 10, fn, "K"), stride = count(info, 11, fn, "stride");
+  const size_t pad = count(info, 12, fn, "padding"), Lout = count(info, 13, fn, "Lout");
+  if (K < 1 || stride < 1 || L + 2 * pad < K || (L + 2 * pad - K) / stride + 1 != Lout)
+    fail(info.Env(), "conv1dBackward: inconsistent dims (need K ≥ 1, stride ≥ 1, Lout = floor((L + 2·padding − K)/stride) + 1)");
+  auto x = f32(info, 0, fn, "x");
+  auto w = f32(info, 1, fn, "w");
+  auto g = f32(info, 2, fn, "gOut");
+  auto gx = f32opt(info, 3, fn, "gx", B * Cin * L);
+  auto gw = f32opt(info, 4, fn, "gw", Cout * Cin * K);
+  auto gb = f32opt(info, 5, fn, "gBias", Cout);
+  need(info, x, B * Cin * L, fn, "x");
+  need(info, w, Cout * Cin * K, fn, "w");
+  need(info, g, B * Cout * Lout, fn, "gOut");
+  T().conv1d_backward(x.p, w.p, g.p, gx.p, gw.p, gb.p, B, Cin, L, Cout, K, stride, pad, Lout);
+  return info.Env().Undefined();
+}
+
+const int32_t* gru_lengths(const Napi::CallbackInfo& info, size_t i, size_t B, size_t T, const char* fn) {
+  Napi::Value v = info[i];
+  if (v.IsNull() || v.IsUndefined()) return nullptr;
+  auto len = typed<int32_t, napi_int32_array>(info, i, fn, "lengths", "Int32Array");
+  need(info, len, B, fn, "lengths");
+  for (size_t b = 0; b < B; b++)
+    if (len.p[b] < 0 || (size_t)len.p[b] > T)
+      fail(info.Env(), std::string(fn) + ": lengths[" + std::to_string(b) + "] = " + std::to_string(len.p[b]) +
+                           " is outside 0.." + std::to_string(T));
+  return len.p;
+}
+
+Napi::Value GruForward(const Napi::CallbackInfo& info) {
+  const char* fn = "gruForward";
+  const size_t B = count(info, 10, fn, "B"), Tn = count(info, 11, fn, "T"), I = count(info, 12, fn, "I");
+  const size_t H = count(info, 13, fn, "H");
+  auto x = f32(info, 0, fn, "x");
+  const int32_t* lengths = gru_lengths(info, 1, B, Tn, fn);
+  auto h0 = f32opt(info, 2, fn, "h0", B * H);
+  auto wIh = f32(info, 3, fn, "wIh");
+  auto wHh = f32(info, 4, fn, "wHh");
+  auto bIh = f32opt(info, 5, fn, "bIh", 3 * H);
+  auto bHh = f32opt(info, 6, fn, "bHh", 3 * H);
+  auto out = f32(info, 7, fn, "out");
+  auto hN = f32(info, 8, fn, "hN");
+  auto saved = f32(info, 9, fn, "saved");
+  need(info, x, B * Tn * I, fn, "x");
+  need(info, wIh, 3 * H * I, fn, "wIh");
+  need(info, wHh, 3 * H * H, fn, "wHh");
+  need(info, out, B * Tn * H, fn, "out");
+  need(info, hN, B * H, fn, "hN");
+  need(info, saved, B * Tn * 4 * H, fn, "saved");
+  T().gru_forward(x.p, lengths, h0.p, wIh.p, wHh.p, bIh.p, bHh.p, out.p, hN.p, saved.p, B, Tn, I, H);
+  return info.Env().Undefined();
+}
+
+Napi::Value GruBackward(const Napi::CallbackInfo& info) {
+  const char* fn = "gruBackward";
+  const size_t B = count(info, 15, fn, "B"), Tn = count(info, 16, fn, "T"), I = count(info, 17, fn, "I");
+  const size_t H = count(info, 18, fn, "H");
+  auto x = f32(info, 0, fn, "x");
+  const int32_t* lengths = gru_lengths(info, 1, B, Tn, fn);
+  auto h0 = f32opt(info, 2, fn, "h0", B * H);
+  auto wIh = f32(info, 3, fn, "wIh");
+  auto wHh = f32(info, 4, fn, "wHh");
+  auto out = f32(info, 5, fn, "out");
+  auto saved = f32(info, 6, fn, "saved");
+  auto gOut = f32opt(info, 7, fn, "gOut", B * Tn * H);
+  auto ghN = f32opt(info, 8, fn, "ghN", B * H);
+  auto gx = f32opt(info, 9, fn, "gx", B * Tn * I);
+  auto gh0 = f32opt(info, 10, fn, "gh0", B * H);
+  auto gWih = f32opt(info, 11, fn, "gWih", 3 * H * I);
+  auto gWhh = f32opt(info, 12, fn, "gWhh", 3 * H * H);
+  auto gbIh = f32opt(info, 13, fn, "gbIh", 3 * H);
+  auto gbHh = f32opt(info, 14, fn, "gbHh", 3 * H);
+  need(info, x, B * Tn * I, fn, "x");
+  need(info, wIh, 3 * H * I, fn, "wIh");
+  need(info, wHh, 3 * H * H, fn, "wHh");
+  need(info, out, B * Tn * H, fn, "out");
+  need(info, saved, B * Tn * 4 * H, fn, "saved");
+  T().gru_backward(x.p, lengths, h0.p, wIh.p, wHh.p, out.p, saved.p, gOut.p, ghN.p, gx.p, gh0.p, gWih.p, gWhh.p,
+                   gbIh.p, gbHh.p, B, Tn, I, H);
+  return info.Env().Undefined();
+}
+
 Napi::Value MaxPoolForward(const Napi::CallbackInfo& info) {
   const char* fn = "maxPool1dForward";
   auto x = f32(info, 0, fn, "x");
@@ -415,7 +524,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   }
   struct Entry { const char* name; Napi::Value (*fn)(const Napi::CallbackInfo&); };
   const Entry entries[] = {
-      {"info", Info}, {"setVariant", SetVariant}, {"gemm", Gemm}, {"maxPool1dForward", MaxPoolForward},
+      {"info", Info}, {"setVariant", SetVariant}, {"gemm", Gemm}, {"conv1dForward", Conv1dForward},
+      {"conv1dBackward", Conv1dBackward}, {"gruForward", GruForward}, {"gruBackward", GruBackward}, {"maxPool1dForward", MaxPoolForward},
       {"maxPool1dBackward", MaxPoolBackward}, {"sgdStep", SgdStep}, {"adamStep", AdamStep}, {"sum", Sum},
       {"findNonFinite", FindNonFinite}, {"copyCheck", CopyCheck}, {"fold", Fold}, {"finishMean", FinishMean},
       {"sumSquares", SumSquares}, {"scale", Scale}, {"median", Median}, {"trimmedMean", TrimmedMean},

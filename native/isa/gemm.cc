@@ -165,13 +165,13 @@ void gemm_entry(bool transA, bool transB, size_t M, size_t N, size_t K, float al
 }
 
 float* scratch_floats(int slot, size_t n) {
-  static thread_local float* buffers[4] = {nullptr, nullptr, nullptr, nullptr};
-  static thread_local size_t sizes[4] = {0, 0, 0, 0};
+  static thread_local float* buffers[kScratchSlots] = {};
+  static thread_local size_t sizes[kScratchSlots] = {};
   if (sizes[slot] < n) {
     std::free(buffers[slot]);
     const size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
     buffers[slot] = static_cast<float*>(std::aligned_alloc(64, bytes));
-    if (!buffers[slot]) { sizes[slot] = 0; std::abort(); }
+    if (!buffers[slot]) { sizes[slot] = 0; std::abort(); }  // out of memory: nothing sensible to return
     sizes[slot] = n;
   }
   return buffers[slot];

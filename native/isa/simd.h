@@ -60,7 +60,43 @@ template <typename T> static inline T imin(T a, T b) { return a < b ? a : b; }
 template <typename T> static inline T imax(T a, T b) { return a > b ? a : b; }
 
 // Grow-only 64-byte-aligned scratch owned by the calling thread (no allocation once warm).
+// Slots: 0–1 GEMM packing, 2–3 conv1d, 4 GRU.
+constexpr int kScratchSlots = 5;
 float* scratch_floats(int slot, size_t n);
+
+// expf to ~2 ulp over the whole float range (Cephes polynomial, written so it vectorizes); NaN propagates,
+// large arguments saturate to 0 and Inf.
+static inline float fast_expf(float x0) {
+  const float hi = 88.7228f, lo = -87.3365f;
+  const bool nan = x0 != x0, over = x0 > hi, under = x0 < lo;
+  const float x = nan ? 0.0f : (over ? hi : (under ? lo : x0));
+  const float t = x * 1.44269504088896341f + 0.5f;
+  int n = (int)t;
+  n -= ((float)n > t) ? 1 : 0;  // floor
+  const float fn = (float)n;
+  float r = x - fn * 0.693359375f;  // n ∈ [−126, 128]: no overflow below
+  r = r - fn * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  // 2^n, split in two factors so n = 128 (x near 88.72) does not overflow the exponent field
+  const int n1 = n >> 1, n2 = n - n1;
+  uint32_t b1 = (uint32_t)(n1 + 127) << 23, b2 = (uint32_t)(n2 + 127) << 23;
+  float s1, s2;
+  __builtin_memcpy(&s1, &b1, 4);
+  __builtin_memcpy(&s2, &b2, 4);
+  float y = p * s1 * s2;
+  y = over ? __builtin_inff() : (under ? 0.0f : y);
+  return nan ? x0 : y;
+}
+
+static inline float sigmoidf_(float x) { return 1.0f / (1.0f + fast_expf(-x)); }
+// tanh(x) = 1 − 2/(e^{2x} + 1): absolute error ~1e-7, exact ±1 saturation
+static inline float tanhf_(float x) { return 1.0f - 2.0f / (fast_expf(2.0f * x) + 1.0f); }
 
 }  // namespace FEDMM_ISA_NS
 }  // namespace fedmm

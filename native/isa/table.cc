@@ -9,6 +9,8 @@ void gemm_entry(bool transA, bool transB, size_t M, size_t N, size_t K, float al
                 const float* b, float beta, float* c);
 void fill_aggregate(KernelTable& t);
 void fill_optim(KernelTable& t);
+void fill_conv1d(KernelTable& t);
+void fill_gru(KernelTable& t);
 
 #define FEDMM_STR2(x) #x
 #define FEDMM_STR(x) FEDMM_STR2(x)
@@ -19,6 +21,8 @@ static KernelTable build() {
   t.gemm = gemm_entry;
   fill_aggregate(t);
   fill_optim(t);
+  fill_conv1d(t);
+  fill_gru(t);
   return t;
 }
 

@@ -15,6 +15,22 @@ struct KernelTable {
   // c[M,N] = alpha·op(a)·op(b) + beta·c
   void (*gemm)(bool transA, bool transB, size_t M, size_t N, size_t K, float alpha,
                const float* a, const float* b, float beta, float* c);
+  // out[B,Cout,Lout] = conv(x[B,Cin,L], w[Cout,Cin,K]) + bias[Cout] (bias may be null)
+  void (*conv1d_forward)(const float* x, const float* w, const float* bias, float* out, size_t B, size_t Cin,
+                         size_t L, size_t Cout, size_t K, size_t stride, size_t padding, size_t Lout);
+  // gx[B,Cin,L], gw[Cout,Cin,K], gBias[Cout] from gOut[B,Cout,Lout] (each output may be null)
+  void (*conv1d_backward)(const float* x, const float* w, const float* gOut, float* gx, float* gw, float* gBias,
+                          size_t B, size_t Cin, size_t L, size_t Cout, size_t K, size_t stride, size_t padding,
+                          size_t Lout);
+  // GRU layer forward over x[B,T,I] (lengths[B], h0[B,H], biases may be null) → out[B,T,H], hN[B,H], saved[B,T,4H]
+  void (*gru_forward)(const float* x, const int32_t* lengths, const float* h0, const float* wIh, const float* wHh,
+                      const float* bIh, const float* bHh, float* out, float* hN, float* saved, size_t B, size_t T,
+                      size_t I, size_t H);
+  // GRU backward through time (gOut, ghN and every output may be null)
+  void (*gru_backward)(const float* x, const int32_t* lengths, const float* h0, const float* wIh, const float* wHh,
+                       const float* out, const float* saved, const float* gOut, const float* ghN, float* gx,
+                       float* gh0, float* gWih, float* gWhh, float* gbIh, float* gbHh, size_t B, size_t T, size_t I,
+                       size_t H);
   // x[rows,L] → out[rows,Lout], argmax[rows,Lout]
   void (*maxpool1d_forward)(const float* x, float* out, int32_t* argmax, size_t rows, size_t L,
                             size_t kernel, size_t stride);

@@ -20,6 +20,18 @@ export interface NativeAddon {
   setVariant(name: IsaVariant): IsaVariant;
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
     a: Float32Array, b: Float32Array, beta: number, c: Float32Array): void;
+  conv1dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, B: number, Cin: number,
+    L: number, Cout: number, K: number, stride: number, padding: number, Lout: number): void;
+  conv1dBackward(x: Float32Array, w: Float32Array, gOut: Float32Array, gx: Float32Array | null, gw: Float32Array | null,
+    gBias: Float32Array | null, B: number, Cin: number, L: number, Cout: number, K: number, stride: number,
+    padding: number, Lout: number): void;
+  gruForward(x: Float32Array, lengths: Int32Array | null, h0: Float32Array | null, wIh: Float32Array, wHh: Float32Array,
+    bIh: Float32Array | null, bHh: Float32Array | null, out: Float32Array, hN: Float32Array, saved: Float32Array,
+    B: number, T: number, I: number, H: number): void;
+  gruBackward(x: Float32Array, lengths: Int32Array | null, h0: Float32Array | null, wIh: Float32Array, wHh: Float32Array,
+    out: Float32Array, saved: Float32Array, gOut: Float32Array | null, ghN: Float32Array | null, gx: Float32Array | null,
+    gh0: Float32Array | null, gWih: Float32Array | null, gWhh: Float32Array | null, gbIh: Float32Array | null,
+    gbHh: Float32Array | null, B: number, T: number, I: number, H: number): void;
   maxPool1dForward(x: Float32Array, out: Float32Array, argmax: Int32Array, rows: number, L: number,
     kernel: number, stride: number): void;
   maxPool1dBackward(gOut: Float32Array, argmax: Int32Array, gx: Float32Array, rows: number, L: number, Lout: number): void;
@@ -143,6 +155,9 @@ export function activeIsa(): IsaVariant {
 }
 
 const isF32 = (a: FloatArray | null): boolean => a === null || a instanceof Float32Array;
+const allF32 = (...arrays: (FloatArray | null)[]): boolean => arrays.every(isF32);
+type F32 = Float32Array;
+type F32n = Float32Array | null;
 
 function makeNativeKernels(a: NativeAddon): Kernels {
   const ref = jsKernels;
@@ -157,10 +172,16 @@ function makeNativeKernels(a: NativeAddon): Kernels {
       } else ref.gemm(transA, transB, M, N, K, alpha, x, y, beta, c);
     },
     conv1dForward(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, d: Conv1dDims): void {
-      ref.conv1dForward(x, w, bias, out, d);
+      if (allF32(x, w, bias, out)) {
+        a.conv1dForward(x as F32, w as F32, bias as F32n, out as F32, d.B, d.Cin, d.L, d.Cout, d.K, d.stride,
+          d.padding, d.Lout);
+      } else ref.conv1dForward(x, w, bias, out, d);
     },
     conv1dBackward(x, w, gOut, gx, gw, gBias, d): void {
-      ref.conv1dBackward(x, w, gOut, gx, gw, gBias, d);
+      if (allF32(x, w, gOut, gx, gw, gBias)) {
+        a.conv1dBackward(x as F32, w as F32, gOut as F32, gx as F32n, gw as F32n, gBias as F32n, d.B, d.Cin, d.L,
+          d.Cout, d.K, d.stride, d.padding, d.Lout);
+      } else ref.conv1dBackward(x, w, gOut, gx, gw, gBias, d);
     },
     maxPool1dForward(x, out, argmax, rows, L, kernel, stride): void {
       if (x instanceof Float32Array && out instanceof Float32Array) {
@@ -172,10 +193,17 @@ function makeNativeKernels(a: NativeAddon): Kernels {
       else ref.maxPool1dBackward(gOut, argmax, gx, rows, L, Lout);
     },
     gruForward(x, lengths, h0, wIh, wHh, bIh, bHh, out, hN, saved, d: GruDims): void {
-      ref.gruForward(x, lengths, h0, wIh, wHh, bIh, bHh, out, hN, saved, d);
+      if (allF32(x, h0, wIh, wHh, bIh, bHh, out, hN, saved)) {
+        a.gruForward(x as F32, lengths, h0 as F32n, wIh as F32, wHh as F32, bIh as F32n, bHh as F32n, out as F32,
+          hN as F32, saved as F32, d.B, d.T, d.I, d.H);
+      } else ref.gruForward(x, lengths, h0, wIh, wHh, bIh, bHh, out, hN, saved, d);
     },
     gruBackward(x, lengths, h0, wIh, wHh, out, saved, gOut, ghN, gx, gh0, gWih, gWhh, gbIh, gbHh, d): void {
-      ref.gruBackward(x, lengths, h0, wIh, wHh, out, saved, gOut, ghN, gx, gh0, gWih, gWhh, gbIh, gbHh, d);
+      if (allF32(x, h0, wIh, wHh, out, saved, gOut, ghN, gx, gh0, gWih, gWhh, gbIh, gbHh)) {
+        a.gruBackward(x as F32, lengths, h0 as F32n, wIh as F32, wHh as F32, out as F32, saved as F32, gOut as F32n,
+          ghN as F32n, gx as F32n, gh0 as F32n, gWih as F32n, gWhh as F32n, gbIh as F32n, gbHh as F32n,
+          d.B, d.T, d.I, d.H);
+      } else ref.gruBackward(x, lengths, h0, wIh, wHh, out, saved, gOut, ghN, gx, gh0, gWih, gWhh, gbIh, gbHh, d);
     },
     sgdStep(param: FloatArray, grad: FloatArray, buf: FloatArray | null, o: SgdOptions): void {
       if (param instanceof Float32Array && grad instanceof Float32Array && isF32(buf)) {

@@ -1,0 +1,169 @@
+// One GRU layer over a padded batch with per-sample lengths, forward and backward through time
+// (PyTorch's equations and gate order r, z, n; shapes and outputs exactly as documented in kernels.ts).
+// Forward: the input projection of all B·T steps is one GEMM (gi[B·T,3H] = x·W_ihᵀ + b_ih); each step then
+// runs one [B,H]·W_hhᵀ GEMM and a vectorized gate loop. Backward: per-step gate gradients, one GEMM per step
+// to carry dh back through W_hh, and the weight/input gradients as a few large GEMMs after the time loop.
+#include "simd.h"
+#include "table.h"
+
+namespace fedmm {
+namespace FEDMM_ISA_NS {
+
+void gemm_entry(bool transA, bool transB, size_t M, size_t N, size_t K, float alpha, const float* a,
+                const float* b, float beta, float* c);
+
+namespace {
+
+static inline void fill(float* p, size_t n, float v) {
+  for (size_t i = 0; i < n; i++) p[i] = v;
+}
+
+// m[rows, cols] = bias[cols] on every row
+static inline void broadcast_rows(float* __restrict m, size_t rows, size_t cols, const float* __restrict bias) {
+  for (size_t i = 0; i < rows; i++)
+    for (size_t j = 0; j < cols; j++) m[i * cols + j] = bias[j];
+}
+
+// sums[cols] = Σ_rows src[rows, cols]
+static inline void column_sums(const float* __restrict src, size_t rows, size_t cols, float* __restrict sums) {
+  fill(sums, cols, 0.0f);
+  for (size_t i = 0; i < rows; i++)
+    for (size_t j = 0; j < cols; j++) sums[j] += src[i * cols + j];
+}
+
+static inline size_t length_of(const int32_t* lengths, size_t b, size_t T) { return lengths ? (size_t)lengths[b] : T; }
+
+void gru_forward(const float* x, const int32_t* lengths, const float* h0, const float* wIh, const float* wHh,
+                 const float* bIh, const float* bHh, float* out, float* hN, float* saved, size_t B, size_t T,
+                 size_t I, size_t H) {
+  const size_t G = 3 * H, H2 = 2 * H, S = 4 * H;
+  float* gi = scratch_floats(4, B * T * G + B * H + B * G + 1);
+  float* h = gi + B * T * G;
+  float* gh = h + B * H;
+
+  // gi[B·T, 3H] = x·W_ihᵀ + b_ih, every step at once
+  if (bIh) broadcast_rows(gi, B * T, G, bIh);
+  gemm_entry(false, true, B * T, G, I, 1.0f, x, wIh, bIh ? 1.0f : 0.0f, gi);
+  if (h0) for (size_t i = 0; i < B * H; i++) h[i] = h0[i];
+  else fill(h, B * H, 0.0f);
+  fill(out, B * T * H, 0.0f);
+  fill(saved, B * T * S, 0.0f);
+
+  for (size_t t = 0; t < T; t++) {
+    // gh[B,3H] = h·W_hhᵀ + b_hh
+    if (bHh) broadcast_rows(gh, B, G, bHh);
+    gemm_entry(false, true, B, G, H, 1.0f, h, wHh, bHh ? 1.0f : 0.0f, gh);
+    for (size_t b = 0; b < B; b++) {
+      if (t >= length_of(lengths, b, T)) continue;
+      const float* __restrict gir = gi + (b * T + t) * G;
+      const float* __restrict ghr = gh + b * G;
+      float* __restrict hr = h + b * H;
+      float* __restrict orow = out + (b * T + t) * H;
+      float* __restrict sr = saved + (b * T + t) * S;
+      for (size_t j = 0; j < H; j++) {
+        const float hn = ghr[H2 + j];
+        const float r = sigmoidf_(gir[j] + ghr[j]);
+        const float z = sigmoidf_(gir[H + j] + ghr[H + j]);
+        const float n = tanhf_(gir[H2 + j] + r * hn);
+        const float hNew = (1.0f - z) * n + z * hr[j];
+        hr[j] = hNew;
+        orow[j] = hNew;
+        sr[j] = r;
+        sr[H + j] = z;
+        sr[H2 + j] = n;
+        sr[3 * H + j] = hn;
+      }
+    }
+  }
+  for (size_t i = 0; i < B * H; i++) hN[i] = h[i];
+}
+
+void gru_backward(const float* x, const int32_t* lengths, const float* h0, const float* wIh, const float* wHh,
+                  const float* out, const float* saved, const float* gOut, const float* ghN, float* gx, float* gh0,
+                  float* gWih, float* gWhh, float* gbIh, float* gbHh, size_t B, size_t T, size_t I, size_t H) {
+  const size_t G = 3 * H, H2 = 2 * H, S = 4 * H;
+  const bool needInput = gx || gWih || gbIh;
+  const bool needHidden = gWhh || gbHh;
+  const size_t nGi = needInput ? B * T * G : 0, nGh = needHidden ? B * T * G : 0;
+  const size_t nPrev = gWhh ? B * T * H : 0;
+  float* dh = scratch_floats(4, B * H + nGi + nGh + B * G + B * H + nPrev + 1);
+  float* dGi = needInput ? dh + B * H : nullptr;
+  float* dGh = needHidden ? dh + B * H + nGi : nullptr;
+  float* dGhStep = dh + B * H + nGi + nGh;
+  float* dhPrev = dGhStep + B * G;
+  float* hPrev = dhPrev + B * H;
+
+  if (ghN) for (size_t i = 0; i < B * H; i++) dh[i] = ghN[i];
+  else fill(dh, B * H, 0.0f);
+  if (dGi) fill(dGi, nGi, 0.0f);
+  if (dGh) fill(dGh, nGh, 0.0f);
+
+  for (size_t t = T; t-- > 0;) {
+    fill(dGhStep, B * G, 0.0f);
+    for (size_t b = 0; b < B; b++) {
+      if (t >= length_of(lengths, b, T)) continue;
+      const float* __restrict sr = saved + (b * T + t) * S;
+      const float* __restrict go = gOut ? gOut + (b * T + t) * H : nullptr;
+      const float* __restrict prev = t > 0 ? out + (b * T + t - 1) * H : (h0 ? h0 + b * H : nullptr);
+      float* __restrict dhr = dh + b * H;
+      float* __restrict step = dGhStep + b * G;
+      float* __restrict gir = dGi ? dGi + (b * T + t) * G : nullptr;
+      for (size_t j = 0; j < H; j++) {
+        const float g = dhr[j] + (go ? go[j] : 0.0f);
+        const float r = sr[j], z = sr[H + j], n = sr[H2 + j], hn = sr[3 * H + j];
+        const float hp = prev ? prev[j] : 0.0f;
+        const float dAn = g * (1.0f - z) * (1.0f - n * n);
+        const float dAr = dAn * hn * r * (1.0f - r);
+        const float dAz = g * (hp - n) * z * (1.0f - z);
+        dhr[j] = g * z;
+        step[j] = dAr;
+        step[H + j] = dAz;
+        step[H2 + j] = dAn * r;
+        if (gir) {
+          gir[j] = dAr;
+          gir[H + j] = dAz;
+          gir[H2 + j] = dAn;
+        }
+      }
+      if (dGh) {
+        float* __restrict ghr = dGh + (b * T + t) * G;
+        for (size_t j = 0; j < G; j++) ghr[j] = step[j];
+      }
+    }
+    // dh_{t−1} += dGhStep[B,3H]·W_hh[3H,H] (rows of finished samples are zero)
+    gemm_entry(false, false, B, H, G, 1.0f, dGhStep, wHh, 0.0f, dhPrev);
+    for (size_t i = 0; i < B * H; i++) dh[i] += dhPrev[i];
+  }
+  if (gh0) for (size_t i = 0; i < B * H; i++) gh0[i] = dh[i];
+
+  if (dGi) {
+    if (gx) gemm_entry(false, false, B * T, I, G, 1.0f, dGi, wIh, 0.0f, gx);
+    if (gWih) gemm_entry(true, false, G, I, B * T, 1.0f, dGi, x, 0.0f, gWih);
+    if (gbIh) column_sums(dGi, B * T, G, gbIh);
+  }
+  if (dGh) {
+    if (gWhh) {
+      // hPrev[B,T,H]: the state each step started from (h0 or zeros at t = 0, the previous output after)
+      for (size_t b = 0; b < B; b++) {
+        float* base = hPrev + b * T * H;
+        if (T == 0) continue;
+        if (h0) for (size_t j = 0; j < H; j++) base[j] = h0[b * H + j];
+        else fill(base, H, 0.0f);
+        const float* ob = out + b * T * H;
+        for (size_t i = 0; i < (T - 1) * H; i++) base[H + i] = ob[i];
+      }
+      gemm_entry(true, false, G, H, B * T, 1.0f, dGh, hPrev, 0.0f, gWhh);
+    }
+    if (gbHh) column_sums(dGh, B * T, G, gbHh);
+  }
+}
+
+}  // namespace
+
+void fill_gru(KernelTable& t) {
+  t.gru_forward = gru_forward;
+  t.gru_backward = gru_backward;
+}
+
+}  // namespace FEDMM_ISA_NS
+}  // namespace fedmm
