@@ -1,11 +1,14 @@
 // Backend selection: which Kernels implementation the engine calls.
 //
-// FEDMM_BACKEND = js | native | gpu | auto (default auto: native if the addon loads, else js — with one
+// FEDMM_BACKEND = js | native | gpu | auto (default auto: gpu if a real GPU answers — a hardware WebGPU
+// adapter or a GL context, see kernels/probe.ts — else native if the addon loads, else js — with one
 // line on stderr when the addon is built but fails to load; a FEDMM_ISA the CPU lacks is an error). Each backend is a loader in a registry;
-// registerBackend adds or replaces one (the gpu backend plugs in there).
+// registerBackend adds or replaces one. FEDMM_BACKEND=gpu without a GPU runs the same gpu.js kernels on
+// gpu.js's cpu fallback (variant 'cpu-fallback').
 import type { BackendName, Kernels } from './kernels.js';
 import { jsKernels } from './js/index.js';
 import { activeIsa, addonBuilt, IsaUnavailableError, nativeKernels } from './native.js';
+import { createGpuKernels, probeGpu } from '../../kernels/index.js';
 
 export type { BackendName, Kernels } from './kernels.js';
 
@@ -15,8 +18,16 @@ export type BackendLoader = () => Kernels;
 const loaders = new Map<BackendName, BackendLoader>([
   ['js', () => jsKernels],
   ['native', nativeKernels],
-  ['gpu', () => { throw new Error('gpu backend not available'); }],
+  ['gpu', gpuKernels],
 ]);
+
+let gpu: Kernels | null = null;
+
+/** The gpu backend, started once per process (its device thread holds the GPU). */
+function gpuKernels(): Kernels {
+  gpu ??= createGpuKernels('auto');
+  return gpu;
+}
 
 /** Adds or replaces the loader for a backend. */
 export function registerBackend(name: BackendName, loader: BackendLoader): void {
@@ -34,7 +45,37 @@ function load(name: BackendName): Kernels {
   return loader();
 }
 
+export interface AutoChoice {
+  backend: BackendName;
+  /** Why the gpu backend was or was not chosen (probeGpu's one-line summary). */
+  gpu: string;
+}
+
+let lastAuto: AutoChoice | null = null;
+
+/** What the last 'auto' selection chose, and why gpu was or was not used; null before one ran. */
+export function autoChoice(): AutoChoice | null {
+  return lastAuto;
+}
+
 function pickAuto(): Kernels {
+  const probe = probeGpu();
+  let gpuReason = probe.summary;
+  if (probe.available) {
+    try {
+      const k = load('gpu');
+      lastAuto = { backend: 'gpu', gpu: gpuReason };
+      return k;
+    } catch (e) {
+      gpuReason = `gpu answered the probe but did not start: ${(e as Error).message}`;
+    }
+  }
+  const k = pickCpu();
+  lastAuto = { backend: k.name, gpu: gpuReason };
+  return k;
+}
+
+function pickCpu(): Kernels {
   try {
     return load('native');
   } catch (e) {
