@@ -102,21 +102,21 @@ describe('server and client hooks', () => {
   const local: LocalTrainConfig = { epochs: 1, batchSize: 4, lr: 0.05, momentum: 0.9, weightDecay: 0, gradClip: 0 };
   const means = (delta: number[]) => ({ delta: Float32Array.from(delta), extras: {}, participants: 2, totalWeight: 2 });
 
-  it('FedOpt-Adam follows m = b1 m + (1-b1) d, v = b2 v + (1-b2) d^2, w += lr m / (sqrt v + tau)', () => {
+  it('FedOpt-Adam follows g = -d, m = b1 m + (1-b1) g, v = b2 v + (1-b2) g^2 (v0 = tau^2), w -= lr m / (sqrt v + tau)', () => {
     const params = fedOpt.params({ optimizer: 'adam', serverLr: 0.1, beta1: 0.8, beta2: 0.95, tau: 0.01 });
     const server = fedOpt.server(params, { numParams: 3, numClients: 10, local });
     const w = Float32Array.from([1, -2, 0.5]);
     const steps = [[0.3, -0.1, 0], [0.2, 0.4, -0.5]];
     const m = [0, 0, 0];
-    const v = [0, 0, 0];
+    const v = [1e-4, 1e-4, 1e-4];
     const expected = Array.from(w);
     for (const d of steps) {
       server.step(w, means(d));
       for (let i = 0; i < 3; i++) {
-        const di = Math.fround(d[i]);
-        m[i] = 0.8 * m[i] + 0.2 * di;
-        v[i] = 0.95 * v[i] + 0.05 * di * di;
-        expected[i] += (0.1 * m[i]) / (Math.sqrt(v[i]) + 0.01);
+        const gi = -Math.fround(d[i]);
+        m[i] = 0.8 * m[i] + 0.2 * gi;
+        v[i] = 0.95 * v[i] + 0.05 * gi * gi;
+        expected[i] -= (0.1 * m[i]) / (Math.sqrt(v[i]) + 0.01);
       }
       for (let i = 0; i < 3; i++) expect(w[i]).toBeCloseTo(expected[i], 5);
     }

@@ -63,6 +63,9 @@ export interface Task<B extends SizedBatch = SizedBatch> {
   readonly headlineMetric: string;
   /** A fresh model with its initial weights drawn from `rng`. */
   createModel(rng: Rng): TrainableModel<B>;
+  /** False for a client that cannot train (FedMultimodal: missing both modalities, or no labeled sample); a
+   *  sampled inactive client is skipped, not counted as a failure. Absent: every client is active. */
+  isActive?(clientId: number): boolean;
   /** A training client's data (generated or loaded lazily, deterministic in the spec and the id). */
   clientData(clientId: number): TaskData<B>;
   /** Metrics of `model` on the pooled dev or test set. */

@@ -26,6 +26,9 @@ export interface RunConfig {
   readonly missingLabel: number;
   readonly labelNoise: number;
   readonly fusion: Fusion;
+  /** More FedMultimodal task options merged into the task spec: scale, dataSeed, fold, clients, maxLen,
+   *  source ({ kind: 'uci-har', path } for the real data), dHid, evalBatchSize. */
+  readonly dataOptions: Readonly<Record<string, unknown>>;
   /** fedavg | fedprox | fedrs | fedopt | scaffold, or a plugin's. */
   readonly algorithm: string;
   /** The algorithm's parameters (serverLr, mu, alpha, optimizer, beta1, beta2, tau, serverMomentum). */
@@ -77,7 +80,7 @@ export type RunConfigInput = Partial<Omit<RunConfig, 'faults'>> & {
 };
 
 const KNOWN = new Set<string>([
-  'task', 'dataset', 'dirichletAlpha', 'missingModality', 'missingLabel', 'labelNoise', 'fusion', 'algorithm', 'algorithmParams',
+  'task', 'dataset', 'dirichletAlpha', 'missingModality', 'missingLabel', 'labelNoise', 'fusion', 'dataOptions', 'algorithm', 'algorithmParams',
   'rounds', 'clientRate', 'localEpochs', 'batchSize', 'lr', 'momentum', 'weightDecay', 'gradClip', 'seed', 'workers',
   'evalEvery', 'checkpointEvery', 'outDir', 'resume', 'trace', 'retryFailed', 'minClientFraction', 'onShortRound',
   'maxRoundAttempts', 'clientStateBudgetBytes', 'window', 'plugins', 'faults', 'serverLr', 'mu',
@@ -128,12 +131,14 @@ export function resolveRunConfig(input: RunConfigInput): RunConfig {
   const fusion = input.fusion ?? 'attention';
   if (fusion !== 'attention' && fusion !== 'concat') fail('fusion', "'attention' or 'concat'", fusion);
 
+  const dataOptions = input.dataOptions ?? {};
+  if (dataOptions === null || typeof dataOptions !== 'object' || Array.isArray(dataOptions)) fail('dataOptions', 'an object', dataOptions);
   let task: TaskSpec;
   if (input.task !== undefined) {
     if (input.task === null || typeof input.task !== 'object' || typeof input.task.kind !== 'string') fail('task', "an object with a string 'kind'", input.task);
     task = input.task;
   } else {
-    task = { kind: 'fedmultimodal', dataset: dataset!, dirichletAlpha, missingModality, missingLabel, labelNoise, fusion, seed };
+    task = { ...dataOptions, kind: 'fedmultimodal', dataset: dataset!, dirichletAlpha, missingModality, missingLabel, labelNoise, fusion, seed };
   }
 
   const algorithm = input.algorithm ?? 'fedavg';
@@ -171,6 +176,7 @@ export function resolveRunConfig(input: RunConfigInput): RunConfig {
     missingLabel,
     labelNoise,
     fusion,
+    dataOptions,
     algorithm,
     algorithmParams,
     rounds: int('rounds', input.rounds ?? hyper?.rounds ?? 10, 1),

@@ -1,48 +1,33 @@
 // Folding client updates into the round's averages, independently of arrival order: updates are folded in
 // the round's client order (ascending id) through a small reorder buffer, so a seed fixes the sums bit for
-// bit whatever the number of workers or their timing. Sums are kept in float64.
+// bit whatever the number of workers or their timing. Sums are kept in float64 (src/aggregate's StreamingMean).
+import { StreamingMean } from '../aggregate/streaming-mean.js';
 import type { ClientUpdate, RoundMeans } from '../fl/strategy.js';
 
-/** Σ wᵢ·xᵢ and Σ wᵢ for the delta and each extra, in float64. */
+/** Weighted means of the delta and each extra: one StreamingMean (float64 sums) per vector. */
 export class RoundAccumulator {
-  private readonly delta: Float64Array;
-  private readonly extras: Record<string, Float64Array> = {};
-  private weight = 0;
-  private count = 0;
+  private readonly delta: StreamingMean;
+  private readonly extras: Record<string, StreamingMean> = {};
 
   constructor(readonly numParams: number, readonly extraNames: readonly string[]) {
-    this.delta = new Float64Array(numParams);
-    for (const n of extraNames) this.extras[n] = new Float64Array(numParams);
+    this.delta = new StreamingMean(numParams);
+    for (const n of extraNames) this.extras[n] = new StreamingMean(numParams);
   }
 
   add(u: ClientUpdate, w: number): void {
-    if (!(w > 0 && Number.isFinite(w))) throw new Error(`aggregation: weight of client ${u.clientId} is ${w} (must be > 0)`);
-    axpy(this.delta, w, u.delta);
-    for (const n of this.extraNames) axpy(this.extras[n], w, u.extras[n]);
-    this.weight += w;
-    this.count++;
+    this.delta.add(u.delta, w);
+    for (const n of this.extraNames) this.extras[n].add(u.extras[n], w);
   }
 
   get participants(): number {
-    return this.count;
+    return this.delta.count;
   }
 
   means(): RoundMeans {
-    if (this.count === 0) throw new Error('aggregation: no update to average');
-    const inv = 1 / this.weight;
-    const scale = (s: Float64Array) => {
-      const out = new Float32Array(s.length);
-      for (let i = 0; i < s.length; i++) out[i] = s[i] * inv;
-      return out;
-    };
     const extras: Record<string, Float32Array> = {};
-    for (const n of this.extraNames) extras[n] = scale(this.extras[n]);
-    return { delta: scale(this.delta), extras, participants: this.count, totalWeight: this.weight };
+    for (const n of this.extraNames) extras[n] = this.extras[n].result();
+    return { delta: this.delta.result(), extras, participants: this.delta.count, totalWeight: this.delta.weight };
   }
-}
-
-function axpy(y: Float64Array, a: number, x: Float32Array): void {
-  for (let i = 0; i < y.length; i++) y[i] += a * x[i];
 }
 
 /**

@@ -7,7 +7,7 @@ let builtins: Promise<void> | null = null;
 const plugins = new Map<string, Promise<unknown>>();
 
 export function loadBuiltins(): Promise<void> {
-  builtins ??= Promise.all([import('../fl/strategies/index.js'), import('../fl/logistic.js')]).then(() => undefined);
+  builtins ??= Promise.all([import('../fl/strategies/index.js'), import('../fl/logistic.js'), import('../fl/fedmultimodal.js')]).then(() => undefined);
   return builtins;
 }
 

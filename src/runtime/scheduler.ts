@@ -30,8 +30,10 @@ export interface RoundRecord {
   round: number;
   /** Tries this round took (> 1 when a short round was repeated). */
   attempts: number;
-  /** Clients sampled, updates accepted, updates dropped, jobs retried (in the accepted attempt). */
+  /** Clients sampled, of those skipped as inactive (no modality or no labeled sample), updates accepted,
+   *  updates dropped, jobs retried (in the accepted attempt). */
   sampled: number;
+  skipped: number;
   accepted: number;
   dropped: number;
   retried: number;
@@ -284,7 +286,8 @@ export async function runFederated(input: RunConfigInput | RunConfig, hooks: Run
         break;
       }
       const roundStart = wallNow();
-      const ids = sampleClients(round, N, config.clientRate);
+      const sampled = sampleClients(round, N, config.clientRate);
+      const ids = task.isActive ? sampled.filter((k) => task.isActive!(k)) : sampled;
       const need = Math.ceil(config.minClientFraction * ids.length);
       let outcome: RoundOutcome | null = null;
       let attempts = 0;
@@ -315,7 +318,7 @@ export async function runFederated(input: RunConfigInput | RunConfig, hooks: Run
       const timings = outcome.timings;
       timings.broadcast = broadcastMs;
       const s0 = wallNow();
-      server.step(global, outcome.acc.means());
+      if (outcome.acc.participants > 0) server.step(global, outcome.acc.means());
       store.commit();
       const s1 = wallNow();
       timings.serverStep = s1 - s0;
@@ -324,7 +327,8 @@ export async function runFederated(input: RunConfigInput | RunConfig, hooks: Run
       const record: RoundRecord = {
         round,
         attempts,
-        sampled: ids.length,
+        sampled: sampled.length,
+        skipped: sampled.length - ids.length,
         accepted: outcome.acc.participants,
         dropped: outcome.dropped.length,
         retried: outcome.retried,

@@ -1,15 +1,15 @@
 // FedOpt: the server treats the round's sample-weighted mean update as a pseudo-gradient and steps with
-// its own optimizer.
+// its own optimizer (src/aggregate's server optimizers, per coordinate, float64 arithmetic):
 //
-//   sgdm (FedMultimodal's FedOpt): g = (w_global − w_avg) / localLr = −Δ̄ / localLr, then PyTorch SGD with
-//     momentum β (first step: buf = g): buf = β·buf + g, w ← w − serverLr·buf.
-//   adam / yogi / adagrad (Reddi et al. 2021, Algorithm 2, no bias correction), on Δ̄ = w_avg − w_global:
-//     m = β1·m + (1 − β1)·Δ̄
-//     adam:    v = β2·v + (1 − β2)·Δ̄²
-//     yogi:    v = v − (1 − β2)·Δ̄²·sign(v − Δ̄²)
-//     adagrad: v = v + Δ̄²
-//     w ← w + serverLr · m / (√v + τ)          (m = v = 0 at the start)
-import { kernels } from '../../backend/index.js';
+//   sgdm (FedMultimodal's FedOpt): g = (w_global − w_avg) / localLr = −Δ̄ / localLr;
+//     m = β·m + g (m = g on the first step), w ← w − serverLr·m.
+//   adam / yogi / adagrad (Reddi et al. 2021, Algorithm 2, no bias correction): g = w_global − w_avg = −Δ̄;
+//     m = β1·m + (1 − β1)·g
+//     adam:    v = β2·v + (1 − β2)·g²
+//     yogi:    v = v − (1 − β2)·g²·sign(v − g²)
+//     adagrad: v = v + g²
+//     w ← w − serverLr · m / (√v + τ)          (m = 0, v = τ² at the start)
+import { FedAdagrad, FedAdam, FedYogi, ServerSgd } from '../../aggregate/server-optim.js';
 import { numberParam, onlyParams, registerStrategy, type ServerStrategy, type Strategy } from '../strategy.js';
 
 export const SERVER_OPTIMIZERS = ['sgdm', 'adam', 'yogi', 'adagrad'] as const;
@@ -39,8 +39,12 @@ export const fedOpt: Strategy = {
     const P = ctx.numParams;
     const optimizer = params.optimizer as ServerOptimizerName;
     const lr = params.serverLr as number;
-    const m = new Float32Array(P);
-    const v = new Float32Array(P);
+    const adaptive = { lr, beta1: params.beta1 as number, beta2: params.beta2 as number, tau: params.tau as number };
+    const opt = optimizer === 'sgdm' ? new ServerSgd(P, { lr, momentum: params.serverMomentum as number })
+      : optimizer === 'adam' ? new FedAdam(P, adaptive)
+        : optimizer === 'yogi' ? new FedYogi(P, adaptive)
+          : new FedAdagrad(P, adaptive);
+    const scale = optimizer === 'sgdm' ? -1 / ctx.local.lr : -1;
     const g = new Float32Array(P);
     let steps = 0;
     const server: ServerStrategy = {
@@ -52,33 +56,18 @@ export const fedOpt: Strategy = {
       weight: (u) => u.numSamples,
       step(global, means) {
         const d = means.delta;
-        if (optimizer === 'sgdm') {
-          const inv = 1 / ctx.local.lr;
-          for (let i = 0; i < P; i++) g[i] = -d[i] * inv;
-          kernels().sgdStep(global, g, m, {
-            lr, momentum: params.serverMomentum as number, dampening: 0, nesterov: false, weightDecay: 0, hasMomentumBuffer: steps > 0,
-          });
-        } else {
-          const b1 = params.beta1 as number;
-          const b2 = params.beta2 as number;
-          const tau = params.tau as number;
-          for (let i = 0; i < P; i++) {
-            const di = d[i];
-            const d2 = di * di;
-            m[i] = b1 * m[i] + (1 - b1) * di;
-            if (optimizer === 'adam') v[i] = b2 * v[i] + (1 - b2) * d2;
-            else if (optimizer === 'yogi') v[i] = v[i] - (1 - b2) * d2 * Math.sign(v[i] - d2);
-            else v[i] = v[i] + d2;
-            global[i] += (lr * m[i]) / (Math.sqrt(v[i]) + tau);
-          }
-        }
+        for (let i = 0; i < P; i++) g[i] = d[i] * scale;
+        opt.step(global, g);
         steps++;
       },
-      saveState: () => ({ scalars: { steps }, buffers: { m: m.slice(), v: v.slice() } }),
+      saveState() {
+        const buffers: Record<string, Float32Array> = {};
+        for (const [k, v] of Object.entries(opt.state())) buffers[k] = v.slice();
+        return { scalars: { steps }, buffers };
+      },
       loadState(state) {
         steps = state.scalars.steps;
-        m.set(state.buffers.m);
-        v.set(state.buffers.v);
+        opt.loadState(state.buffers);
       },
     };
     return server;
