@@ -5,3 +5,5 @@ export * as F from './nn/functional.js';
 export * as optim from './optim/index.js';
 export { manualSeed, Rng } from './random.js';
 export { backendInfo } from './backend/index.js';
+export * as fl from './fl/index.js';
+export { runFederated, resolveRunConfig, type RunConfig, type RunConfigInput, type RunResult, type RoundRecord, type RunHooks } from './runtime/index.js';

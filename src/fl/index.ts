@@ -4,3 +4,4 @@ export * from './strategy.js';
 export * from './local.js';
 export * from './strategies/index.js';
 export { LogisticTask, LOGISTIC_DEFAULTS, type LogisticSpec, type LogisticBatch } from './logistic.js';
+export { FedMultimodalTask, type FedMultimodalSpec } from './fedmultimodal.js';
