@@ -1,8 +1,16 @@
 // npm run bench [name…]: runs every benchmark module (or the named ones) in turn.
+import * as aggregate from './aggregate.js';
 import * as engine from './engine.js';
+import * as gruTrain from './gru-train.js';
+import * as nativeGemm from './native-gemm.js';
+import * as runtime from './runtime.js';
 
 const modules: { name: string; run: () => Promise<void> }[] = [
   { name: 'engine', run: engine.run },
+  { name: 'native-gemm', run: nativeGemm.run },
+  { name: 'aggregate', run: aggregate.run },
+  { name: 'gru-train', run: gruTrain.run },
+  { name: 'runtime', run: runtime.run },
 ];
 
 const wanted = process.argv.slice(2);

@@ -34,7 +34,7 @@ static inline void vstore(float* p, vf x) { _mm256_storeu_ps(p, x); }
 static inline vf vbroadcast(const float* p) { return _mm256_broadcast_ss(p); }
 static inline vf vfmadd(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
 static inline vf vadd(vf a, vf b) { return _mm256_add_ps(a, b); }
-#elif defined(__SSE2__)
+#elif defined(__SSE2__) && !defined(FEDMM_PORTABLE_SIMD)
 constexpr int VW = 4;
 typedef __m128 vf;
 static inline vf vzero() { return _mm_setzero_ps(); }

@@ -1,0 +1,58 @@
+// StreamingMean of K = 100 client updates × P = 1,000,000 float32 values (400 MB of updates, so they come
+// from memory, not cache): update bytes per second, against a read-only float64 sum of the same bytes in
+// C++ (the addon's `sum`, 32 partial sums) measured in the same run. Also the pending-buffer sizes and the
+// TypeScript fallback.
+import { Bench } from 'tinybench';
+import { nativeAggregateOps, referenceAggregateOps, StreamingMean } from '../src/aggregate/index.js';
+import type { AggregateOps } from '../src/aggregate/index.js';
+import { tryLoadAddon } from '../src/backend/native.js';
+import { Rng } from '../src/random.js';
+
+const K = 100, P = 1_000_000;
+
+async function meanMs(fn: () => void, timeMs: number, iterations: number): Promise<number> {
+  const bench = new Bench({ time: timeMs, iterations, warmupIterations: 1 });
+  bench.add('task', fn);
+  await bench.run();
+  const r = bench.tasks[0].result;
+  if (r.state !== 'completed') throw new Error(`bench: task ended in state ${r.state}`);
+  return r.latency.mean;
+}
+
+export async function run(): Promise<void> {
+  const rng = new Rng(5);
+  const updates = Array.from({ length: K }, () => {
+    const u = new Float32Array(P);
+    for (let i = 0; i < P; i++) u[i] = rng.uniform(-1, 1);
+    return u;
+  });
+  const weights = updates.map(() => 1 + rng.int(100));
+  const bytes = K * P * 4;
+  const gbps = (ms: number): number => bytes / (ms * 1e6);
+  const out = new Float32Array(P);
+
+  const addon = tryLoadAddon();
+  const rows: Record<string, string | number>[] = [];
+  let sumGbps = NaN;
+  if (addon) {
+    const sink = { s: 0 };
+    sumGbps = gbps(await meanMs(() => { for (const u of updates) sink.s += addon.sum(u); }, 1500, 5));
+    rows.push({ 'K=100 × P=1M float32': `read-only sum (C++, ${addon.info().active})`, 'GB/s': +sumGbps.toFixed(2), 'vs read-only sum': 1 });
+  }
+  const streaming = async (ops: AggregateOps, pending: number, label: string, timeMs: number): Promise<void> => {
+    const sm = new StreamingMean(P, { pending, ops });
+    const g = gbps(await meanMs(() => {
+      sm.reset();
+      updates.forEach((u, k) => sm.add(u, weights[k]));
+      sm.result(out);
+    }, timeMs, 3));
+    rows.push({ 'K=100 × P=1M float32': label, 'GB/s': +g.toFixed(2), 'vs read-only sum': Number.isNaN(sumGbps) ? '—' : +(g / sumGbps).toFixed(2) });
+  };
+  if (addon) {
+    for (const pending of [4, 1, 2, 8]) {
+      await streaming(nativeAggregateOps(), pending, `StreamingMean native, pending ${pending}${pending === 4 ? ' (default)' : ''}`, 1500);
+    }
+  }
+  await streaming(referenceAggregateOps, 4, 'StreamingMean TypeScript fallback', 3000);
+  console.table(rows);
+}
