@@ -45,7 +45,7 @@ export interface RunConfig {
   readonly seed: number;
   /** Worker threads; 0 runs clients one after another on the main thread (same results). */
   readonly workers: number;
-  /** Evaluate on dev and test every this many rounds (and after the last). */
+  /** Evaluate on dev and test every this many rounds and after the last; 0 = never (benchmarks). */
   readonly evalEvery: number;
   /** Checkpoint every this many rounds; 0 = never. Needs outDir. */
   readonly checkpointEvery: number;
@@ -189,7 +189,7 @@ export function resolveRunConfig(input: RunConfigInput): RunConfig {
     gradClip: num('gradClip', input.gradClip ?? hyper?.gradClip ?? 10, (x) => x >= 0, '≥ 0 (0 disables)'),
     seed,
     workers,
-    evalEvery: int('evalEvery', input.evalEvery ?? 1, 1),
+    evalEvery: int('evalEvery', input.evalEvery ?? 1, 0),
     checkpointEvery,
     outDir,
     resume,

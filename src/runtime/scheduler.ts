@@ -337,7 +337,7 @@ export async function runFederated(input: RunConfigInput | RunConfig, hooks: Run
         overheadShare: 0,
         droppedClients: outcome.dropped,
       };
-      if ((round + 1) % config.evalEvery === 0 || round === config.rounds - 1) {
+      if (config.evalEvery > 0 && ((round + 1) % config.evalEvery === 0 || round === config.rounds - 1)) {
         const e0 = wallNow();
         evalModel.params.set(global);
         record.dev = task.evaluate(evalModel, 'dev');
