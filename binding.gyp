@@ -11,7 +11,7 @@
       'native/isa/gru.cc',
       'native/isa/table.cc',
     ],
-    'isa_cflags': ['-O3', '-fPIC', '-fno-math-errno', '-ffp-contract=off', '-fno-exceptions', '-fno-rtti'],
+    'isa_cflags': ['-O3', '-fPIC', '-fno-math-errno', '-ffp-contract=off', '-fno-trapping-math', '-fno-exceptions', '-fno-rtti'],
   },
   'target_defaults': {
     'cflags!': ['-O2'],

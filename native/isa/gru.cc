@@ -33,6 +33,47 @@ static inline void column_sums(const float* __restrict src, size_t rows, size_t 
 
 static inline size_t length_of(const int32_t* lengths, size_t b, size_t T) { return lengths ? (size_t)lengths[b] : T; }
 
+// One sample's gates at one step: gir[3H] = W_i·x + b_i, ghr[3H] = W_h·h + b_h; updates h[H] in place and
+// writes out[H] = h' and saved[4H] = (r, z, n, W_hn·h + b_hn).
+static void gate_step(const float* __restrict gir, const float* __restrict ghr, float* __restrict hr,
+                      float* __restrict orow, float* __restrict sr, size_t H) {
+  for (size_t j = 0; j < H; j++) {
+    const float hn = ghr[2 * H + j];
+    const float r = sigmoidf_(gir[j] + ghr[j]);
+    const float z = sigmoidf_(gir[H + j] + ghr[H + j]);
+    const float n = tanhf_(gir[2 * H + j] + r * hn);
+    const float hNew = (1.0f - z) * n + z * hr[j];
+    hr[j] = hNew;
+    orow[j] = hNew;
+    sr[j] = r;
+    sr[H + j] = z;
+    sr[2 * H + j] = n;
+    sr[3 * H + j] = hn;
+  }
+}
+
+// One sample's gate gradients at one step (see gru_backward): sr[4H] saved gates, go[H] = gOut's row,
+// prev[H] = h_{t−1} (zero rows stand in for absent ones). Updates dh[H] to the direct part g·z of
+// dL/dh_{t−1}; writes step[3H] = (dA_r, dA_z, dA_n·r) and gi[3H] = (dA_r, dA_z, dA_n).
+static void gate_step_backward(const float* __restrict sr, const float* __restrict go, const float* __restrict prev,
+                               float* __restrict dhr, float* __restrict step, float* __restrict gi, size_t H) {
+  for (size_t j = 0; j < H; j++) {
+    const float g = dhr[j] + go[j];
+    const float r = sr[j], z = sr[H + j], n = sr[2 * H + j], hn = sr[3 * H + j];
+    const float hp = prev[j];
+    const float dAn = g * (1.0f - z) * (1.0f - n * n);
+    const float dAr = dAn * hn * r * (1.0f - r);
+    const float dAz = g * (hp - n) * z * (1.0f - z);
+    dhr[j] = g * z;
+    step[j] = dAr;
+    step[H + j] = dAz;
+    step[2 * H + j] = dAn * r;
+    gi[j] = dAr;
+    gi[H + j] = dAz;
+    gi[2 * H + j] = dAn;
+  }
+}
+
 void gru_forward(const float* x, const int32_t* lengths, const float* h0, const float* wIh, const float* wHh,
                  const float* bIh, const float* bHh, float* out, float* hN, float* saved, size_t B, size_t T,
                  size_t I, size_t H) {
@@ -55,24 +96,7 @@ void gru_forward(const float* x, const int32_t* lengths, const float* h0, const 
     gemm_entry(false, true, B, G, H, 1.0f, h, wHh, bHh ? 1.0f : 0.0f, gh);
     for (size_t b = 0; b < B; b++) {
       if (t >= length_of(lengths, b, T)) continue;
-      const float* __restrict gir = gi + (b * T + t) * G;
-      const float* __restrict ghr = gh + b * G;
-      float* __restrict hr = h + b * H;
-      float* __restrict orow = out + (b * T + t) * H;
-      float* __restrict sr = saved + (b * T + t) * S;
-      for (size_t j = 0; j < H; j++) {
-        const float hn = ghr[H2 + j];
-        const float r = sigmoidf_(gir[j] + ghr[j]);
-        const float z = sigmoidf_(gir[H + j] + ghr[H + j]);
-        const float n = tanhf_(gir[H2 + j] + r * hn);
-        const float hNew = (1.0f - z) * n + z * hr[j];
-        hr[j] = hNew;
-        orow[j] = hNew;
-        sr[j] = r;
-        sr[H + j] = z;
-        sr[H2 + j] = n;
-        sr[3 * H + j] = hn;
-      }
+      gate_step(gi + (b * T + t) * G, gh + b * G, h + b * H, out + (b * T + t) * H, saved + (b * T + t) * S, H);
     }
   }
   for (size_t i = 0; i < B * H; i++) hN[i] = h[i];
@@ -86,12 +110,15 @@ void gru_backward(const float* x, const int32_t* lengths, const float* h0, const
   const bool needHidden = gWhh || gbHh;
   const size_t nGi = needInput ? B * T * G : 0, nGh = needHidden ? B * T * G : 0;
   const size_t nPrev = gWhh ? B * T * H : 0;
-  float* dh = scratch_floats(4, B * H + nGi + nGh + B * G + B * H + nPrev + 1);
+  float* dh = scratch_floats(4, B * H + nGi + nGh + B * G + B * H + nPrev + H + G + 1);
   float* dGi = needInput ? dh + B * H : nullptr;
   float* dGh = needHidden ? dh + B * H + nGi : nullptr;
   float* dGhStep = dh + B * H + nGi + nGh;
   float* dhPrev = dGhStep + B * G;
   float* hPrev = dhPrev + B * H;
+  float* zeros = hPrev + nPrev;  // [H]: stands in for an absent gOut row or h0
+  float* sink = zeros + H;       // [3H]: receives the input-gate gradients when nobody needs them
+  fill(zeros, H, 0.0f);
 
   if (ghN) for (size_t i = 0; i < B * H; i++) dh[i] = ghN[i];
   else fill(dh, B * H, 0.0f);
@@ -102,29 +129,10 @@ void gru_backward(const float* x, const int32_t* lengths, const float* h0, const
     fill(dGhStep, B * G, 0.0f);
     for (size_t b = 0; b < B; b++) {
       if (t >= length_of(lengths, b, T)) continue;
-      const float* __restrict sr = saved + (b * T + t) * S;
-      const float* __restrict go = gOut ? gOut + (b * T + t) * H : nullptr;
-      const float* __restrict prev = t > 0 ? out + (b * T + t - 1) * H : (h0 ? h0 + b * H : nullptr);
-      float* __restrict dhr = dh + b * H;
-      float* __restrict step = dGhStep + b * G;
-      float* __restrict gir = dGi ? dGi + (b * T + t) * G : nullptr;
-      for (size_t j = 0; j < H; j++) {
-        const float g = dhr[j] + (go ? go[j] : 0.0f);
-        const float r = sr[j], z = sr[H + j], n = sr[H2 + j], hn = sr[3 * H + j];
-        const float hp = prev ? prev[j] : 0.0f;
-        const float dAn = g * (1.0f - z) * (1.0f - n * n);
-        const float dAr = dAn * hn * r * (1.0f - r);
-        const float dAz = g * (hp - n) * z * (1.0f - z);
-        dhr[j] = g * z;
-        step[j] = dAr;
-        step[H + j] = dAz;
-        step[H2 + j] = dAn * r;
-        if (gir) {
-          gir[j] = dAr;
-          gir[H + j] = dAz;
-          gir[H2 + j] = dAn;
-        }
-      }
+      const float* prev = t > 0 ? out + (b * T + t - 1) * H : (h0 ? h0 + b * H : zeros);
+      gate_step_backward(saved + (b * T + t) * S, gOut ? gOut + (b * T + t) * H : zeros, prev, dh + b * H,
+                         dGhStep + b * G, dGi ? dGi + (b * T + t) * G : sink, H);
+      const float* step = dGhStep + b * G;
       if (dGh) {
         float* __restrict ghr = dGh + (b * T + t) * G;
         for (size_t j = 0; j < G; j++) ghr[j] = step[j];

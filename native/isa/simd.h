@@ -64,17 +64,21 @@ template <typename T> static inline T imax(T a, T b) { return a > b ? a : b; }
 constexpr int kScratchSlots = 5;
 float* scratch_floats(int slot, size_t n);
 
-// expf to ~2 ulp over the whole float range (Cephes polynomial, written so it vectorizes); NaN propagates,
-// large arguments saturate to 0 and Inf.
+// expf within 1 ulp of the correctly rounded result over [−87.3, 88.7] (Cephes polynomial), branch-free
+// so the gate loops vectorize (the build passes -fno-trapping-math for that; IEEE results are unchanged).
+// NaN propagates; large arguments saturate to Inf and 0.
 static inline float fast_expf(float x0) {
   const float hi = 88.7228f, lo = -87.3365f;
-  const bool nan = x0 != x0, over = x0 > hi, under = x0 < lo;
-  const float x = nan ? 0.0f : (over ? hi : (under ? lo : x0));
+  float x = x0 < hi ? x0 : hi;
+  x = x > lo ? x : lo;  // NaN → lo here, restored at the end
   const float t = x * 1.44269504088896341f + 0.5f;
-  int n = (int)t;
-  n -= ((float)n > t) ? 1 : 0;  // floor
-  const float fn = (float)n;
-  float r = x - fn * 0.693359375f;  // n ∈ [−126, 128]: no overflow below
+#if defined(__SSE4_1__) || !(defined(__x86_64__) || defined(__i386__))
+  const float fn = __builtin_floorf(t);
+#else
+  float fn = (float)(int32_t)t;  // |t| < 129: exact truncation, then floor (SSE2 has no vector floor)
+  fn = fn > t ? fn - 1.0f : fn;
+#endif
+  float r = x - fn * 0.693359375f;
   r = r - fn * -2.12194440e-4f;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
@@ -83,15 +87,15 @@ static inline float fast_expf(float x0) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  // 2^n, split in two factors so n = 128 (x near 88.72) does not overflow the exponent field
-  const int n1 = n >> 1, n2 = n - n1;
-  uint32_t b1 = (uint32_t)(n1 + 127) << 23, b2 = (uint32_t)(n2 + 127) << 23;
-  float s1, s2;
-  __builtin_memcpy(&s1, &b1, 4);
-  __builtin_memcpy(&s2, &b2, 4);
+  // 2^n as two factors, so n = 128 (x near 88.72) does not overflow the exponent field
+  const int32_t n = (int32_t)fn;
+  const int32_t n1 = n >> 1;
+  const float s1 = __builtin_bit_cast(float, (n1 + 127) << 23);
+  const float s2 = __builtin_bit_cast(float, (n - n1 + 127) << 23);
   float y = p * s1 * s2;
-  y = over ? __builtin_inff() : (under ? 0.0f : y);
-  return nan ? x0 : y;
+  y = x0 > hi ? __builtin_inff() : y;
+  y = x0 < lo ? 0.0f : y;
+  return x0 == x0 ? y : x0;
 }
 
 static inline float sigmoidf_(float x) { return 1.0f / (1.0f + fast_expf(-x)); }
