@@ -1,5 +1,6 @@
 // npm run bench [name…]: runs every benchmark module (or the named ones) in turn.
 import * as aggregate from './aggregate.js';
+import * as clientState from './client-state.js';
 import * as engine from './engine.js';
 import * as gruTrain from './gru-train.js';
 import * as nativeGemm from './native-gemm.js';
@@ -11,6 +12,7 @@ const modules: { name: string; run: () => Promise<void> }[] = [
   { name: 'aggregate', run: aggregate.run },
   { name: 'gru-train', run: gruTrain.run },
   { name: 'runtime', run: runtime.run },
+  { name: 'client-state', run: clientState.run },
 ];
 
 const wanted = process.argv.slice(2);

@@ -110,10 +110,10 @@ function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0];
 }
 
-/** Config fields that change results (a resume with different ones is refused). */
+/** Config fields that change results (a resume with different ones is refused; `rounds` may grow). */
 function digest(c: RunConfig): string {
   return JSON.stringify({
-    task: c.task, algorithm: c.algorithm, algorithmParams: c.algorithmParams, rounds: c.rounds, clientRate: c.clientRate,
+    task: c.task, algorithm: c.algorithm, algorithmParams: c.algorithmParams, clientRate: c.clientRate,
     localEpochs: c.localEpochs, batchSize: c.batchSize, lr: c.lr, momentum: c.momentum, weightDecay: c.weightDecay,
     gradClip: c.gradClip, seed: c.seed, evalEvery: c.evalEvery, minClientFraction: c.minClientFraction,
   });
