@@ -2,8 +2,8 @@
 // d_hid 128, P = 420,684) at 10, 100 and 1,000 clients per round, against the ideal rate measured in the
 // same run — the workers doing nothing but local training (lanes / mean local-training time of the same
 // clients, trained one by one without the runtime) — and the share of round time spent outside local
-// training. At 1,000 clients per round the windows are cut from 128 to 16 steps (same P, ~8× less training
-// per client) to keep the run short: that makes the runtime's per-client costs weigh MORE, not less.
+// training. At 1,000 clients per round the windows are cut from 128 to 16 steps (same P, ~10× less
+// training per client) to keep the run short: that makes the runtime's per-client costs weigh MORE, not less.
 import { availableParallelism } from 'node:os';
 import { Rng } from '../src/random.js';
 import { trainLocal } from '../src/fl/local.js';
