@@ -59,6 +59,26 @@ describe('determinism', () => {
     await expect(runFederated({ ...base, outDir: b, resume: true, lr: 0.1 }, quiet)).rejects.toThrow(/was written by a run with a different config/);
   });
 
+  it('resumes FedOpt (server momentum state) in-process to the same bits', async () => {
+    const base: RunConfigInput = { task, algorithm: 'fedopt', rounds: 4, clientRate: 0.5, batchSize: 8, lr: 0.05, seed: 8, evalEvery: 2, checkpointEvery: 1, workers: 0 };
+    const full = await runFederated({ ...base, outDir: tmp() }, quiet);
+    const b = tmp();
+    await runFederated({ ...base, rounds: 2, outDir: b }, quiet);
+    const resumed = await runFederated({ ...base, outDir: b, resume: true }, quiet);
+    expect(resumed.history.map((h) => h.round)).toEqual([0, 1, 2, 3]);
+    expect(bits(resumed)).toEqual(bits(full));
+  });
+
+  it('runs a strategy from a one-file plugin', async () => {
+    const plugin = join(import.meta.dirname, 'fixtures', 'uniform-fedavg-strategy.ts');
+    const base: RunConfigInput = { task, rounds: 2, clientRate: 0.5, batchSize: 8, seed: 1, workers: 0 };
+    const uniform = await runFederated({ ...base, algorithm: 'uniform-fedavg', plugins: [plugin] }, quiet);
+    const weighted = await runFederated({ ...base, algorithm: 'fedavg' }, quiet);
+    expect(uniform.completedRounds).toBe(2);
+    expect(bits(uniform)).not.toEqual(bits(weighted));
+    await expect(runFederated({ ...base, algorithm: 'fedavg', plugins: ['/nonexistent/plugin.js'] }, quiet)).rejects.toThrow(/^plugin '\/nonexistent\/plugin.js' failed to load: /);
+  });
+
   it('writes a Chrome trace with one track per worker', async () => {
     const out = tmp();
     await runFederated({ task, rounds: 2, clientRate: 0.5, batchSize: 8, workers: 2, outDir: out, trace: true }, quiet);
