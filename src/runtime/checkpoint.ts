@@ -57,7 +57,7 @@ function readF32(path: string, expected: number | null): Float32Array {
   return out;
 }
 
-export function writeCheckpoint<R>(outDir: string, meta: CheckpointMeta<R>, global: Float32Array, server: ServerState,
+export function writeCheckpoint<R>(outDir: string, meta: Omit<CheckpointMeta<R>, 'serverScalars' | 'serverBuffers'>, global: Float32Array, server: ServerState,
   store: ClientStateStore): string {
   const root = join(outDir, 'checkpoints');
   mkdirSync(root, { recursive: true });

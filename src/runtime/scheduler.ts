@@ -7,7 +7,7 @@
 // buffer (so the result does not depend on arrival order or the number of workers), apply the server step,
 // evaluate every evalEvery rounds, and keep the best-dev round's test metrics.
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
@@ -171,8 +171,10 @@ export async function runFederated(input: RunConfigInput | RunConfig, hooks: Run
       best = ck.meta.best as BestRound | null;
       Object.assign(totals, ck.meta.totals);
       startRound = ck.meta.completedRounds;
-    }
+    } else log(`resume: no checkpoint in ${outDir}; starting from round 0`);
   }
+  // A fresh run must not inherit an earlier run's checkpoints (their rotation is by name).
+  if (outDir && startRound === 0) rmSync(join(outDir, 'checkpoints'), { recursive: true, force: true });
   const metricsPath = outDir ? join(outDir, 'metrics.jsonl') : null;
   if (metricsPath) writeFileSync(metricsPath, history.map((r) => JSON.stringify(r) + '\n').join(''));
   if (outDir) writeFileSync(join(outDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
@@ -356,7 +358,7 @@ export async function runFederated(input: RunConfigInput | RunConfig, hooks: Run
         const c0 = wallNow();
         writeCheckpoint(outDir!, {
           version: CHECKPOINT_VERSION, completedRounds: completed, configDigest: digest(config), seed: config.seed,
-          history, best, totals: { ...totals }, serverScalars: {}, serverBuffers: [],
+          history, best, totals: { ...totals },
         }, global, server.saveState(), store);
         const c1 = wallNow();
         timings.checkpoint = c1 - c0;
