@@ -5,7 +5,7 @@ import { FedMultimodalTask } from '../src/fl/fedmultimodal.js';
 import { runFederated } from '../src/runtime/scheduler.js';
 import type { RunConfigInput } from '../src/runtime/config.js';
 
-const dataOptions = { scale: 0.1, dHid: 8, maxLen: { acc: 32, gyro: 32 } };
+const dataOptions = { scale: 0.1, dHid: 8, maxLen: { acc: 16, gyro: 16 } };
 const quiet = { log: () => {} };
 
 describe('FedMultimodal task', () => {
