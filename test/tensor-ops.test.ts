@@ -268,7 +268,7 @@ describe('dropout', () => {
     const y = dropout(x, 0.3, true, new Rng(5));
     const draws = new Rng(5);
     for (let i = 0; i < x.size; i++) {
-      const keep = draws.random() >= 0.3;
+      const keep = draws.nextU32() >= 0.3 * 2 ** 32; // one 32-bit draw per element
       expect(y.data[i]).toBeCloseTo(keep ? x.data[i] / 0.7 : 0, 14);
     }
     gradcheck((a) => dropout(a, 0.3, true, new Rng(5)), [x]);

@@ -1,6 +1,4 @@
 // Shape arithmetic shared by the ops: sizes, broadcasting, axis normalisation.
-import type { FloatArray } from '../backend/kernels.js';
-
 export type Shape = readonly number[];
 
 export function numel(shape: Shape): number {
@@ -48,44 +46,4 @@ export function aroundAxis(shape: Shape, axis: number): [number, number, number]
   for (let i = 0; i < axis; i++) outer *= shape[i];
   for (let i = axis + 1; i < shape.length; i++) inner *= shape[i];
   return [outer, shape[axis], inner];
-}
-
-/**
- * For an input of shape `inShape` broadcast to `outShape`, the input's flat index of every output element.
- * Returns null when no mapping is needed (same shape).
- */
-export function broadcastIndex(inShape: Shape, outShape: Shape): Int32Array | null {
-  if (sameShape(inShape, outShape)) return null;
-  const rank = outShape.length;
-  const strides = new Array<number>(rank).fill(0);
-  let s = 1;
-  for (let i = inShape.length - 1; i >= 0; i--) {
-    const o = rank - inShape.length + i;
-    strides[o] = inShape[i] === 1 ? 0 : s;
-    s *= inShape[i];
-  }
-  const total = numel(outShape);
-  const map = new Int32Array(total);
-  const counter = new Array<number>(rank).fill(0);
-  let idx = 0;
-  for (let flat = 0; flat < total; flat++) {
-    map[flat] = idx;
-    for (let d = rank - 1; d >= 0; d--) {
-      counter[d]++;
-      idx += strides[d];
-      if (counter[d] < outShape[d]) break;
-      idx -= strides[d] * counter[d];
-      counter[d] = 0;
-    }
-  }
-  return map;
-}
-
-/** Sums a gradient of shape `outShape` down to the broadcast input's shape `inShape`. */
-export function reduceToShape(g: FloatArray, outShape: Shape, inShape: Shape): FloatArray {
-  const map = broadcastIndex(inShape, outShape);
-  if (!map) return g;
-  const r = new (g.constructor as Float32ArrayConstructor | Float64ArrayConstructor)(numel(inShape));
-  for (let i = 0; i < map.length; i++) r[map[i]] += g[i];
-  return r;
 }

@@ -7,8 +7,10 @@ export function dropout(x: Tensor, p: number, training: boolean, rng: Rng = defa
   if (!training || p === 0) return x;
   const n = x.size;
   const scale = p === 1 ? 0 : 1 / (1 - p);
+  // Drop when a uniform 32-bit draw falls below p·2³² (one draw per element).
+  const threshold = p * 4294967296;
   const mask = allocFloat(x.dtype, n);
-  for (let i = 0; i < n; i++) mask[i] = rng.random() < p ? 0 : scale;
+  for (let i = 0; i < n; i++) mask[i] = rng.nextU32() < threshold ? 0 : scale;
   const out = allocFloat(x.dtype, n);
   const v = x.data;
   for (let i = 0; i < n; i++) out[i] = v[i] * mask[i];
