@@ -111,8 +111,19 @@ void pack_a(bool transA, const float* a, size_t M, size_t K, size_t i0, size_t m
   }
 }
 
-void gemm(bool transA, bool transB, size_t M, size_t N, size_t K, float alpha, const float* a, const float* b,
-          float beta, float* c) {
+// Floats in op(b)[K,N] packed whole: every (NC column block, KC slice) pair in loop order.
+size_t packed_b_size(size_t N, size_t K) {
+  size_t total = 0;
+  for (size_t j0 = 0; j0 < N; j0 += NC) {
+    const size_t panels = (imin(NC, N - j0) + NR - 1) / NR;
+    total += panels * NR * K;
+  }
+  return total;
+}
+
+// The GEMM loops; `prepacked` (or null) holds op(b) already packed by pack_b_all.
+void gemm_impl(bool transA, bool transB, size_t M, size_t N, size_t K, float alpha, const float* a, const float* b,
+               const float* prepacked, float beta, float* c) {
   if (M == 0 || N == 0) return;
   if (beta == 0.0f) {
     if (K == 0) { std::memset(c, 0, M * N * sizeof(float)); return; }
@@ -120,15 +131,24 @@ void gemm(bool transA, bool transB, size_t M, size_t N, size_t K, float alpha, c
     for (size_t i = 0; i < M * N; i++) c[i] *= beta;
   }
   if (K == 0) return;
-  float* bp = scratch_floats(0, KC * (NC + NR));
+  float* scratch_b = prepacked ? nullptr : scratch_floats(0, KC * (NC + NR));
   float* ap = scratch_floats(1, KC * (MC + MR));
   alignas(64) float tile[MR * NR];
+  const float* next_packed = prepacked;
   for (size_t j0 = 0; j0 < N; j0 += NC) {
     const size_t nc = imin(NC, N - j0);
+    const size_t panels = (nc + NR - 1) / NR;
     for (size_t k0 = 0; k0 < K; k0 += KC) {
       const size_t kc = imin(KC, K - k0);
       const bool overwrite = (k0 == 0 && beta == 0.0f);
-      pack_b(transB, b, N, K, k0, kc, j0, nc, bp);
+      const float* bp;
+      if (prepacked) {
+        bp = next_packed;
+        next_packed += panels * NR * kc;
+      } else {
+        pack_b(transB, b, N, K, k0, kc, j0, nc, scratch_b);
+        bp = scratch_b;
+      }
       for (size_t i0 = 0; i0 < M; i0 += MC) {
         const size_t mc = imin(MC, M - i0);
         pack_a(transA, a, M, K, i0, mc, k0, kc, alpha, ap);
@@ -161,7 +181,26 @@ void gemm(bool transA, bool transB, size_t M, size_t N, size_t K, float alpha, c
 
 void gemm_entry(bool transA, bool transB, size_t M, size_t N, size_t K, float alpha, const float* a,
                 const float* b, float beta, float* c) {
-  gemm(transA, transB, M, N, K, alpha, a, b, beta, c);
+  gemm_impl(transA, transB, M, N, K, alpha, a, b, nullptr, beta, c);
+}
+
+size_t gemm_packed_b_size(size_t N, size_t K) { return packed_b_size(N, K); }
+
+void gemm_pack_b(bool transB, const float* b, size_t N, size_t K, float* bp) {
+  for (size_t j0 = 0; j0 < N; j0 += NC) {
+    const size_t nc = imin(NC, N - j0);
+    const size_t panels = (nc + NR - 1) / NR;
+    for (size_t k0 = 0; k0 < K; k0 += KC) {
+      const size_t kc = imin(KC, K - k0);
+      pack_b(transB, b, N, K, k0, kc, j0, nc, bp);
+      bp += panels * NR * kc;
+    }
+  }
+}
+
+void gemm_prepacked_b(bool transA, size_t M, size_t N, size_t K, float alpha, const float* a, const float* bp,
+                      float beta, float* c) {
+  gemm_impl(transA, false, M, N, K, alpha, a, nullptr, bp, beta, c);
 }
 
 float* scratch_floats(int slot, size_t n) {

@@ -77,10 +77,13 @@ static void gate_step_backward(const float* __restrict sr, const float* __restri
 void gru_forward(const float* x, const int32_t* lengths, const float* h0, const float* wIh, const float* wHh,
                  const float* bIh, const float* bHh, float* out, float* hN, float* saved, size_t B, size_t T,
                  size_t I, size_t H) {
-  const size_t G = 3 * H, H2 = 2 * H, S = 4 * H;
-  float* gi = scratch_floats(4, B * T * G + B * H + B * G + 1);
+  const size_t G = 3 * H, S = 4 * H;
+  const size_t nPacked = gemm_packed_b_size(G, H);
+  float* gi = scratch_floats(4, B * T * G + B * H + B * G + nPacked + 16);
   float* h = gi + B * T * G;
   float* gh = h + B * H;
+  float* whhPacked = gh + B * G;  // W_hhᵀ as the GEMM's packed b, reused by every step
+  gemm_pack_b(true, wHh, G, H, whhPacked);
 
   // gi[B·T, 3H] = x·W_ihᵀ + b_ih, every step at once
   if (bIh) broadcast_rows(gi, B * T, G, bIh);
@@ -93,7 +96,7 @@ void gru_forward(const float* x, const int32_t* lengths, const float* h0, const 
   for (size_t t = 0; t < T; t++) {
     // gh[B,3H] = h·W_hhᵀ + b_hh
     if (bHh) broadcast_rows(gh, B, G, bHh);
-    gemm_entry(false, true, B, G, H, 1.0f, h, wHh, bHh ? 1.0f : 0.0f, gh);
+    gemm_prepacked_b(false, B, G, H, 1.0f, h, whhPacked, bHh ? 1.0f : 0.0f, gh);
     for (size_t b = 0; b < B; b++) {
       if (t >= length_of(lengths, b, T)) continue;
       gate_step(gi + (b * T + t) * G, gh + b * G, h + b * H, out + (b * T + t) * H, saved + (b * T + t) * S, H);
@@ -105,12 +108,13 @@ void gru_forward(const float* x, const int32_t* lengths, const float* h0, const 
 void gru_backward(const float* x, const int32_t* lengths, const float* h0, const float* wIh, const float* wHh,
                   const float* out, const float* saved, const float* gOut, const float* ghN, float* gx, float* gh0,
                   float* gWih, float* gWhh, float* gbIh, float* gbHh, size_t B, size_t T, size_t I, size_t H) {
-  const size_t G = 3 * H, H2 = 2 * H, S = 4 * H;
+  const size_t G = 3 * H, S = 4 * H;
   const bool needInput = gx || gWih || gbIh;
   const bool needHidden = gWhh || gbHh;
   const size_t nGi = needInput ? B * T * G : 0, nGh = needHidden ? B * T * G : 0;
   const size_t nPrev = gWhh ? B * T * H : 0;
-  float* dh = scratch_floats(4, B * H + nGi + nGh + B * G + B * H + nPrev + H + G + 1);
+  const size_t nPacked = gemm_packed_b_size(H, G);
+  float* dh = scratch_floats(4, B * H + nGi + nGh + B * G + B * H + nPrev + H + G + nPacked + 16);
   float* dGi = needInput ? dh + B * H : nullptr;
   float* dGh = needHidden ? dh + B * H + nGi : nullptr;
   float* dGhStep = dh + B * H + nGi + nGh;
@@ -118,7 +122,9 @@ void gru_backward(const float* x, const int32_t* lengths, const float* h0, const
   float* hPrev = dhPrev + B * H;
   float* zeros = hPrev + nPrev;  // [H]: stands in for an absent gOut row or h0
   float* sink = zeros + H;       // [3H]: receives the input-gate gradients when nobody needs them
+  float* whhPacked = sink + G;    // W_hh as the GEMM's packed b, reused by every step
   fill(zeros, H, 0.0f);
+  gemm_pack_b(false, wHh, H, G, whhPacked);
 
   if (ghN) for (size_t i = 0; i < B * H; i++) dh[i] = ghN[i];
   else fill(dh, B * H, 0.0f);
@@ -139,7 +145,7 @@ void gru_backward(const float* x, const int32_t* lengths, const float* h0, const
       }
     }
     // dh_{t−1} += dGhStep[B,3H]·W_hh[3H,H] (rows of finished samples are zero)
-    gemm_entry(false, false, B, H, G, 1.0f, dGhStep, wHh, 0.0f, dhPrev);
+    gemm_prepacked_b(false, B, H, G, 1.0f, dGhStep, whhPacked, 0.0f, dhPrev);
     for (size_t i = 0; i < B * H; i++) dh[i] += dhPrev[i];
   }
   if (gh0) for (size_t i = 0; i < B * H; i++) gh0[i] = dh[i];

@@ -59,6 +59,13 @@ static inline vf vadd(vf a, vf b) { return a + b; }
 template <typename T> static inline T imin(T a, T b) { return a < b ? a : b; }
 template <typename T> static inline T imax(T a, T b) { return a > b ? a : b; }
 
+// GEMM with op(b) packed once and reused across calls (the GRU's recurrent weights):
+// gemm_pack_b writes gemm_packed_b_size(N, K) floats; gemm_prepacked_b is gemm with that b.
+size_t gemm_packed_b_size(size_t N, size_t K);
+void gemm_pack_b(bool transB, const float* b, size_t N, size_t K, float* bp);
+void gemm_prepacked_b(bool transA, size_t M, size_t N, size_t K, float alpha, const float* a, const float* bp,
+                      float beta, float* c);
+
 // Grow-only 64-byte-aligned scratch owned by the calling thread (no allocation once warm).
 // Slots: 0–1 GEMM packing, 2–3 conv1d, 4 GRU.
 constexpr int kScratchSlots = 5;
