@@ -3,6 +3,7 @@
 // its argument types and lengths and throws a one-line error naming the function and the argument.
 #include <napi.h>
 
+#include <atomic>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -42,9 +43,10 @@ const Variant kVariants[] = {
     {"baseline", fedmm::baseline::table, cpu_any},
 };
 
-const KernelTable* active = nullptr;
+// Process-wide (shared by every worker thread that loads the addon).
+std::atomic<const KernelTable*> active{nullptr};
 
-const KernelTable& T() { return *active; }
+const KernelTable& T() { return *active.load(std::memory_order_relaxed); }
 
 [[noreturn]] void fail(Napi::Env env, const std::string& msg) { throw Napi::TypeError::New(env, msg); }
 
@@ -132,7 +134,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   }
   o.Set("compiled", compiled);
   o.Set("supported", supported);
-  o.Set("active", active->name);
+  o.Set("active", T().name);
   return o;
 }
 
@@ -143,8 +145,8 @@ Napi::Value SetVariant(const Napi::CallbackInfo& info) {
     if (name != v.name) continue;
     if (!v.supported())
       throw Napi::Error::New(info.Env(), "setVariant: this CPU does not support the '" + name + "' kernels");
-    active = &v.table();
-    return Napi::String::New(info.Env(), active->name);
+    active.store(&v.table());
+    return Napi::String::New(info.Env(), v.table().name);
   }
   throw Napi::Error::New(info.Env(), "setVariant: no '" + name + "' kernels in this build");
 }
@@ -519,8 +521,10 @@ Napi::Value DequantizeInt8(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  for (const Variant& v : kVariants) {
-    if (v.supported()) { active = &v.table(); break; }
+  if (!active.load()) {
+    for (const Variant& v : kVariants) {
+      if (v.supported()) { active.store(&v.table()); break; }
+    }
   }
   struct Entry { const char* name; Napi::Value (*fn)(const Napi::CallbackInfo&); };
   const Entry entries[] = {
