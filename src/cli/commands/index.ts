@@ -1,0 +1,29 @@
+// The command table and the top-level help.
+import type { Command } from './command.js';
+import { benchCommand } from './bench.js';
+import { datasetsCommand } from './datasets.js';
+import { doctorCommand } from './doctor.js';
+import { gridCommand } from './grid.js';
+import { reportCommand } from './report.js';
+import { runCommand } from './run.js';
+import { startCommand } from './start.js';
+
+export const COMMANDS: readonly Command[] = [startCommand, runCommand, gridCommand, reportCommand, datasetsCommand, benchCommand, doctorCommand];
+
+export function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+  return [
+    'fedmm: multimodal federated learning at scale on one machine (the FedMultimodal benchmark)',
+    '',
+    'Usage: fedmm <command> [options]      fedmm <command> --help for its options and examples',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    '',
+    'Examples:',
+    '  fedmm start',
+    '  fedmm run --dataset uci-har --alg fedopt --rounds 20 --scale 0.3 --out results/har-fedopt',
+    '  fedmm grid robustness-uci-har --scale 0.3 --rounds 20',
+    '  fedmm report results/har-fedopt',
+  ].join('\n');
+}

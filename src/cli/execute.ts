@@ -1,0 +1,257 @@
+// Runs one experiment (a RunPlan: one or more repeats over seeds or folds) into its directory through the
+// runtime's runFederated, and writes what the CLI adds: config.json, partition.json, model.safetensors per
+// run, and the summary result.json.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { useBackend } from '../backend/index.js';
+import { createFederatedDataset } from '../data/federated.js';
+import { getDataset } from '../data/registry.js';
+import type { DataConfig } from '../data/types.js';
+import { createModel } from '../models/factory.js';
+import { runFederated, type RoundRecord, type RunConfigInput, type RunResult } from '../runtime/index.js';
+import { UsageError } from './args.js';
+import type { Progress } from './progress.js';
+import { duration, pct } from './format.js';
+import { planLabel, type Execution, type RunPlan } from './run-options.js';
+import {
+  CONFIG_FILE, MODEL_FILE, PARTITION_FILE, RESULT_FILE, readJson, summarize, writeJson,
+  type ExperimentConfig, type ExperimentResult, type RepeatResult,
+} from './results.js';
+import { encodeSafetensors, tensorsFromFlat } from './safetensors.js';
+import { VERSION } from './version.js';
+
+/** One repeat of a plan: its directory name, training seed and 1-based fold (null for seed repeats). */
+export interface Repeat {
+  readonly name: string;
+  readonly seed: number;
+  readonly fold: number | null;
+}
+
+export function repeatsOf(plan: RunPlan): Repeat[] {
+  return plan.repeats.kind === 'seed'
+    ? plan.repeats.values.map((s) => ({ name: `seed-${s}`, seed: s, fold: null }))
+    : plan.repeats.values.map((f) => ({ name: `fold-${f}`, seed: plan.seed, fold: f }));
+}
+
+/** The data configuration of one repeat (the partition seed stays fixed across training seeds, as FedMultimodal). */
+export function dataConfig(plan: RunPlan, repeat: Repeat): DataConfig {
+  return {
+    seed: plan.partitionSeed,
+    alpha: plan.alpha ?? undefined,
+    scale: plan.scale,
+    fold: repeat.fold === null ? 0 : repeat.fold - 1,
+    missingModality: plan.missingModality,
+    missingLabel: plan.missingLabel,
+    labelNoise: plan.labelNoise,
+    source: plan.dataDir === null ? { kind: 'simulated' } : { kind: 'uci-har', path: plan.dataDir },
+  };
+}
+
+/** Indices of the modalities the model reads. */
+function modalityIndices(plan: RunPlan): number[] {
+  const spec = getDataset(plan.dataset);
+  return plan.modality === null ? spec.modalities.map((_, i) => i) : [spec.modalities.findIndex((m) => m.name === plan.modality)];
+}
+
+/** The runtime's task spec for one repeat (src/fl/fedmultimodal.ts); `modalities` only for unimodal runs. */
+export function taskSpec(plan: RunPlan, repeat: Repeat): RunConfigInput['task'] {
+  const data = dataConfig(plan, repeat);
+  return {
+    kind: 'fedmultimodal',
+    dataset: plan.dataset,
+    dirichletAlpha: plan.alpha,
+    missingModality: plan.missingModality,
+    missingLabel: plan.missingLabel,
+    labelNoise: plan.labelNoise,
+    fusion: plan.fusion,
+    seed: data.seed,
+    scale: data.scale,
+    fold: data.fold,
+    source: data.source,
+    dHid: plan.hidSize,
+    ...(plan.modality === null ? {} : { modalities: modalityIndices(plan) }),
+  };
+}
+
+function algorithmParams(plan: RunPlan): Record<string, number | string> {
+  switch (plan.algorithm) {
+    case 'fedopt':
+      return { optimizer: plan.serverOptimizer, serverLr: plan.serverLr };
+    case 'fedprox':
+      return { mu: plan.mu, serverLr: plan.serverLr };
+    case 'fedrs':
+      return { alpha: plan.fedrsAlpha, serverLr: plan.serverLr };
+    default:
+      return { serverLr: plan.serverLr };
+  }
+}
+
+/** The runtime configuration of one repeat. */
+export function runConfig(plan: RunPlan, exec: Execution, repeat: Repeat, dir: string, resume: boolean): RunConfigInput {
+  return {
+    task: taskSpec(plan, repeat),
+    dataset: plan.dataset,
+    dirichletAlpha: plan.alpha,
+    missingModality: plan.missingModality,
+    missingLabel: plan.missingLabel,
+    labelNoise: plan.labelNoise,
+    fusion: plan.fusion,
+    algorithm: plan.algorithm,
+    algorithmParams: algorithmParams(plan),
+    rounds: plan.rounds,
+    clientRate: plan.clientRate,
+    localEpochs: plan.localEpochs,
+    batchSize: plan.batchSize,
+    lr: plan.lr,
+    seed: repeat.seed,
+    workers: exec.workers,
+    evalEvery: plan.evalEvery,
+    checkpointEvery: exec.checkpointEvery,
+    outDir: dir,
+    resume,
+    trace: exec.trace,
+  };
+}
+
+/** partition.json: per client its train/dev sizes, label histogram and missing modalities. */
+function writePartition(plan: RunPlan, repeat: Repeat, dir: string): void {
+  const fed = createFederatedDataset(plan.dataset, dataConfig(plan, repeat));
+  const rows = fed.summary();
+  writeJson(join(dir, PARTITION_FILE), {
+    dataset: plan.dataset,
+    classNames: fed.spec.classNames,
+    modalities: fed.spec.modalities.map((m) => m.name),
+    numClients: fed.numClients,
+    activeClients: fed.activeClients.length,
+    dev: fed.dev().size,
+    test: fed.test().size,
+    clients: rows.map((r) => ({ id: r.id, name: r.name, train: r.train, dev: r.dev, labels: Array.from(r.labelHistogram), missing: r.missing, active: r.active })),
+  });
+}
+
+/** model.safetensors: the final global weights under the PyTorch parameter names of the original model. */
+export function writeModel(plan: RunPlan, weights: Float32Array, path: string, extra: Record<string, string>): void {
+  const model = createModel(getDataset(plan.dataset), { fusion: plan.fusion, dHid: plan.hidSize, modalities: modalityIndices(plan) });
+  const { layout, params } = model.flatten();
+  if (params.length !== weights.length) {
+    throw new Error(`model.safetensors: the ${plan.dataset} model has ${params.length} parameters, the run produced ${weights.length}`);
+  }
+  const meta = { format: 'pt', fedmm: VERSION, dataset: plan.dataset, algorithm: plan.algorithm, fusion: plan.modality ? `${plan.modality}-only` : plan.fusion, ...extra };
+  writeFileSync(path, encodeSafetensors(tensorsFromFlat(layout, weights), meta));
+}
+
+/** The runtime's own result.json of a finished repeat, when present and complete. */
+interface RuntimeResult {
+  completedRounds: number;
+  aborted: boolean;
+  best: { round: number; dev: Record<string, number>; test: Record<string, number> } | null;
+  headlineMetric: string;
+  totals: { updates: number; dropped: number };
+  elapsedMs: number;
+}
+
+function repeatResult(repeat: Repeat, r: RuntimeResult): RepeatResult {
+  return {
+    name: repeat.name,
+    seed: repeat.seed,
+    fold: repeat.fold,
+    completedRounds: r.completedRounds,
+    bestRound: r.best?.round ?? null,
+    dev: r.best?.dev ?? null,
+    test: r.best?.test ?? null,
+    elapsedMs: r.elapsedMs,
+    updates: r.totals.updates,
+    dropped: r.totals.dropped,
+  };
+}
+
+function finishedRepeat(plan: RunPlan, dir: string): RuntimeResult | null {
+  const path = join(dir, RESULT_FILE);
+  if (!existsSync(path) || !existsSync(join(dir, MODEL_FILE))) return null;
+  const r = readJson<RuntimeResult>(path, 'resume');
+  return !r.aborted && r.completedRounds === plan.rounds ? r : null;
+}
+
+export interface ExperimentOptions {
+  readonly out: string;
+  /** The command line recorded in config.json. */
+  readonly argv: readonly string[];
+  /** Continue an interrupted experiment in `out` (finished repeats are kept, others resume from checkpoints). */
+  readonly resume: boolean;
+  readonly progress: Progress;
+  readonly signal?: AbortSignal;
+  /** Prefix of progress labels (a grid shows its cell). */
+  readonly labelPrefix?: string;
+}
+
+/** Shell-quotes argv so the recorded command can be pasted back. */
+export function shellCommand(argv: readonly string[]): string {
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+function samePlan(a: RunPlan, b: RunPlan): string[] {
+  return (Object.keys(a) as (keyof RunPlan)[]).filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+}
+
+/**
+ * Runs every repeat of `plan` into options.out and writes result.json. Returns null when interrupted
+ * (the checkpoints and finished repeats stay; --resume continues).
+ */
+export async function runExperiment(plan: RunPlan, exec: Execution, options: ExperimentOptions): Promise<ExperimentResult | null> {
+  const { out, progress } = options;
+  const configPath = join(out, CONFIG_FILE);
+  if (existsSync(configPath)) {
+    if (!options.resume) {
+      throw new UsageError(`${out} already holds an experiment; pass --resume to continue it or choose another --out`, 1);
+    }
+    const previous = readJson<ExperimentConfig>(configPath, '--resume');
+    const differs = samePlan(previous.plan, plan);
+    if (differs.length) throw new UsageError(`--resume: ${out} holds a different experiment (differs in ${differs.join(', ')})`, 1);
+  }
+  mkdirSync(out, { recursive: true });
+  const config: ExperimentConfig = {
+    fedmm: VERSION,
+    command: shellCommand(['fedmm', ...options.argv]),
+    argv: options.argv,
+    cwd: process.cwd(),
+    created: new Date().toISOString(),
+    node: process.version,
+    plan,
+    execution: exec,
+  };
+  writeJson(configPath, config);
+  process.env.FEDMM_BACKEND = exec.backend;
+  useBackend(exec.backend);
+  const label = `${options.labelPrefix ?? ''}${plan.dataset} ${planLabel(plan)}`;
+  const metric = getDataset(plan.dataset).metric;
+  const runs: RepeatResult[] = [];
+  for (const repeat of repeatsOf(plan)) {
+    const dir = join(out, repeat.name);
+    const done = options.resume ? finishedRepeat(plan, dir) : null;
+    if (done) {
+      progress.note(`${label} ${repeat.name}: finished earlier, kept`);
+      runs.push(repeatResult(repeat, done));
+      continue;
+    }
+    mkdirSync(dir, { recursive: true });
+    writePartition(plan, repeat, dir);
+    progress.start(`${label} ${repeat.name}`, plan.rounds, metric);
+    const result: RunResult = await runFederated(runConfig(plan, exec, repeat, dir, options.resume), {
+      onRound: (r: RoundRecord) => progress.round(r),
+      signal: options.signal,
+      log: (line) => progress.note(line),
+    });
+    if (result.aborted) {
+      progress.finish(`interrupted after round ${result.completedRounds}`);
+      return null;
+    }
+    writeModel(plan, result.weights, join(dir, MODEL_FILE), { seed: String(repeat.seed), fold: String(repeat.fold ?? ''), rounds: String(result.completedRounds) });
+    const summary = repeatResult(repeat, result);
+    const best = summary.test?.[metric];
+    progress.finish(`done in ${duration(result.elapsedMs)}; test ${metric} ${pct(best)} at best dev round ${summary.bestRound ?? '-'}`);
+    runs.push(summary);
+  }
+  const summary = summarize(plan, planLabel(plan), metric, runs);
+  writeJson(join(out, RESULT_FILE), summary);
+  return summary;
+}

@@ -1,0 +1,27 @@
+// A Markdown table of the experiments under a directory (for RESULTS.md): test metric at the best dev
+// round (mean ± std over runs), accuracy, best rounds, rounds and wall time.
+import { duration, pctMeanStd } from '../format.js';
+import { conditionOf } from '../results.js';
+import type { ExperimentData } from './collect.js';
+
+export function markdownSummary(exps: readonly ExperimentData[]): string {
+  const head = ['experiment', 'dataset', 'condition', 'method', 'metric', 'test %', 'accuracy %', 'best round', 'rounds', 'wall time'];
+  const rows = exps.map((e) => {
+    const r = e.result;
+    const n = r.runs.length;
+    return [
+      e.name,
+      r.dataset,
+      conditionOf(r),
+      r.label,
+      r.metric,
+      pctMeanStd(r.mean[r.metric], r.std[r.metric], n),
+      r.mean.accuracy === undefined ? '-' : pctMeanStd(r.mean.accuracy, r.std.accuracy, n),
+      r.runs.map((x) => (x.bestRound === null ? '-' : String(x.bestRound + 1))).join(', '),
+      String(Math.max(...r.runs.map((x) => x.completedRounds))),
+      duration(r.runs.reduce((a, x) => a + x.elapsedMs, 0)),
+    ];
+  });
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,246 @@
+// The options of `fedmm run` (also the keys of a grid cell) and the RunPlan they resolve to: every setting
+// of an experiment filled from the flags, else from the dataset's published hyper-parameters.
+//
+// FedMultimodal's own spellings (--fed_alg, --learning_rate, --missing_modailty_rate …) are aliases; its
+// switches --en_att / --en_missing_modality / --en_missing_label / --en_label_nosiy enable a setting with
+// the original's default when no rate is given.
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { DATASET_IDS, getDataset, type DatasetId, type DatasetSpec } from '../data/registry.js';
+import { parseIntegerList, UsageError, VERBOSE_OPTION, type OptionSpec, type ParsedArgs } from './args.js';
+
+export const ALGORITHMS = ['fedavg', 'fedprox', 'fedrs', 'fedopt', 'scaffold'] as const;
+export const SERVER_OPTIMIZERS = ['sgdm', 'adam', 'yogi', 'adagrad'] as const;
+export const BACKENDS = ['auto', 'js', 'native', 'gpu'] as const;
+export type Algorithm = (typeof ALGORITHMS)[number];
+export type ServerOptimizer = (typeof SERVER_OPTIMIZERS)[number];
+export type BackendChoice = (typeof BACKENDS)[number];
+
+/** FedMultimodal's --fed_alg values and its dataset spellings, mapped to fedmm's. */
+const ALGORITHM_ALIASES: Record<string, Algorithm> = { fed_avg: 'fedavg', fed_prox: 'fedprox', fed_rs: 'fedrs', fed_opt: 'fedopt' };
+const DATASET_ALIASES: Record<string, DatasetId> = { 'crema_d': 'crema-d', hateful_memes: 'hateful-memes', crisis_mmd: 'crisis-mmd', 'ku_har': 'ku-har', 'uci_har': 'uci-har', ptb_xl: 'ptb-xl', 'ptb-xl': 'ptb-xl' };
+
+const rate = { kind: 'number', min: 0, max: 1, openMax: true, value: 'RATE' } as const;
+
+/** The experiment options shared by `run` and grid cells. */
+export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
+  { name: 'dataset', kind: 'string', value: 'ID', help: `dataset: ${DATASET_IDS.join(', ')}` },
+  { name: 'data-dir', kind: 'string', value: 'DIR', aliases: ['data_dir'], help: 'real data folder (uci-har: compact .f32 or the official text layout); default: simulated data' },
+  { name: 'alg', kind: 'string', value: 'NAME', aliases: ['fed_alg'], help: 'algorithm: fedavg, fedprox, fedrs, fedopt, scaffold (default fedavg)' },
+  { name: 'server-opt', kind: 'string', value: 'NAME', choices: SERVER_OPTIMIZERS, help: 'FedOpt server optimizer (default sgdm, as FedMultimodal)' },
+  { name: 'fusion', kind: 'string', value: 'KIND', choices: ['attention', 'concat'], help: 'multimodal fusion (default attention)' },
+  { name: 'en_att', kind: 'flag', help: 'FedMultimodal switch: attention fusion (the default here)' },
+  { name: 'att_name', kind: 'string', value: 'NAME', choices: ['fuse_base'], help: "FedMultimodal attention name; only 'fuse_base' (attention fusion) exists" },
+  { name: 'modality', kind: 'string', value: 'NAME', help: "train on one modality only (unimodal baseline), e.g. acc; 'multimodal' = both (default)" },
+  { name: 'rounds', kind: 'integer', min: 1, value: 'N', aliases: ['num_epochs'], help: 'federated rounds (default: published)' },
+  { name: 'client-rate', kind: 'number', min: 0, max: 1, openMin: true, value: 'RATE', aliases: ['sample_rate'], help: 'share of clients per round (default: published)' },
+  { name: 'local-epochs', kind: 'integer', min: 1, value: 'N', aliases: ['local_epochs'], help: 'local epochs per round (default 1)' },
+  { name: 'batch-size', kind: 'integer', min: 1, value: 'N', aliases: ['batch_size'], help: 'local batch size (default: published)' },
+  { name: 'lr', kind: 'number', min: 0, openMin: true, value: 'LR', aliases: ['learning_rate'], help: 'local learning rate (default: published)' },
+  { name: 'server-lr', kind: 'number', min: 0, openMin: true, value: 'LR', aliases: ['global_learning_rate'], help: 'server learning rate (default: published for fedopt, 1 otherwise)' },
+  { name: 'mu', kind: 'number', min: 0, value: 'MU', help: 'FedProx proximal weight (default: published)' },
+  { name: 'fedrs-alpha', kind: 'number', min: 0, max: 1, value: 'A', help: 'FedRS scale of absent-class logits (default 0.9)' },
+  { name: 'hid-size', kind: 'integer', min: 1, value: 'N', aliases: ['hid_size'], help: 'GRU hidden size d_hid (default 128, as every published run)' },
+  { name: 'seed', kind: 'integer', min: 0, value: 'N', help: 'training seed (default 0)' },
+  { name: 'seeds', kind: 'string', value: 'LIST', help: "several training seeds, e.g. '1,2,3' or '1-5' (one run each; mean ± std)" },
+  { name: 'folds', kind: 'string', value: 'LIST', help: "data folds, 1-based, e.g. '1-5' or 'all' (datasets with folds)" },
+  { name: 'partition-seed', kind: 'integer', min: 0, value: 'N', help: 'seed of the partition, dev split and corruptions (default 0; fixed across --seeds)' },
+  { name: 'alpha', kind: 'number', min: 0, openMin: true, value: 'A', help: 'Dirichlet concentration of the partition (default 5.0; the paper uses 5.0 and 0.1)' },
+  { name: 'missing-modality', ...rate, aliases: ['missing_modailty_rate', 'missing_modality_rate'], help: 'per training client, each modality missing with this probability' },
+  { name: 'en_missing_modality', kind: 'flag', help: 'FedMultimodal switch: missing modality simulation (rate 0.5 unless given)' },
+  { name: 'missing-label', ...rate, aliases: ['missing_label_rate'], help: 'share of training labels dropped' },
+  { name: 'en_missing_label', kind: 'flag', help: 'FedMultimodal switch: missing label simulation (rate 0.5 unless given)' },
+  { name: 'label-noise', ...rate, aliases: ['label_nosiy_level', 'label_noisy_level'], help: 'erroneous label rate' },
+  { name: 'en_label_nosiy', kind: 'flag', help: 'FedMultimodal switch: label noise simulation (rate 0.1 unless given)' },
+  { name: 'scale', kind: 'number', min: 0, max: 1, openMin: true, value: 'F', help: 'simulate this fraction of the true sample count (default 1)' },
+  { name: 'eval-every', kind: 'integer', min: 1, value: 'N', aliases: ['test_frequency'], help: 'evaluate dev and test every N rounds (default 1)' },
+];
+
+/** Options about how a run executes (not what it computes). */
+export const EXECUTION_OPTIONS: readonly OptionSpec[] = [
+  { name: 'backend', kind: 'string', value: 'NAME', choices: BACKENDS, help: 'kernel backend (default auto: native if the addon loads, else js)' },
+  { name: 'workers', kind: 'integer', min: 0, value: 'N', help: `worker threads (default ${availableParallelism()}, one per core; 0 = main thread)` },
+  { name: 'checkpoint-every', kind: 'integer', min: 0, value: 'N', help: 'checkpoint every N rounds (default 0 = never)' },
+  { name: 'trace', kind: 'flag', help: 'write a Chrome trace (trace.json, opens in Perfetto) per run' },
+  { name: 'quiet', kind: 'flag', help: 'print only errors and the final table' },
+  VERBOSE_OPTION,
+];
+
+/** How repeats are formed: training seeds, or data folds (1-based). */
+export interface Repeats {
+  readonly kind: 'seed' | 'fold';
+  readonly values: readonly number[];
+}
+
+/** Everything that defines one experiment (one cell of a grid): plain JSON, written into config.json. */
+export interface RunPlan {
+  readonly dataset: DatasetId;
+  /** Absolute path of the real data, or null for simulated data. */
+  readonly dataDir: string | null;
+  readonly algorithm: Algorithm;
+  readonly serverOptimizer: ServerOptimizer;
+  readonly fusion: 'attention' | 'concat';
+  /** The single modality of a unimodal run, or null for both. */
+  readonly modality: string | null;
+  readonly rounds: number;
+  readonly clientRate: number;
+  readonly localEpochs: number;
+  readonly batchSize: number;
+  readonly lr: number;
+  readonly serverLr: number;
+  readonly mu: number;
+  readonly fedrsAlpha: number;
+  readonly hidSize: number;
+  readonly repeats: Repeats;
+  /** Training seed used in fold repeats. */
+  readonly seed: number;
+  readonly partitionSeed: number;
+  /** Dirichlet α, or null for natural partitions. */
+  readonly alpha: number | null;
+  readonly missingModality: number;
+  readonly missingLabel: number;
+  readonly labelNoise: number;
+  readonly scale: number;
+  readonly evalEvery: number;
+}
+
+/** How a plan is executed; not part of what it computes. */
+export interface Execution {
+  readonly backend: BackendChoice;
+  readonly workers: number;
+  readonly checkpointEvery: number;
+  readonly trace: boolean;
+}
+
+function str(args: ParsedArgs, name: string): string | undefined {
+  const v = args.options[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+function num(args: ParsedArgs, name: string): number | undefined {
+  const v = args.options[name];
+  return typeof v === 'number' ? v : undefined;
+}
+
+function flag(args: ParsedArgs, name: string): boolean {
+  return args.options[name] === true;
+}
+
+/** Canonical dataset id of a user's spelling (accepts FedMultimodal's underscores). */
+export function datasetId(raw: string): DatasetId {
+  const id = DATASET_ALIASES[raw] ?? raw.toLowerCase();
+  if (!(DATASET_IDS as readonly string[]).includes(id)) {
+    throw new UsageError(`unknown dataset '${raw}'; known: ${DATASET_IDS.join(', ')} (see 'fedmm datasets')`);
+  }
+  return id as DatasetId;
+}
+
+function algorithmOf(raw: string | undefined): Algorithm {
+  if (raw === undefined) return 'fedavg';
+  const a = ALGORITHM_ALIASES[raw] ?? raw;
+  if (!(ALGORITHMS as readonly string[]).includes(a)) throw new UsageError(`--alg must be one of ${ALGORITHMS.join(', ')}; got '${raw}'`);
+  return a as Algorithm;
+}
+
+function modalityOf(spec: DatasetSpec, raw: string | undefined, fusion: string | undefined): string | null {
+  if (raw === undefined || raw === 'multimodal') return null;
+  const names = spec.modalities.map((m) => m.name);
+  if (!names.includes(raw)) throw new UsageError(`--modality must be one of ${names.join(', ')} or multimodal for ${spec.id}; got '${raw}'`);
+  if (fusion === 'concat') throw new UsageError('--modality (one modality) and --fusion concat exclude each other: there is nothing to fuse');
+  return raw;
+}
+
+function repeatsOf(spec: DatasetSpec, args: ParsedArgs): Repeats {
+  const seeds = str(args, 'seeds');
+  const folds = str(args, 'folds');
+  const seed = num(args, 'seed');
+  if (seeds !== undefined && seed !== undefined) throw new UsageError('--seed and --seeds exclude each other; give one');
+  if (folds !== undefined && seeds !== undefined) throw new UsageError('--folds and --seeds exclude each other (fold repeats use --seed)');
+  if (folds !== undefined) {
+    const n = spec.protocol.folds;
+    if (n === 1) throw new UsageError(`${spec.id} has one official split; repeat it with --seeds instead of --folds`);
+    const values = folds === 'all' ? Array.from({ length: n }, (_, i) => i + 1) : parseIntegerList(folds, '--folds');
+    const bad = values.find((f) => f < 1 || f > n);
+    if (bad !== undefined) throw new UsageError(`--folds: ${spec.id} has folds 1-${n}; got ${bad}`);
+    return { kind: 'fold', values };
+  }
+  if (seeds !== undefined) {
+    const values = parseIntegerList(seeds, '--seeds');
+    if (values.some((s) => s < 0)) throw new UsageError(`--seeds must be non-negative, got '${seeds}'`);
+    return { kind: 'seed', values };
+  }
+  return { kind: 'seed', values: [seed ?? 0] };
+}
+
+/** Resolves parsed experiment options into a RunPlan (one-line UsageError on any conflict). */
+export function buildPlan(args: ParsedArgs): RunPlan {
+  const rawDataset = str(args, 'dataset');
+  if (rawDataset === undefined) throw new UsageError(`missing --dataset (one of ${DATASET_IDS.join(', ')})`);
+  const dataset = datasetId(rawDataset);
+  const spec = getDataset(dataset);
+  const h = spec.hyper;
+  const algorithm = algorithmOf(str(args, 'alg'));
+  const fusionRaw = str(args, 'fusion');
+  if (flag(args, 'en_att') && fusionRaw === 'concat') throw new UsageError('--en_att (attention) and --fusion concat exclude each other');
+  const modality = modalityOf(spec, str(args, 'modality'), fusionRaw);
+  const dataDirRaw = str(args, 'data-dir');
+  if (dataDirRaw !== undefined && dataset !== 'uci-har') throw new UsageError(`--data-dir: real data is supported for uci-har only (got --dataset ${dataset}); omit it to simulate ${dataset}`);
+  const scale = num(args, 'scale') ?? 1;
+  if (dataDirRaw !== undefined && scale !== 1) throw new UsageError('--scale applies to simulated data only; drop it with --data-dir');
+  const alphaRaw = num(args, 'alpha');
+  const dirichlet = spec.partition !== 'natural';
+  if (alphaRaw !== undefined && !dirichlet) throw new UsageError(`--alpha: ${dataset} is partitioned naturally (one client per ${spec.clientKey}), not by Dirichlet`);
+  const serverOptRaw = str(args, 'server-opt');
+  if (serverOptRaw !== undefined && algorithm !== 'fedopt') throw new UsageError(`--server-opt applies to --alg fedopt only (got ${algorithm})`);
+  const serverOptimizer = (serverOptRaw ?? 'sgdm') as ServerOptimizer;
+  const mu = num(args, 'mu');
+  if (mu !== undefined && algorithm !== 'fedprox') throw new UsageError(`--mu applies to --alg fedprox only (got ${algorithm})`);
+  const fedrsAlpha = num(args, 'fedrs-alpha');
+  if (fedrsAlpha !== undefined && algorithm !== 'fedrs') throw new UsageError(`--fedrs-alpha applies to --alg fedrs only (got ${algorithm})`);
+  const enabled = (value: number | undefined, on: boolean, dflt: number) => value ?? (on ? dflt : 0);
+  const labelNoise = enabled(num(args, 'label-noise'), flag(args, 'en_label_nosiy'), 0.1);
+  if (labelNoise > 0 && spec.multiLabel) throw new UsageError(`--label-noise is not defined for multi-label ${dataset}`);
+  const serverLrDefault = algorithm === 'fedopt' ? (serverOptimizer === 'sgdm' ? h.serverLr : 0.01) : 1;
+  return {
+    dataset,
+    dataDir: dataDirRaw === undefined ? null : resolve(dataDirRaw),
+    algorithm,
+    serverOptimizer,
+    fusion: (fusionRaw ?? 'attention') as 'attention' | 'concat',
+    modality,
+    rounds: num(args, 'rounds') ?? h.rounds,
+    clientRate: num(args, 'client-rate') ?? h.clientRate,
+    localEpochs: num(args, 'local-epochs') ?? h.localEpochs,
+    batchSize: num(args, 'batch-size') ?? h.batchSize,
+    lr: num(args, 'lr') ?? h.localLr,
+    serverLr: num(args, 'server-lr') ?? serverLrDefault,
+    mu: mu ?? h.mu,
+    fedrsAlpha: fedrsAlpha ?? 0.9,
+    hidSize: num(args, 'hid-size') ?? 128,
+    repeats: repeatsOf(spec, args),
+    seed: num(args, 'seed') ?? 0,
+    partitionSeed: num(args, 'partition-seed') ?? 0,
+    alpha: dirichlet ? (alphaRaw ?? 5.0) : null,
+    missingModality: enabled(num(args, 'missing-modality'), flag(args, 'en_missing_modality'), 0.5),
+    missingLabel: enabled(num(args, 'missing-label'), flag(args, 'en_missing_label'), 0.5),
+    labelNoise,
+    scale,
+    evalEvery: num(args, 'eval-every') ?? 1,
+  };
+}
+
+/** Resolves the execution options. */
+export function buildExecution(args: ParsedArgs): Execution {
+  return {
+    backend: (str(args, 'backend') ?? 'auto') as BackendChoice,
+    workers: num(args, 'workers') ?? availableParallelism(),
+    checkpointEvery: num(args, 'checkpoint-every') ?? 0,
+    trace: flag(args, 'trace'),
+  };
+}
+
+/** A short label of a plan for tables and directory names: 'fedopt attention', 'fedavg acc-only'. */
+export function planLabel(plan: RunPlan): string {
+  const alg = plan.algorithm === 'fedopt' && plan.serverOptimizer !== 'sgdm' ? `fedopt-${plan.serverOptimizer}` : plan.algorithm;
+  return `${alg} ${plan.modality ? `${plan.modality}-only` : plan.fusion}`;
+}

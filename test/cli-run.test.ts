@@ -1,0 +1,111 @@
+// End to end through the built command: a tiny simulated `fedmm run` writes metrics.jsonl, result.json,
+// config.json, partition.json and model.safetensors; a grid skips its finished cells on a re-run.
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { getDataset } from '../src/data/registry.js';
+import { createModel } from '../src/models/factory.js';
+import { fedmmAsync } from './cli-helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'fedmm-cli-run-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Header {
+  [name: string]: { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>;
+}
+
+function readSafetensors(path: string): { header: Header; data: Buffer } {
+  const bytes = readFileSync(path);
+  const n = Number(bytes.readBigUInt64LE(0));
+  return { header: JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as Header, data: bytes.subarray(8 + n) };
+}
+
+describe('fedmm run', () => {
+  test('a tiny simulated run writes every file of its directory', { timeout: 180_000 }, async () => {
+    const out = join(dir, 'tiny');
+    const args = ['run', '--dataset', 'uci-har', '--alg', 'fedopt', '--rounds', '2', '--scale', '0.05', '--client-rate', '0.2', '--seed', '3', '--hid-size', '16', '--workers', '1', '--out', out];
+    const r = await fedmmAsync(args);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^experiment\s+dataset\s+metric\s+test %/);
+    expect(r.stdout).toContain(`results: ${out}`);
+    expect(r.stderr).toContain('uci-har fedopt attention seed-3: round 2/2');
+
+    const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    expect(config.command).toBe(`fedmm ${args.join(' ')}`);
+    expect(config.plan).toMatchObject({ dataset: 'uci-har', algorithm: 'fedopt', serverLr: 0.025, lr: 0.05, rounds: 2, scale: 0.05, repeats: { kind: 'seed', values: [3] } });
+    expect(config.execution).toMatchObject({ workers: 1, backend: 'auto' });
+
+    const lines = readFileSync(join(out, 'seed-3', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.round)).toEqual([0, 1]);
+    for (const l of lines) {
+      expect(l.accepted).toBeGreaterThan(0);
+      expect(Object.keys(l.phases)).toEqual(expect.arrayContaining(['localTrain', 'aggregate', 'serverStep', 'evaluate', 'round']));
+      expect(Object.keys(l.dev)).toEqual(expect.arrayContaining(['macro-f1', 'accuracy']));
+    }
+
+    const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+    expect(result).toMatchObject({ dataset: 'uci-har', algorithm: 'fedopt', fusion: 'attention', metric: 'macro-f1' });
+    expect(result.runs).toHaveLength(1);
+    const run = result.runs[0];
+    expect(run).toMatchObject({ name: 'seed-3', seed: 3, completedRounds: 2 });
+    const best = lines.reduce((a, l) => (l.dev['macro-f1'] > a.dev['macro-f1'] ? l : a));
+    expect(run.bestRound).toBe(best.round);
+    expect(run.test).toEqual(best.test);
+    expect(result.mean['macro-f1']).toBe(run.test['macro-f1']);
+    expect(result.std['macro-f1']).toBe(0);
+
+    const partition = JSON.parse(readFileSync(join(out, 'seed-3', 'partition.json'), 'utf8'));
+    expect(partition.classNames).toEqual(getDataset('uci-har').classNames);
+    expect(partition.clients.length).toBe(partition.numClients);
+    for (const c of partition.clients) expect(c.labels.reduce((a: number, b: number) => a + b, 0)).toBe(c.train);
+
+    const model = createModel(getDataset('uci-har'), { fusion: 'attention', dHid: 16 });
+    const layout = model.flatten().layout;
+    const { header, data } = readSafetensors(join(out, 'seed-3', 'model.safetensors'));
+    expect(header.__metadata__).toMatchObject({ format: 'pt', dataset: 'uci-har', algorithm: 'fedopt', seed: '3' });
+    const names = Object.keys(header).filter((k) => k !== '__metadata__');
+    expect(names).toEqual(layout.map((e) => e.name));
+    expect(names).toEqual(expect.arrayContaining(['acc_conv.conv1.weight', 'gyro_rnn.weight_ih_l0', 'fuse_att.att_fc1.weight', 'classifier.0.weight']));
+    for (const e of layout) {
+      const t = header[e.name] as { dtype: string; shape: number[]; data_offsets: [number, number] };
+      expect(t.dtype).toBe('F32');
+      expect(t.shape).toEqual(e.shape);
+      expect(t.data_offsets[0]).toBe(4 * e.offset);
+    }
+    expect(data.equals(readFileSync(join(out, 'seed-3', 'model.bin')))).toBe(true);
+
+    const again = await fedmmAsync(args);
+    expect(again.code).toBe(1);
+    expect(again.stderr.trim()).toBe(`fedmm: ${out} already holds an experiment; pass --resume to continue it or choose another --out`);
+    const resumed = await fedmmAsync([...args, '--resume', '--quiet']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')).runs).toEqual(result.runs);
+  });
+});
+
+describe('fedmm grid', () => {
+  test('runs the smoke grid, then skips its finished cells on a re-run', { timeout: 180_000 }, async () => {
+    const out = join(dir, 'grid');
+    const first = await fedmmAsync(['grid', 'smoke', '--out', out, '--workers', '0']);
+    expect(first.code, first.stderr).toBe(0);
+    const cells = ['fedavg', 'fedopt', 'fedavg_mm0.3'];
+    for (const c of cells) expect(existsSync(join(out, c, 'result.json'))).toBe(true);
+    expect(first.stdout).toContain(`report: ${join(out, 'report.html')}`);
+    const mtimes = cells.map((c) => statSync(join(out, c, 'result.json')).mtimeMs);
+    const mm = JSON.parse(readFileSync(join(out, 'fedavg_mm0.3', 'result.json'), 'utf8'));
+    expect(mm.missingModality).toBe(0.3);
+
+    rmSync(join(out, 'fedopt'), { recursive: true });
+    const second = await fedmmAsync(['grid', 'smoke', '--out', out, '--workers', '0']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toContain('[1/3] fedavg: finished, skipped');
+    expect(second.stderr).toContain('[3/3] fedavg_mm0.3: finished, skipped');
+    expect(second.stderr).toContain('[2/3] fedopt: uci-har fedopt attention seed-0: 2 rounds');
+    expect(second.stdout).toContain('2 finished cells skipped');
+    expect(statSync(join(out, 'fedavg', 'result.json')).mtimeMs).toBe(mtimes[0]);
+    expect(statSync(join(out, 'fedavg_mm0.3', 'result.json')).mtimeMs).toBe(mtimes[2]);
+    expect(existsSync(join(out, 'fedopt', 'result.json'))).toBe(true);
+    expect(second.stdout.split('\n').filter((l) => /^(fedavg|fedopt|fedavg_mm0\.3)\s/.test(l))).toHaveLength(3);
+  });
+});
