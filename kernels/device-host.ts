@@ -1,9 +1,11 @@
-// The device thread: a worker that owns gpu.js and the GPU, and answers one request at a time.
+// The device process: a child Node process that owns gpu.js and the GPU, and answers one request at a time
+// over its IPC channel (requests and answers are V8-serialized: typed arrays travel as such).
 //
-// The Kernels interface is synchronous and WebGPU is not (every readback is a mapAsync), so the GPU lives on
-// this thread and the caller blocks on an Atomics flag until the answer is posted (device-thread.ts). Each
-// request is { op, ...fields }; the answer { ok } or { error } goes to the reply port, then the flag flips.
-import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+// Its own process, not a thread of the caller's: Dawn's Node binding keeps per-process state (a second
+// thread loading it crashes) and aborts the process when a thread holding it is torn down. Here Dawn lives on
+// the main thread of a process that exits when its parent goes (the IPC channel closes). Each request is
+// { op, mode, ...fields }; the answer is { ok } or { error } (one line). One process serves every mode the
+// caller asks for, with one Device each.
 import { Device, type DeviceMode, gpuJs } from './device.js';
 import { OPS, type OpName } from './ops.js';
 import { bringUpWebGpu, oneLine, type AdapterInfo } from './webgpu-node.js';
@@ -24,9 +26,9 @@ export interface InitAnswer {
   attempts: Attempt[];
 }
 
-const { port, flag } = workerData as { port: MessagePort; flag: SharedArrayBuffer };
-const signal = new Int32Array(flag);
-let device: Device | null = null;
+/** One Device per gpu.js mode in use; init answers cached per requested mode. */
+const devices = new Map<DeviceMode, Device>();
+const answers = new Map<ModeRequest, InitAnswer>();
 
 /** A tiny resident round trip proves the whole chain (device, shader compile, dispatch, readback). */
 async function smokeTest(dev: Device): Promise<void> {
@@ -38,13 +40,23 @@ async function smokeTest(dev: Device): Promise<void> {
   if (got[0] !== 4 || got[1] !== -3 || got[2] !== 2) throw new Error(`smoke kernel returned ${Array.from(got).join(',')}`);
 }
 
-async function tryMode(mode: DeviceMode): Promise<Device> {
+async function tryMode(mode: DeviceMode): Promise<void> {
+  if (devices.has(mode)) return;
   const dev = new Device(mode);
   await smokeTest(dev);
-  return dev;
+  devices.set(mode, dev);
 }
 
 async function init(request: ModeRequest): Promise<InitAnswer> {
+  let answer = answers.get(request);
+  if (!answer) {
+    answer = await select(request);
+    answers.set(request, answer);
+  }
+  return answer;
+}
+
+async function select(request: ModeRequest): Promise<InitAnswer> {
   const attempts: Attempt[] = [];
   let adapter: AdapterInfo | null = null;
   if (request === 'auto' || request === 'webgpu') {
@@ -54,7 +66,7 @@ async function init(request: ModeRequest): Promise<InitAnswer> {
     } else {
       adapter = up.adapter;
       try {
-        device = await tryMode('webgpu');
+        await tryMode('webgpu');
         const kind = up.adapter.software ? 'software adapter' : 'adapter';
         attempts.push({ backend: 'webgpu', ok: true, detail: `${kind}: ${up.adapter.vendor} ${up.adapter.architecture} ${up.adapter.description}`.trim() });
         return { mode: 'webgpu', adapter, attempts };
@@ -69,7 +81,7 @@ async function init(request: ModeRequest): Promise<InitAnswer> {
       attempts.push({ backend: 'headlessgl', ok: false, detail: "headlessgl: no GL context (the optional 'gl' package is not installed or cannot open a context)" });
     } else {
       try {
-        device = await tryMode('headlessgl');
+        await tryMode('headlessgl');
         attempts.push({ backend: 'headlessgl', ok: true, detail: 'headlessgl: GL context created' });
         return { mode: 'headlessgl', adapter, attempts };
       } catch (e) {
@@ -78,37 +90,47 @@ async function init(request: ModeRequest): Promise<InitAnswer> {
     }
     if (request === 'headlessgl') throw new Error(attempts[attempts.length - 1].detail);
   }
-  device = await tryMode('cpu');
+  await tryMode('cpu');
   attempts.push({ backend: 'cpu', ok: true, detail: "cpu: gpu.js's JavaScript fallback (same kernels, no GPU)" });
   return { mode: 'cpu', adapter, attempts };
 }
 
+/**
+ * Releases the GPU: Dawn keeps pumping events while a device lives (gpu.js waits on device.lost), and the
+ * process can only end once that stops.
+ */
+async function shutdown(): Promise<null> {
+  for (const dev of devices.values()) await dev.destroy();
+  devices.clear();
+  answers.clear();
+  if ((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
+    await gpuJs().WebGPUContext.destroy();
+    delete (globalThis as { navigator?: unknown }).navigator;
+    // device.lost settles on later turns of the loop; let it, so no Dawn callback is left pending.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return null;
+}
+
 async function handle(request: { op: string; mode?: ModeRequest } & Record<string, unknown>): Promise<unknown> {
   if (request.op === 'init') return init(request.mode ?? 'auto');
-  if (request.op === 'compiles') return device?.compiles ?? [];
-  if (!device) throw new Error('gpu device thread: not initialised');
+  if (request.op === 'shutdown') return shutdown();
+  const device = devices.get(request.mode as DeviceMode);
+  if (!device) throw new Error(`gpu device thread: mode '${request.mode}' not initialised`);
+  if (request.op === 'compiles') return device.compiles;
   const op = OPS[request.op as OpName];
   if (!op) throw new Error(`gpu device thread: unknown op '${request.op}'`);
   return op(device, request as never);
 }
 
-function transferables(value: unknown): ArrayBuffer[] {
-  if (!value || typeof value !== 'object') return [];
-  const list: ArrayBuffer[] = [];
-  for (const v of Object.values(value)) {
-    if (ArrayBuffer.isView(v) && v.buffer instanceof ArrayBuffer && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength) {
-      list.push(v.buffer);
-    }
-  }
-  return list;
-}
-
-parentPort!.on('message', (request: { op: string } & Record<string, unknown>) => {
+process.on('message', (request: { op: string } & Record<string, unknown>) => {
   handle(request).then(
-    (ok) => port.postMessage({ ok }, transferables(ok)),
-    (e: unknown) => port.postMessage({ error: oneLine(e) }),
-  ).finally(() => {
-    Atomics.store(signal, 0, 1);
-    Atomics.notify(signal, 0);
-  });
+    (ok) => process.send!({ ok }),
+    (e: unknown) => process.send!({ error: oneLine(e) }),
+  );
+});
+
+// The caller went away (or shut the device down): release the GPU; the process then ends by itself.
+process.on('disconnect', () => {
+  void shutdown().finally(() => setTimeout(() => process.exit(0), 2000).unref());
 });

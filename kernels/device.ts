@@ -28,6 +28,8 @@ interface GpuJsModule {
     new (settings: { mode: string }): GpuJsInstance;
     readonly isHeadlessGLSupported: boolean;
   };
+  /** gpu.js's shared WebGPU device; destroy() ends it (and Dawn's event pumping with it). */
+  WebGPUContext: { destroy(): Promise<void> };
 }
 
 const require = createRequire(import.meta.url);

@@ -9,7 +9,7 @@ import type { AdamOptions, Conv1dDims, FloatArray, GruDims, Kernels, SgdOptions 
 import { jsKernels } from '../src/backend/js/index.js';
 import type { CompileRecord, DeviceMode } from './device.js';
 import type { Attempt, InitAnswer, ModeRequest } from './device-host.js';
-import { DeviceThread } from './device-thread.js';
+import { deviceThread } from './device-thread.js';
 import type { OpName, Outputs } from './ops.js';
 import type { AdapterInfo } from './webgpu-node.js';
 
@@ -40,8 +40,8 @@ export interface GpuKernels extends Kernels {
   sumSquares(x: Float32Array): number;
   /** Kernels compiled on the device so far, with the cost of each first call. */
   compiles(): CompileRecord[];
-  /** Ends the device thread; the backend cannot be used afterwards. */
-  close(): Promise<number>;
+  /** Ends this backend object (later calls throw); the device thread is shared and released at process exit. */
+  close(): void;
 }
 
 function isF32(...arrays: (FloatArray | null | undefined)[]): boolean {
@@ -57,18 +57,19 @@ function into(dst: FloatArray | Int32Array | null, src: Float32Array | Int32Arra
   if (dst && src !== undefined && typeof src !== 'number') dst.set(src);
 }
 
-/** Starts a device thread in `mode` and returns the gpu backend over it (throws why that mode is not available). */
+/**
+ * The gpu backend in `mode` (throws the one-line reason when that mode is not available here): 'auto' takes
+ * WebGPU, else headless GL, else gpu.js's cpu fallback. Every backend runs on the process's one device thread.
+ */
 export function createGpuKernels(mode: ModeRequest = 'auto'): GpuKernels {
-  const thread = new DeviceThread();
-  let answer: InitAnswer;
-  try {
-    answer = thread.call<InitAnswer>({ op: 'init', mode }, [], INIT_TIMEOUT_MS);
-  } catch (e) {
-    void thread.close();
-    throw e;
-  }
+  const thread = deviceThread();
+  const answer = thread.call<InitAnswer>({ op: 'init', mode }, [], INIT_TIMEOUT_MS);
   const onGpu = answer.mode !== 'cpu';
-  const call = (op: OpName, request: Record<string, unknown>): Outputs => thread.call<Outputs>({ op, ...request });
+  let closed = false;
+  const call = (op: OpName, request: Record<string, unknown>): Outputs => {
+    if (closed) throw new Error('gpu backend: used after close()');
+    return thread.call<Outputs>({ op, mode: answer.mode, ...request });
+  };
   /** Whether a problem of these array sizes runs here (else the reference takes it). */
   const fits = (...sizes: number[]): boolean => !onGpu || sizes.every((n) => n <= GPU_MAX_ELEMENTS);
 
@@ -212,11 +213,11 @@ export function createGpuKernels(mode: ModeRequest = 'auto'): GpuKernels {
     },
 
     compiles() {
-      return thread.call<CompileRecord[]>({ op: 'compiles' });
+      return thread.call<CompileRecord[]>({ op: 'compiles', mode: answer.mode });
     },
 
     close() {
-      return thread.close();
+      closed = true;
     },
   };
   return k;

@@ -2,7 +2,7 @@
 // worked — for backend selection ('auto') and `fedmm doctor`.
 import type { DeviceMode } from './device.js';
 import type { Attempt, InitAnswer } from './device-host.js';
-import { DeviceThread } from './device-thread.js';
+import { deviceThread } from './device-thread.js';
 import { oneLine, type AdapterInfo } from './webgpu-node.js';
 
 export interface GpuProbe {
@@ -32,21 +32,17 @@ function summarize(answer: InitAnswer): { available: boolean; summary: string } 
 }
 
 /**
- * Tries WebGPU (Dawn), then headless GL, on a short-lived device thread; synchronous (the thread blocks the
+ * Tries WebGPU (Dawn), then headless GL, on the process's device thread; synchronous (the thread blocks the
  * caller), cached for the process. Never throws: a failure to probe is itself the answer.
  */
 export function probeGpu(): GpuProbe {
   if (cached) return cached;
-  let thread: DeviceThread | null = null;
   try {
-    thread = new DeviceThread();
-    const answer = thread.call<InitAnswer>({ op: 'init', mode: 'auto' }, [], PROBE_TIMEOUT_MS);
+    const answer = deviceThread().call<InitAnswer>({ op: 'init', mode: 'auto' }, [], PROBE_TIMEOUT_MS);
     cached = { ...summarize(answer), mode: answer.mode, adapter: answer.adapter, attempts: answer.attempts };
   } catch (e) {
     const detail = `probe failed: ${oneLine(e)}`;
     cached = { available: false, mode: 'cpu', adapter: null, attempts: [{ backend: 'cpu', ok: false, detail }], summary: detail };
-  } finally {
-    if (thread) void thread.close();
   }
   return cached;
 }

@@ -22,8 +22,8 @@ afterEach(() => {
 });
 
 const opened: GpuKernels[] = [];
-afterAll(async () => {
-  for (const k of opened) await k.close();
+afterAll(() => {
+  for (const k of opened) k.close();
 });
 
 const probe = probeGpu();

@@ -10,8 +10,8 @@ import { createGpuKernels } from '../kernels/index.js';
 import { runParity, type ParityResult } from '../bench/gpu-parity.js';
 
 const k = createGpuKernels('cpu');
-afterAll(async () => {
-  await k.close();
+afterAll(() => {
+  k.close();
 });
 
 const results = runParity(k);
