@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -88,6 +89,14 @@ size_t count(const Napi::CallbackInfo& info, size_t i, const char* fn, const cha
 
 bool flag(const Napi::CallbackInfo& info, size_t i) { return info[i].ToBoolean().Value(); }
 
+// a·b·… with overflow checked (sizes come from JS numbers up to 2⁵³)
+size_t prod(const Napi::CallbackInfo& info, const char* fn, std::initializer_list<size_t> factors) {
+  size_t r = 1;
+  for (size_t f : factors)
+    if (__builtin_mul_overflow(r, f, &r)) fail(info.Env(), std::string(fn) + ": dimensions overflow");
+  return r;
+}
+
 template <typename V>
 void need(const Napi::CallbackInfo& info, const V& v, size_t n, const char* fn, const char* what) {
   if (v.n < n)
@@ -162,9 +171,9 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   auto b = f32(info, 7, fn, "b");
   const float beta = (float)num(info, 8, fn, "beta");
   auto c = f32(info, 9, fn, "c");
-  need(info, a, M * K, fn, "a");
-  need(info, b, K * N, fn, "b");
-  need(info, c, M * N, fn, "c");
+  need(info, a, prod(info, fn, {M, K}), fn, "a");
+  need(info, b, prod(info, fn, {K, N}), fn, "b");
+  need(info, c, prod(info, fn, {M, N}), fn, "c");
   T().gemm(tA, tB, M, N, K, alpha, a.p, b.p, beta, c.p);
   return info.Env().Undefined();
 }
@@ -182,13 +191,14 @@ Napi::Value Conv1dForward(const Napi::CallbackInfo& info) {
   const size_t pad = count(info, 10, fn, "padding"), Lout = count(info, 11, fn, "Lout");
   if (K < 1 || stride < 1 || L + 2 * pad < K || (L + 2 * pad - K) / stride + 1 != Lout)
     fail(info.Env(), "conv1dForward: inconsistent dims (need K ≥ 1, stride ≥ 1, Lout = floor((L + 2·padding − K)/stride) + 1)");
+  prod(info, fn, {Cin, K, Lout});  // the im2col buffer
   auto x = f32(info, 0, fn, "x");
   auto w = f32(info, 1, fn, "w");
   auto bias = f32opt(info, 2, fn, "bias", Cout);
   auto out = f32(info, 3, fn, "out");
-  need(info, x, B * Cin * L, fn, "x");
-  need(info, w, Cout * Cin * K, fn, "w");
-  need(info, out, B * Cout * Lout, fn, "out");
+  need(info, x, prod(info, fn, {B, Cin, L}), fn, "x");
+  need(info, w, prod(info, fn, {Cout, Cin, K}), fn, "w");
+  need(info, out, prod(info, fn, {B, Cout, Lout}), fn, "out");
   T().conv1d_forward(x.p, w.p, bias.p, out.p, B, Cin, L, Cout, K, stride, pad, Lout);
   return info.Env().Undefined();
 }
@@ -200,15 +210,16 @@ Napi::Value Conv1dBackward(const Napi::CallbackInfo& info) {
   const size_t pad = count(info, 12, fn, "padding"), Lout = count(info, 13, fn, "Lout");
   if (K < 1 || stride < 1 || L + 2 * pad < K || (L + 2 * pad - K) / stride + 1 != Lout)
     fail(info.Env(), "conv1dBackward: inconsistent dims (need K ≥ 1, stride ≥ 1, Lout = floor((L + 2·padding − K)/stride) + 1)");
+  prod(info, fn, {Cin, K, Lout});  // the im2col buffers
   auto x = f32(info, 0, fn, "x");
   auto w = f32(info, 1, fn, "w");
   auto g = f32(info, 2, fn, "gOut");
-  auto gx = f32opt(info, 3, fn, "gx", B * Cin * L);
-  auto gw = f32opt(info, 4, fn, "gw", Cout * Cin * K);
+  auto gx = f32opt(info, 3, fn, "gx", prod(info, fn, {B, Cin, L}));
+  auto gw = f32opt(info, 4, fn, "gw", prod(info, fn, {Cout, Cin, K}));
   auto gb = f32opt(info, 5, fn, "gBias", Cout);
-  need(info, x, B * Cin * L, fn, "x");
-  need(info, w, Cout * Cin * K, fn, "w");
-  need(info, g, B * Cout * Lout, fn, "gOut");
+  need(info, x, prod(info, fn, {B, Cin, L}), fn, "x");
+  need(info, w, prod(info, fn, {Cout, Cin, K}), fn, "w");
+  need(info, g, prod(info, fn, {B, Cout, Lout}), fn, "gOut");
   T().conv1d_backward(x.p, w.p, g.p, gx.p, gw.p, gb.p, B, Cin, L, Cout, K, stride, pad, Lout);
   return info.Env().Undefined();
 }
@@ -231,20 +242,20 @@ Napi::Value GruForward(const Napi::CallbackInfo& info) {
   const size_t H = count(info, 13, fn, "H");
   auto x = f32(info, 0, fn, "x");
   const int32_t* lengths = gru_lengths(info, 1, B, Tn, fn);
-  auto h0 = f32opt(info, 2, fn, "h0", B * H);
+  auto h0 = f32opt(info, 2, fn, "h0", prod(info, fn, {B, H}));
   auto wIh = f32(info, 3, fn, "wIh");
   auto wHh = f32(info, 4, fn, "wHh");
-  auto bIh = f32opt(info, 5, fn, "bIh", 3 * H);
-  auto bHh = f32opt(info, 6, fn, "bHh", 3 * H);
+  auto bIh = f32opt(info, 5, fn, "bIh", prod(info, fn, {3, H}));
+  auto bHh = f32opt(info, 6, fn, "bHh", prod(info, fn, {3, H}));
   auto out = f32(info, 7, fn, "out");
   auto hN = f32(info, 8, fn, "hN");
   auto saved = f32(info, 9, fn, "saved");
-  need(info, x, B * Tn * I, fn, "x");
-  need(info, wIh, 3 * H * I, fn, "wIh");
-  need(info, wHh, 3 * H * H, fn, "wHh");
-  need(info, out, B * Tn * H, fn, "out");
-  need(info, hN, B * H, fn, "hN");
-  need(info, saved, B * Tn * 4 * H, fn, "saved");
+  need(info, x, prod(info, fn, {B, Tn, I}), fn, "x");
+  need(info, wIh, prod(info, fn, {3, H, I}), fn, "wIh");
+  need(info, wHh, prod(info, fn, {3, H, H}), fn, "wHh");
+  need(info, out, prod(info, fn, {B, Tn, H}), fn, "out");
+  need(info, hN, prod(info, fn, {B, H}), fn, "hN");
+  need(info, saved, prod(info, fn, {B, Tn, 4, H}), fn, "saved");
   T().gru_forward(x.p, lengths, h0.p, wIh.p, wHh.p, bIh.p, bHh.p, out.p, hN.p, saved.p, B, Tn, I, H);
   return info.Env().Undefined();
 }
@@ -255,24 +266,24 @@ Napi::Value GruBackward(const Napi::CallbackInfo& info) {
   const size_t H = count(info, 18, fn, "H");
   auto x = f32(info, 0, fn, "x");
   const int32_t* lengths = gru_lengths(info, 1, B, Tn, fn);
-  auto h0 = f32opt(info, 2, fn, "h0", B * H);
+  auto h0 = f32opt(info, 2, fn, "h0", prod(info, fn, {B, H}));
   auto wIh = f32(info, 3, fn, "wIh");
   auto wHh = f32(info, 4, fn, "wHh");
   auto out = f32(info, 5, fn, "out");
   auto saved = f32(info, 6, fn, "saved");
-  auto gOut = f32opt(info, 7, fn, "gOut", B * Tn * H);
-  auto ghN = f32opt(info, 8, fn, "ghN", B * H);
-  auto gx = f32opt(info, 9, fn, "gx", B * Tn * I);
-  auto gh0 = f32opt(info, 10, fn, "gh0", B * H);
-  auto gWih = f32opt(info, 11, fn, "gWih", 3 * H * I);
-  auto gWhh = f32opt(info, 12, fn, "gWhh", 3 * H * H);
-  auto gbIh = f32opt(info, 13, fn, "gbIh", 3 * H);
-  auto gbHh = f32opt(info, 14, fn, "gbHh", 3 * H);
-  need(info, x, B * Tn * I, fn, "x");
-  need(info, wIh, 3 * H * I, fn, "wIh");
-  need(info, wHh, 3 * H * H, fn, "wHh");
-  need(info, out, B * Tn * H, fn, "out");
-  need(info, saved, B * Tn * 4 * H, fn, "saved");
+  auto gOut = f32opt(info, 7, fn, "gOut", prod(info, fn, {B, Tn, H}));
+  auto ghN = f32opt(info, 8, fn, "ghN", prod(info, fn, {B, H}));
+  auto gx = f32opt(info, 9, fn, "gx", prod(info, fn, {B, Tn, I}));
+  auto gh0 = f32opt(info, 10, fn, "gh0", prod(info, fn, {B, H}));
+  auto gWih = f32opt(info, 11, fn, "gWih", prod(info, fn, {3, H, I}));
+  auto gWhh = f32opt(info, 12, fn, "gWhh", prod(info, fn, {3, H, H}));
+  auto gbIh = f32opt(info, 13, fn, "gbIh", prod(info, fn, {3, H}));
+  auto gbHh = f32opt(info, 14, fn, "gbHh", prod(info, fn, {3, H}));
+  need(info, x, prod(info, fn, {B, Tn, I}), fn, "x");
+  need(info, wIh, prod(info, fn, {3, H, I}), fn, "wIh");
+  need(info, wHh, prod(info, fn, {3, H, H}), fn, "wHh");
+  need(info, out, prod(info, fn, {B, Tn, H}), fn, "out");
+  need(info, saved, prod(info, fn, {B, Tn, 4, H}), fn, "saved");
   T().gru_backward(x.p, lengths, h0.p, wIh.p, wHh.p, out.p, saved.p, gOut.p, ghN.p, gx.p, gh0.p, gWih.p, gWhh.p,
                    gbIh.p, gbHh.p, B, Tn, I, H);
   return info.Env().Undefined();
@@ -287,9 +298,9 @@ Napi::Value MaxPoolForward(const Napi::CallbackInfo& info) {
   const size_t kernel = count(info, 5, fn, "kernel"), stride = count(info, 6, fn, "stride");
   if (kernel < 1 || stride < 1 || kernel > L) fail(info.Env(), "maxPool1dForward: need 1 ≤ kernel ≤ L and stride ≥ 1");
   const size_t Lout = (L - kernel) / stride + 1;
-  need(info, x, rows * L, fn, "x");
-  need(info, out, rows * Lout, fn, "out");
-  need(info, am, rows * Lout, fn, "argmax");
+  need(info, x, prod(info, fn, {rows, L}), fn, "x");
+  need(info, out, prod(info, fn, {rows, Lout}), fn, "out");
+  need(info, am, prod(info, fn, {rows, Lout}), fn, "argmax");
   T().maxpool1d_forward(x.p, out.p, am.p, rows, L, kernel, stride);
   return info.Env().Undefined();
 }
@@ -300,9 +311,9 @@ Napi::Value MaxPoolBackward(const Napi::CallbackInfo& info) {
   auto am = typed<int32_t, napi_int32_array>(info, 1, fn, "argmax", "Int32Array");
   auto gx = f32(info, 2, fn, "gx");
   const size_t rows = count(info, 3, fn, "rows"), L = count(info, 4, fn, "L"), Lout = count(info, 5, fn, "Lout");
-  need(info, g, rows * Lout, fn, "gOut");
-  need(info, am, rows * Lout, fn, "argmax");
-  need(info, gx, rows * L, fn, "gx");
+  need(info, g, prod(info, fn, {rows, Lout}), fn, "gOut");
+  need(info, am, prod(info, fn, {rows, Lout}), fn, "argmax");
+  need(info, gx, prod(info, fn, {rows, L}), fn, "gx");
   for (size_t i = 0; i < rows * Lout; i++)
     if (am.p[i] < 0 || (size_t)am.p[i] >= L) fail(info.Env(), "maxPool1dBackward: argmax index out of range");
   T().maxpool1d_backward(g.p, am.p, gx.p, rows, L, Lout);

@@ -101,6 +101,11 @@ describe.skipIf(!nativeBuilt)(`native kernels (${nativeBuilt ? 'addon built' : s
     const addon = loadAddon();
     expect(() => addon.gemm(false, false, 1, 1, 1, 1, new Float64Array(1) as unknown as Float32Array,
       new Float32Array(1), 0, new Float32Array(1))).toThrow(/gemm: a must be a Float32Array/);
+    const big = 2 ** 40;
+    expect(() => addon.gemm(false, false, big, 1, big, 1, new Float32Array(1), new Float32Array(1), 0, new Float32Array(1)))
+      .toThrow(/gemm: dimensions overflow/);
+    expect(() => addon.gemm(false, false, -1, 1, 1, 1, new Float32Array(1), new Float32Array(1), 0, new Float32Array(1)))
+      .toThrow(/gemm: M must be a non-negative integer/);
   });
 
   it('delegates Float64Array inputs to the TypeScript reference', () => {
