@@ -3,7 +3,8 @@
 # machine with no Node.js and no network: run here after `npm install` (dist/ and the addon built).
 #   .gpucheck/bundle.tar.xz  dist/, build/Release/fedmm.node (if built), node_modules subset for the gpu backend
 #   .gpucheck/node.xz        this machine's node binary (xz)
-#   .gpucheck/debs/          libvulkan1 (Debian's), and libc6, libstdc++6, libgcc-s1 from Debian trixie (glibc
+#   .gpucheck/debs/          libvulkan1 and libglvnd's libraries (Debian's; NVIDIA's Vulkan driver needs
+#                            libGLdispatch), and libc6, libstdc++6, libgcc-s1 from Debian trixie (glibc
 #                            2.41, GLIBCXX_3.4.33: what the Dawn binary needs where the system is older)
 # Uses apt-get download (Debian's registry) for the .deb files; nothing else is fetched.
 set -euo pipefail
@@ -18,7 +19,7 @@ paths=(dist node_modules/gpu.js node_modules/acorn node_modules/gpu-mock.js node
 tar -cf - "${paths[@]}" | xz -T2 -6 > "$B/bundle.tar.xz"
 [ -f "$B/node.xz" ] || xz -T2 -9 -c "$(command -v node)" > "$B/node.xz"
 
-(cd "$B/debs" && apt-get download libvulkan1 >/dev/null)
+(cd "$B/debs" && apt-get download libvulkan1 libglvnd0 libgl1 libglx0 libegl1 libopengl0 libgles2 >/dev/null)
 T=$(mktemp -d)
 echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" > "$T/sources.list"
 mkdir -p "$T/lists/partial" "$T/cache/archives/partial"

@@ -7,7 +7,7 @@
 #   .gpucheck/bundle.tar.xz  dist/, build/Release/fedmm.node and the node_modules subset (gpu.js, webgpu's
 #                            Dawn binary, acorn, gpu-mock.js, tinybench), unpacked here when they are missing;
 #   .gpucheck/node.xz        a Node.js binary, used when there is no `node` on PATH (nor ./.node/bin/node);
-#   .gpucheck/debs/*.deb     the Vulkan loader (used when the system has no libvulkan.so.1) and a newer
+#   .gpucheck/debs/*.deb     the Vulkan loader and libglvnd (used when the system lacks them) and a newer
 #                            glibc/libstdc++ (used only if the Dawn binary cannot load against the system's).
 # Usage: bench/gpu-check.sh  (from anywhere; runs in the repository root). Ends within 5 minutes.
 set -uo pipefail
@@ -40,14 +40,16 @@ unpack_debs() { # unpack the .deb files matching $1 into the folder $2
   for f in "$BUNDLE"/debs/$1; do [ -f "$f" ] && dpkg -x "$f" "$2"; done
 }
 
-# Vulkan loader: Dawn dlopens libvulkan.so.1.
-if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1'; then
+# Vulkan loader and GL dispatch: Dawn dlopens libvulkan.so.1, and NVIDIA's Vulkan driver (libGLX_nvidia.so.0)
+# needs libglvnd's libGLdispatch.so.0 — without it the loader reports "Could not get 'vkCreateInstance' ...
+# for ICD libGLX_nvidia.so.0" and finds no driver. Missing ones come from the bundled Debian packages.
+if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1' || ! ldconfig -p 2>/dev/null | grep -q 'libGLdispatch.so.0'; then
   if ls "$BUNDLE"/debs/libvulkan1_*.deb >/dev/null 2>&1; then
-    unpack_debs 'libvulkan1_*.deb' "$VULKAN"
+    for pkg in libvulkan1 libglvnd0 libgl1 libglx0 libegl1 libopengl0 libgles2; do unpack_debs "${pkg}_*.deb" "$VULKAN"; done
     export LD_LIBRARY_PATH=$VULKAN/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-    echo "gpu-check: no system libvulkan.so.1; using the bundled Vulkan loader"
+    echo "gpu-check: system lacks libvulkan.so.1 or libGLdispatch.so.0; using the bundled Vulkan loader and libglvnd"
   else
-    echo "gpu-check: no libvulkan.so.1 on this system and none bundled"
+    echo "gpu-check: no libvulkan.so.1/libGLdispatch.so.0 on this system and none bundled"
   fi
 fi
 # The NVIDIA Vulkan driver manifest, where the container mounts the driver outside the standard paths.
