@@ -17,7 +17,7 @@ import { Module } from '../src/nn/module.js';
 import { SGD } from '../src/optim/sgd.js';
 import { Rng } from '../src/random.js';
 import { Tensor } from '../src/tensor/tensor.js';
-import { createGpuKernels, probeGpu, shutdownGpu, type GpuKernels } from '../kernels/index.js';
+import { createGpuKernels, probeGpu, type GpuKernels } from '../kernels/index.js';
 import { runParity } from './gpu-parity.js';
 
 /** Mean latency in ms of `fn` over at least `iterations` runs and `timeMs`. */
@@ -162,7 +162,6 @@ async function main(): Promise<void> {
   console.table(accRows);
   console.log(`gpu-check: done in ${((performance.now() - started) / 1000).toFixed(1)} s; ${failed.length} parity failure(s)`);
   gpu.close();
-  shutdownGpu();
   if (failed.length > 0) process.exitCode = 1;
 }
 

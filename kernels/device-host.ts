@@ -95,26 +95,9 @@ async function select(request: ModeRequest): Promise<InitAnswer> {
   return { mode: 'cpu', adapter, attempts };
 }
 
-/**
- * Releases the GPU: Dawn keeps pumping events while a device lives (gpu.js waits on device.lost), and the
- * process can only end once that stops.
- */
-async function shutdown(): Promise<null> {
-  for (const dev of devices.values()) await dev.destroy();
-  devices.clear();
-  answers.clear();
-  if ((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
-    await gpuJs().WebGPUContext.destroy();
-    delete (globalThis as { navigator?: unknown }).navigator;
-    // device.lost settles on later turns of the loop; let it, so no Dawn callback is left pending.
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return null;
-}
-
 async function handle(request: { op: string; mode?: ModeRequest } & Record<string, unknown>): Promise<unknown> {
   if (request.op === 'init') return init(request.mode ?? 'auto');
-  if (request.op === 'shutdown') return shutdown();
+  if (request.op === 'shutdown') return null;
   const device = devices.get(request.mode as DeviceMode);
   if (!device) throw new Error(`gpu device thread: mode '${request.mode}' not initialised`);
   if (request.op === 'compiles') return device.compiles;
@@ -123,14 +106,16 @@ async function handle(request: { op: string; mode?: ModeRequest } & Record<strin
   return op(device, request as never);
 }
 
+// The GPU is released by this process ending, not by tearing Dawn down first: on the H100 (driver 580)
+// an explicit device.destroy() before exit aborted the process (SIGABRT).
 process.on('message', (request: { op: string } & Record<string, unknown>) => {
   handle(request).then(
-    (ok) => process.send!({ ok }),
+    (ok) => process.send!({ ok }, () => {
+      if (request.op === 'shutdown') process.exit(0);
+    }),
     (e: unknown) => process.send!({ error: oneLine(e) }),
   );
 });
 
-// The caller went away (or shut the device down): release the GPU; the process then ends by itself.
-process.on('disconnect', () => {
-  void shutdown().finally(() => setTimeout(() => process.exit(0), 2000).unref());
-});
+// The caller went away: end, and the GPU with it.
+process.on('disconnect', () => process.exit(0));

@@ -42,12 +42,15 @@ child.on('message', (reply: { ok?: unknown; error?: string }) => {
   pending = null;
   answer(reply);
   if (op === 'shutdown') {
+    // The device process ends now; whatever Dawn prints on the way out is not this caller's business.
+    child.stderr!.destroy();
     child.disconnect();
     port.close();
     parentPort!.close();
   }
 });
 function lost(why: string): void {
+  if (gone !== null) return;
   gone = `gpu device process ${why}`;
   if (pending !== null) {
     pending = null;

@@ -95,7 +95,7 @@ export class DeviceThread {
     return answer.ok as T;
   }
 
-  /** Releases every device (see device-host's shutdown); the relay and the device process then end. */
+  /** Ends the device process (releasing the GPU with it) and the relay. */
   shutdown(): void {
     if (this.closed) return;
     try {

@@ -21,15 +21,12 @@ interface GpuJsKernel {
 }
 interface GpuJsInstance {
   createKernel(source: string, settings: Record<string, unknown>): GpuJsKernel;
-  destroy(): Promise<void>;
 }
 interface GpuJsModule {
   GPU: {
     new (settings: { mode: string }): GpuJsInstance;
     readonly isHeadlessGLSupported: boolean;
   };
-  /** gpu.js's shared WebGPU device; destroy() ends it (and Dawn's event pumping with it). */
-  WebGPUContext: { destroy(): Promise<void> };
 }
 
 const require = createRequire(import.meta.url);
@@ -141,9 +138,5 @@ export class Device {
   release(value: DeviceValue | null | undefined): void {
     const h = value as Handle | null | undefined;
     if (h && typeof h.delete === 'function' && !ArrayBuffer.isView(h)) h.delete();
-  }
-
-  async destroy(): Promise<void> {
-    await this.gpu.destroy();
   }
 }

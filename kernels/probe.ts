@@ -2,7 +2,7 @@
 // worked — for backend selection ('auto') and `fedmm doctor`.
 import type { DeviceMode } from './device.js';
 import type { Attempt, InitAnswer } from './device-host.js';
-import { deviceThread } from './device-thread.js';
+import { deviceThread, shutdownGpu } from './device-thread.js';
 import { oneLine, type AdapterInfo } from './webgpu-node.js';
 
 export interface GpuProbe {
@@ -32,14 +32,16 @@ function summarize(answer: InitAnswer): { available: boolean; summary: string } 
 }
 
 /**
- * Tries WebGPU (Dawn), then headless GL, on the process's device thread; synchronous (the thread blocks the
- * caller), cached for the process. Never throws: a failure to probe is itself the answer.
+ * Tries WebGPU (Dawn), then headless GL, in the device process; synchronous (the caller blocks), cached for
+ * the process. Never throws: a failure to probe is itself the answer.
  */
 export function probeGpu(): GpuProbe {
   if (cached) return cached;
   try {
     const answer = deviceThread().call<InitAnswer>({ op: 'init', mode: 'auto' }, [], PROBE_TIMEOUT_MS);
     cached = { ...summarize(answer), mode: answer.mode, adapter: answer.adapter, attempts: answer.attempts };
+    // No GPU: the device process has nothing to keep (a forced gpu backend starts a new one).
+    if (!cached.available) shutdownGpu();
   } catch (e) {
     const detail = `probe failed: ${oneLine(e)}`;
     cached = { available: false, mode: 'cpu', adapter: null, attempts: [{ backend: 'cpu', ok: false, detail }], summary: detail };

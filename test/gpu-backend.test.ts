@@ -3,7 +3,7 @@
 // kernels on gpu.js's cpu fallback there, a forced WebGPU mode fails in one line, Float64Array goes to the
 // reference, and bad input is refused in one line.
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { createGpuKernels, probeGpu, type GpuKernels } from '../kernels/index.js';
+import { createGpuKernels, probeGpu, shutdownGpu, type GpuKernels } from '../kernels/index.js';
 import { jsKernels } from '../src/backend/js/index.js';
 
 type BackendModule = typeof import('../src/backend/index.js');
@@ -105,5 +105,15 @@ describe('gpu backend', () => {
     k.gruForward(new Float32Array(0), Int32Array.from([0]), Float32Array.from([0.25]), new Float32Array(3), new Float32Array(3),
       null, null, out, hN, saved, { B: 1, T: 0, I: 1, H: 1 });
     expect(hN[0]).toBe(0.25);
+  });
+
+  it('shutdownGpu ends the device process; a backend made afterwards starts a new one, the old one is refused', () => {
+    const before = createGpuKernels('cpu');
+    opened.push(before);
+    shutdownGpu();
+    expect(() => before.sumSquares(Float32Array.of(3))).toThrow('gpu backend: the device process was shut down');
+    const after = createGpuKernels('cpu');
+    opened.push(after);
+    expect(after.sumSquares(Float32Array.of(3, 4))).toBe(25);
   });
 });
