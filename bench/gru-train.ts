@@ -64,6 +64,9 @@ async function fedmmStepMs(backend: BackendName, packed: boolean): Promise<numbe
   }
 }
 
+/** The tfjs wasm build in use, e.g. 'SIMD, 1 thread' (set by tfjsStepMs). */
+let tfjsFlavour = '';
+
 /** ms per step on tfjs-backend-wasm (one thread), or a reason it could not run. */
 async function tfjsStepMs(): Promise<number | string> {
   let tf: typeof import('@tensorflow/tfjs');
@@ -80,6 +83,8 @@ async function tfjsStepMs(): Promise<number | string> {
   if (!(await tf.setBackend('wasm'))) return 'tfjs wasm backend failed to initialise';
   await tf.ready();
   if (tf.getBackend() !== 'wasm') return `tfjs runs on '${tf.getBackend()}', not wasm`;
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  tfjsFlavour = `${simd ? 'SIMD' : 'no SIMD'}, ${wasm.getThreadsCount()} thread(s)`;
   const model = tf.sequential();
   model.add(tf.layers.gru({ units: H, inputShape: [T, I] }));
   model.add(tf.layers.dense({ units: C }));
@@ -112,7 +117,7 @@ export async function run(): Promise<void> {
   });
   if (nativeOk) rows.push(row(`fedmm native (${isa})`, nativeMs));
   rows.push(row('fedmm js (TypeScript)', jsMs));
-  if (typeof tf === 'number') rows.push(row('tfjs 4.22 wasm (1 thread, SIMD)', tfMs));
+  if (typeof tf === 'number') rows.push(row(`tfjs 4.22 wasm (${tfjsFlavour})`, tfMs));
   else console.log(`gru-train: ${tf}`);
   if (nativeOk) rows.push(row('fedmm native, packed lengths 1..50', await fedmmStepMs('native', true)));
   console.table(rows);
