@@ -99,10 +99,10 @@ async function handle(request: { op: string; mode?: ModeRequest } & Record<strin
   if (request.op === 'init') return init(request.mode ?? 'auto');
   if (request.op === 'shutdown') return null;
   const device = devices.get(request.mode as DeviceMode);
-  if (!device) throw new Error(`gpu device thread: mode '${request.mode}' not initialised`);
+  if (!device) throw new Error(`gpu device process: mode '${request.mode}' not initialised`);
   if (request.op === 'compiles') return device.compiles;
   const op = OPS[request.op as OpName];
-  if (!op) throw new Error(`gpu device thread: unknown op '${request.op}'`);
+  if (!op) throw new Error(`gpu device process: unknown op '${request.op}'`);
   return op(device, request as never);
 }
 

@@ -78,7 +78,7 @@ export class DeviceThread {
     this.port.unref();
   }
 
-  /** Sends one request and waits for its answer; throws the device thread's one-line error. */
+  /** Sends one request and waits for its answer; throws the device process's one-line error. */
   call<T>(request: { op: string } & Record<string, unknown>, transfer: ArrayBuffer[] = [], timeoutMs = ANSWER_TIMEOUT_MS): T {
     if (this.closed) throw new Error('gpu backend: the device process was shut down');
     Atomics.store(this.flag, 0, 0);

@@ -3,7 +3,7 @@
 // a result back into a Float32Array, release a handle.
 //
 // Every call is awaited: webgpu kernels return Promises, the cpu and GL ones return values (awaiting those
-// costs nothing), so one orchestration serves every mode. Runs on the device thread (device-host.ts).
+// costs nothing), so one orchestration serves every mode. Runs in the device process (device-host.ts).
 import { createRequire } from 'node:module';
 import { KERNEL_SOURCES, type KernelName } from './sources.js';
 
@@ -31,7 +31,7 @@ interface GpuJsModule {
 
 const require = createRequire(import.meta.url);
 
-/** gpu.js, loaded on first use (only the device thread needs it). */
+/** gpu.js, loaded on first use (only the device process needs it). */
 export function gpuJs(): GpuJsModule {
   return require('gpu.js') as GpuJsModule;
 }

@@ -1,8 +1,8 @@
-// The gpu backend: the engine's Kernels interface over gpu.js kernels running on the device thread.
+// The gpu backend: the engine's Kernels interface over gpu.js kernels running in the device process.
 //
 // Float32Array only: Float64Array (gradient checks) and problems whose arrays exceed 2^24 elements while on
 // a GPU mode (gpu.js's generated index arithmetic is f32 there, exact only below that) go to the TypeScript
-// reference. Every call copies its inputs to the device thread and its outputs back into the caller's
+// reference. Every call copies its inputs to the device process and its outputs back into the caller's
 // arrays: the interface takes and returns host memory, so each kernel call ends in a readback of what it
 // writes; what stays on the device is everything inside one call (see ops.ts).
 import type { AdamOptions, Conv1dDims, FloatArray, GruDims, Kernels, SgdOptions } from '../src/backend/kernels.js';
@@ -40,7 +40,7 @@ export interface GpuKernels extends Kernels {
   sumSquares(x: Float32Array): number;
   /** Kernels compiled on the device so far, with the cost of each first call. */
   compiles(): CompileRecord[];
-  /** Ends this backend object (later calls throw); the device thread is shared and released at process exit. */
+  /** Ends this backend object (later calls throw); the device process is shared and ends with this process. */
   close(): void;
 }
 
@@ -59,7 +59,7 @@ function into(dst: FloatArray | Int32Array | null, src: Float32Array | Int32Arra
 
 /**
  * The gpu backend in `mode` (throws the one-line reason when that mode is not available here): 'auto' takes
- * WebGPU, else headless GL, else gpu.js's cpu fallback. Every backend runs on the process's one device thread.
+ * WebGPU, else headless GL, else gpu.js's cpu fallback. Every backend of this thread shares one device process.
  */
 export function createGpuKernels(mode: ModeRequest = 'auto'): GpuKernels {
   const thread = deviceThread();

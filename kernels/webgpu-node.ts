@@ -58,7 +58,7 @@ function patchAdapter(adapter: DawnAdapter): DawnAdapter {
 
 let bringUp: Promise<WebGpuBringUp> | null = null;
 
-/** Loads Dawn, installs navigator.gpu and requests an adapter; once per thread. */
+/** Loads Dawn, installs navigator.gpu and requests an adapter; once per process. */
 export function bringUpWebGpu(): Promise<WebGpuBringUp> {
   bringUp ??= (async (): Promise<WebGpuBringUp> => {
     let dawn: DawnModule;
