@@ -57,7 +57,6 @@ static inline vf vadd(vf a, vf b) { return a + b; }
 #endif
 
 template <typename T> static inline T imin(T a, T b) { return a < b ? a : b; }
-template <typename T> static inline T imax(T a, T b) { return a > b ? a : b; }
 
 // GEMM with op(b) packed once and reused across calls (the GRU's recurrent weights):
 // gemm_pack_b writes gemm_packed_b_size(N, K) floats; gemm_prepacked_b is gemm with that b.
