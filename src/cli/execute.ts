@@ -248,7 +248,7 @@ export async function runExperiment(plan: RunPlan, exec: Execution, options: Exp
     writeModel(plan, result.weights, join(dir, MODEL_FILE), { seed: String(repeat.seed), fold: String(repeat.fold ?? ''), rounds: String(result.completedRounds) });
     const summary = repeatResult(repeat, result);
     const best = summary.test?.[metric];
-    progress.finish(`done in ${duration(result.elapsedMs)}; test ${metric} ${pct(best)} at best dev round ${summary.bestRound ?? '-'}`);
+    progress.finish(`done in ${duration(result.elapsedMs)}; test ${metric} ${pct(best)}% (best dev round ${summary.bestRound === null ? '-' : summary.bestRound + 1})`);
     runs.push(summary);
   }
   const summary = summarize(plan, planLabel(plan), metric, runs);

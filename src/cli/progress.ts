@@ -113,11 +113,13 @@ export class Progress {
   }
 
   private draw(): void {
-    const width = Math.max(10, Math.min(30, (this.sink.columns ?? 80) - 90));
+    const cols = this.sink.columns ?? 80;
+    const dev = this.latestDev === undefined ? '' : ` dev ${pct(this.latestDev)}%`;
+    const eta = this.done >= this.total ? '' : ` ETA ${this.eta()}`;
+    const status = ` ${this.done}/${this.total}${eta}${dev} ${this.rate().toFixed(1)} upd/s`;
+    const width = Math.max(10, Math.min(30, cols - this.label.length - status.length - 3));
     const filled = this.total > 0 ? Math.round((width * this.done) / this.total) : 0;
-    const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
-    const text = `${this.label} ${bar} ${this.status()}`;
-    const cols = this.sink.columns ?? 120;
+    const text = `${this.label} ${'█'.repeat(filled)}${'░'.repeat(width - filled)}${status}`;
     this.sink.write(`\r\x1b[2K${text.length > cols - 1 ? text.slice(0, cols - 1) : text}`);
     this.drawn = true;
   }

@@ -123,7 +123,7 @@ export function barChart(o: BarChartOptions): string {
   const totals = o.categories.map((_, i) => o.stacks.reduce((a, s) => a + (s.values[i] ?? 0), 0));
   const max = Math.max(...totals, 1e-12);
   const ticks = niceTicks(0, max);
-  const top = Math.max(max, ticks[ticks.length - 1]);
+  const yTop = Math.max(max, ticks[ticks.length - 1]);
   const parts: string[] = [];
   if (o.horizontal) {
     const left = 150;
@@ -132,7 +132,7 @@ export function barChart(o: BarChartOptions): string {
     const ly = M.top + band * n + 30;
     const h = o.height ?? ly + 14 * Math.ceil(o.stacks.length / 4) + 4;
     const pw = w - left - M.right;
-    const sx = (v: number) => left + (v / top) * pw;
+    const sx = (v: number) => left + (v / yTop) * pw;
     for (const t of ticks) {
       parts.push(`<line class="grid" x1="${sx(t).toFixed(1)}" x2="${sx(t).toFixed(1)}" y1="${M.top}" y2="${M.top + band * n}"/>` +
         `<text class="tick" x="${sx(t).toFixed(1)}" y="${M.top + band * n + 14}" text-anchor="middle">${tickLabel(t)}</text>`);
@@ -154,12 +154,15 @@ export function barChart(o: BarChartOptions): string {
     });
     return frame(w, h, o.title, o.xLabel, o.yLabel, 'bars', parts.join(''));
   }
-  const w = o.width ?? Math.max(420, Math.min(1200, M.left + M.right + 9 * n));
-  const h = o.height ?? 280;
+  const w = o.width ?? Math.max(560, Math.min(1200, M.left + M.right + 9 * n));
+  const perRow = Math.max(1, Math.floor((w - M.left - M.right) / 150));
+  const legendRows = Math.ceil(o.stacks.length / perRow);
+  const top = M.top + 14 * legendRows;
+  const h = o.height ?? 280 + 14 * legendRows;
   const pw = w - M.left - M.right;
-  const ph = h - M.top - M.bottom;
+  const ph = h - top - M.bottom;
   const band = pw / n;
-  const sy = (v: number) => M.top + ph - (v / top) * ph;
+  const sy = (v: number) => top + ph - (v / yTop) * ph;
   for (const t of ticks) {
     parts.push(`<line class="grid" x1="${M.left}" x2="${M.left + pw}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}"/>` +
       `<text class="tick" x="${M.left - 6}" y="${(sy(t) + 4).toFixed(1)}" text-anchor="end">${tickLabel(t)}</text>`);
@@ -174,12 +177,12 @@ export function barChart(o: BarChartOptions): string {
       acc += v;
     }
     const note = o.notes?.[i];
-    if (note) parts.push(`<text class="note" x="${(x + bw / 2).toFixed(1)}" y="${M.top + ph + 10}" text-anchor="middle"><title>${esc(c)}: ${esc(note)}</title>×</text>`);
+    if (note) parts.push(`<text class="note" x="${(x + bw / 2).toFixed(1)}" y="${top + ph + 10}" text-anchor="middle"><title>${esc(c)}: ${esc(note)}</title>×</text>`);
   });
   o.stacks.forEach((s, i) => {
-    const x = M.left + 8 + (i % 6) * 92;
-    const y = M.top + 8 + 13 * Math.floor(i / 6);
-    parts.push(`<g class="legend"><rect x="${x}" y="${y - 8}" width="9" height="9" fill="${s.color}"/><text x="${x + 12}" y="${y}">${esc(s.name.length > 12 ? `${s.name.slice(0, 11)}…` : s.name)}</text></g>`);
+    const x = M.left + (i % perRow) * 150;
+    const y = M.top + 4 + 14 * Math.floor(i / perRow);
+    parts.push(`<g class="legend"><rect x="${x}" y="${y - 8}" width="9" height="9" fill="${s.color}"/><text x="${x + 12}" y="${y}">${esc(s.name.length > 20 ? `${s.name.slice(0, 19)}…` : s.name)}<title>${esc(s.name)}</title></text></g>`);
   });
   return frame(w, h, o.title, o.xLabel, o.yLabel, 'bars', parts.join(''));
 }
