@@ -79,10 +79,10 @@ export class DeviceThread {
   }
 
   /** Sends one request and waits for its answer; throws the device process's one-line error. */
-  call<T>(request: { op: string } & Record<string, unknown>, transfer: ArrayBuffer[] = [], timeoutMs = ANSWER_TIMEOUT_MS): T {
+  call<T>(request: { op: string } & Record<string, unknown>, timeoutMs = ANSWER_TIMEOUT_MS): T {
     if (this.closed) throw new Error('gpu backend: the device process was shut down');
     Atomics.store(this.flag, 0, 0);
-    this.worker.postMessage(request, transfer);
+    this.worker.postMessage(request);
     const waited = Atomics.wait(this.flag, 0, 0, timeoutMs);
     const message = receiveMessageOnPort(this.port);
     if (!message) {
@@ -99,7 +99,7 @@ export class DeviceThread {
   shutdown(): void {
     if (this.closed) return;
     try {
-      this.call({ op: 'shutdown' }, [], 30_000);
+      this.call({ op: 'shutdown' }, 30_000);
     } finally {
       this.closed = true;
     }

@@ -63,7 +63,7 @@ function into(dst: FloatArray | Int32Array | null, src: Float32Array | Int32Arra
  */
 export function createGpuKernels(mode: ModeRequest = 'auto'): GpuKernels {
   const thread = deviceThread();
-  const answer = thread.call<InitAnswer>({ op: 'init', mode }, [], INIT_TIMEOUT_MS);
+  const answer = thread.call<InitAnswer>({ op: 'init', mode }, INIT_TIMEOUT_MS);
   const onGpu = answer.mode !== 'cpu';
   let closed = false;
   const call = (op: OpName, request: Record<string, unknown>): Outputs => {

@@ -5,4 +5,3 @@ export { shutdownGpu } from './device-thread.js';
 export type { Attempt, ModeRequest } from './device-host.js';
 export type { CompileRecord, DeviceMode } from './device.js';
 export type { AdapterInfo } from './webgpu-node.js';
-export { KERNEL_SOURCES, type KernelName } from './sources.js';

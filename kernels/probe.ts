@@ -38,7 +38,7 @@ function summarize(answer: InitAnswer): { available: boolean; summary: string } 
 export function probeGpu(): GpuProbe {
   if (cached) return cached;
   try {
-    const answer = deviceThread().call<InitAnswer>({ op: 'init', mode: 'auto' }, [], PROBE_TIMEOUT_MS);
+    const answer = deviceThread().call<InitAnswer>({ op: 'init', mode: 'auto' }, PROBE_TIMEOUT_MS);
     cached = { ...summarize(answer), mode: answer.mode, adapter: answer.adapter, attempts: answer.attempts };
     // No GPU: the device process has nothing to keep (a forced gpu backend starts a new one).
     if (!cached.available) shutdownGpu();
