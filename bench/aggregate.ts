@@ -1,7 +1,7 @@
 // StreamingMean of K = 100 client updates × P = 1,000,000 float32 values (400 MB of updates, so they come
 // from memory, not cache): update bytes per second, against a read-only float64 sum of the same bytes in
 // C++ (the addon's `sum`, 32 partial sums) measured right before and after each figure in the same run. Also the pending-buffer sizes and the
-// TypeScript fallback.
+// TypeScript fallback, and P split over 2 threads (the baseline stays the one-thread sum).
 import { Bench } from 'tinybench';
 import { nativeAggregateOps, referenceAggregateOps, StreamingMean } from '../src/aggregate/index.js';
 import type { AggregateOps } from '../src/aggregate/index.js';
@@ -37,8 +37,8 @@ export async function run(): Promise<void> {
   // right after it (their mean), not by one sum measured minutes earlier.
   const sink = { s: 0 };
   const sumGbps = async (): Promise<number> => gbps(await meanMs(() => { for (const u of updates) sink.s += addon!.sum(u); }, 600, 3));
-  const streaming = async (ops: AggregateOps, pending: number, label: string): Promise<void> => {
-    const sm = new StreamingMean(P, { pending, ops });
+  const streaming = async (ops: AggregateOps, pending: number, label: string, threads = 1): Promise<void> => {
+    const sm = new StreamingMean(P, { pending, ops, threads });
     const before = addon ? await sumGbps() : NaN;
     const g = gbps(await meanMs(() => {
       sm.reset();
@@ -58,6 +58,7 @@ export async function run(): Promise<void> {
     for (const pending of [4, 1, 2, 8]) {
       await streaming(nativeAggregateOps(), pending, `StreamingMean native, pending ${pending}${pending === 4 ? ' (default)' : ''}`);
     }
+    await streaming(nativeAggregateOps(), 4, 'StreamingMean native, pending 4, 2 threads (vs the 1-thread sum)', 2);
   }
   await streaming(referenceAggregateOps, 4, 'StreamingMean TypeScript fallback');
   console.table(rows);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "isa/table.h"
@@ -122,6 +123,28 @@ std::vector<const float*>& update_list(const Napi::CallbackInfo& info, size_t i,
     ptrs.push_back(a.Data());
   }
   return ptrs;
+}
+
+// Optional thread count argument (undefined → 1), capped at 64.
+size_t thread_arg(const Napi::CallbackInfo& info, size_t i, const char* fn) {
+  if (info.Length() <= i || info[i].IsUndefined()) return 1;
+  const size_t t = count(info, i, fn, "threads");
+  return t < 1 ? 1 : (t > 64 ? 64 : t);
+}
+
+// Runs body(begin, end) over [0, n) split into up to `threads` contiguous ranges (at least 64 Ki elements
+// each, boundaries on multiples of 64); the calling thread takes the first range. Element-wise bodies give
+// the same bits whatever the split.
+template <typename F>
+void parallel_ranges(size_t n, size_t threads, F body) {
+  const size_t most = n / (size_t(1) << 16);
+  if (threads > most) threads = most;
+  if (threads <= 1) { body(size_t(0), n); return; }
+  const size_t chunk = ((n + threads - 1) / threads + 63) & ~size_t(63);
+  std::vector<std::thread> pool;
+  for (size_t b = chunk; b < n; b += chunk) pool.emplace_back(body, b, b + chunk < n ? b + chunk : n);
+  body(size_t(0), chunk < n ? chunk : n);
+  for (std::thread& t : pool) t.join();
 }
 
 float* float_scratch(size_t n) {
@@ -370,7 +393,18 @@ Napi::Value CopyCheck(const Napi::CallbackInfo& info) {
   auto s = f32(info, 0, fn, "src");
   auto d = f32(info, 1, fn, "dst");
   need(info, d, s.n, fn, "dst");
-  return Napi::Number::New(info.Env(), (double)T().copy_check(s.p, d.p, s.n));
+  const size_t threads = thread_arg(info, 2, fn);
+  const KernelTable& k = T();
+  if (threads == 1) return Napi::Number::New(info.Env(), (double)k.copy_check(s.p, d.p, s.n));
+  // each range reports its own first non-finite index; the smallest one is the array's first
+  std::atomic<int64_t> first{-1};
+  parallel_ranges(s.n, threads, [&](size_t b, size_t e) {
+    const int64_t bad = k.copy_check(s.p + b, d.p + b, e - b);
+    if (bad < 0) return;
+    int64_t idx = (int64_t)b + bad, cur = first.load();
+    while ((cur < 0 || idx < cur) && !first.compare_exchange_weak(cur, idx)) {}
+  });
+  return Napi::Number::New(info.Env(), (double)first.load());
 }
 
 Napi::Value Fold(const Napi::CallbackInfo& info) {
@@ -381,7 +415,18 @@ Napi::Value Fold(const Napi::CallbackInfo& info) {
   const size_t G = count(info, 3, fn, "count");
   if (G > ups.size()) fail(info.Env(), "fold: count exceeds the number of updates");
   need(info, w, G, fn, "weights");
-  T().fold(acc.p, ups.data(), w.p, G, acc.n);
+  const size_t threads = thread_arg(info, 4, fn);
+  const KernelTable& k = T();
+  if (threads == 1) {
+    k.fold(acc.p, ups.data(), w.p, G, acc.n);
+    return info.Env().Undefined();
+  }
+  const std::vector<const float*> base(ups.begin(), ups.begin() + G);
+  parallel_ranges(acc.n, threads, [&](size_t b, size_t e) {
+    std::vector<const float*> shifted(G);
+    for (size_t g = 0; g < G; g++) shifted[g] = base[g] + b;
+    k.fold(acc.p + b, shifted.data(), w.p, G, e - b);
+  });
   return info.Env().Undefined();
 }
 
@@ -391,7 +436,9 @@ Napi::Value FinishMean(const Napi::CallbackInfo& info) {
   const double W = num(info, 1, fn, "totalWeight");
   auto out = f32(info, 2, fn, "out");
   need(info, out, acc.n, fn, "out");
-  T().finish_mean(acc.p, W, out.p, acc.n);
+  const KernelTable& k = T();
+  parallel_ranges(acc.n, thread_arg(info, 3, fn),
+                  [&](size_t b, size_t e) { k.finish_mean(acc.p + b, W, out.p + b, e - b); });
   return info.Env().Undefined();
 }
 

@@ -55,6 +55,31 @@ describe.skipIf(!nativeBuilt)(`native aggregation ops (${nativeBuilt ? 'addon bu
     });
   });
 
+  it('threaded copyCheck, fold and finishMean give the same bits and the same first bad index', () => {
+    const rng = new Rng(28);
+    const P = 300_001; // splits into 64 Ki-element ranges (4 with 4 threads, the last one ragged)
+    const ups = Array.from({ length: 3 }, () => randF32(rng, P, 10));
+    const w = Float64Array.from([1.5, 2, 0.25]);
+    forEachIsa((isa) => {
+      const [a1, a3] = [new Float64Array(P), new Float64Array(P)];
+      nat.fold(a1, ups, w, 3, 1);
+      nat.fold(a3, ups, w, 3, 4);
+      expect(a3, isa).toEqual(a1);
+      const [o1, o3] = [new Float32Array(P), new Float32Array(P)];
+      nat.finishMean(a1, 3.75, o1, 1);
+      nat.finishMean(a3, 3.75, o3, 3);
+      sameBits(o3, o1, isa);
+      const d = new Float32Array(P);
+      expect(nat.copyCheck(ups[0], d, 4), isa).toBe(-1);
+      sameBits(d, ups[0], isa);
+      for (const bads of [[P - 1], [200_000, 250_000], [70_000, 5], [0, 299_000]]) {
+        const x = ups[1].slice();
+        for (const i of bads) x[i] = NaN;
+        expect(nat.copyCheck(x, d, 4), `${isa} ${bads}`).toBe(Math.min(...bads));
+      }
+    });
+  });
+
   it('sumSquares agrees to 1e-12 relative; scale is bit-identical', () => {
     const rng = new Rng(22);
     forEachIsa((isa) => {

@@ -57,6 +57,19 @@ for (const backend of ['js', 'native'] as const) {
       }
     });
 
+    it('StreamingMean gives the same bits with P split across threads', () => {
+      const rng = new Rng(37);
+      const P = 200_003;
+      const ups = Array.from({ length: 6 }, () => randF32(rng, P));
+      const [one, three] = [new StreamingMean(P), new StreamingMean(P, { threads: 3 })];
+      ups.forEach((u, k) => { one.add(u, k + 1); three.add(u, k + 1); });
+      const bad = ups[0].slice();
+      bad[150_000] = Infinity;
+      expect(() => three.add(bad)).toThrow(/at index 150000; rejected/);
+      expect(bitsOf(three.result())).toEqual(bitsOf(one.result()));
+      expect(() => new StreamingMean(4, { threads: 0 })).toThrow(/threads must be an integer in 1..64/);
+    });
+
     it('StreamingMean copies the update: the caller may reuse its buffer at once', () => {
       const sm = new StreamingMean(3);
       const buf = f32(1, 2, 3);

@@ -11,12 +11,15 @@ export interface AggregateOps {
   readonly variant: string;
   /** First index i with x[i] Inf or NaN, or −1. */
   findNonFinite(x: Float32Array): number;
-  /** dst[n] = src[n] (n = src.length); returns the first non-finite index or −1 (dst then partly written). */
-  copyCheck(src: Float32Array, dst: Float32Array): number;
+  /**
+   * dst[n] = src[n] (n = src.length); returns the first non-finite index or −1 (dst then partly written).
+   * `threads` (native only; default 1) splits the range across that many threads; the bits are the same.
+   */
+  copyCheck(src: Float32Array, dst: Float32Array, threads?: number): number;
   /** acc[P] += Σ_{g<count} weights[g]·updates[g][P], each element's additions in g order (P = acc.length). */
-  fold(acc: Float64Array, updates: Float32Array[], weights: Float64Array, count: number): void;
+  fold(acc: Float64Array, updates: Float32Array[], weights: Float64Array, count: number, threads?: number): void;
   /** out[P] = float32(acc[P] / totalWeight). */
-  finishMean(acc: Float64Array, totalWeight: number, out: Float32Array): void;
+  finishMean(acc: Float64Array, totalWeight: number, out: Float32Array, threads?: number): void;
   /** Σ x² in float64 (the native order differs: 8 partial sums). */
   sumSquares(x: Float32Array): number;
   /** x *= s (float32 multiply). */

@@ -8,6 +8,8 @@
 // are folded in one pass over P-tiles: the accumulator is then read and written once per `pending` updates,
 // and the additions per element still happen in arrival order (bit-identical to folding one at a time).
 // Memory: P·8 (accumulator) + pending·P·4 bytes, whatever the number of updates.
+// Threads (native ops only): `threads` > 1 splits P across that many threads in every copy and fold
+// (element-wise, so the result has the same bits for any thread count).
 import type { AggregateOps } from './ops.js';
 import { aggregateOps } from './ops.js';
 
@@ -16,6 +18,8 @@ export interface StreamingMeanOptions {
   pending?: number;
   /** Which implementation runs (default: the active backend's). */
   ops?: AggregateOps;
+  /** Threads that share P in the native copy/fold passes (1–64, default 1; the TypeScript ops use one). */
+  threads?: number;
 }
 
 export class StreamingMean {
@@ -24,6 +28,7 @@ export class StreamingMean {
   private readonly acc: Float64Array;
   private readonly slots: Float32Array[];
   private readonly slotWeights: Float64Array;
+  private readonly threads: number;
   private filled = 0;
   private totalWeight = 0;
   private added = 0;
@@ -34,6 +39,11 @@ export class StreamingMean {
     if (!Number.isInteger(pending) || pending < 1 || pending > 16) {
       throw new Error(`StreamingMean: pending must be an integer in 1..16, got ${pending}`);
     }
+    const threads = options.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+      throw new Error(`StreamingMean: threads must be an integer in 1..64, got ${threads}`);
+    }
+    this.threads = threads;
     this.size = size;
     this.ops = options.ops ?? aggregateOps();
     this.acc = new Float64Array(size);
@@ -64,7 +74,7 @@ export class StreamingMean {
       throw new Error(`StreamingMean.add: weight must be a positive finite number, got ${weight}`);
     }
     const slot = this.slots[this.filled];
-    const bad = this.ops.copyCheck(update, slot);
+    const bad = this.ops.copyCheck(update, slot, this.threads);
     if (bad >= 0) {
       throw new Error(`StreamingMean.add: update has a non-finite value (${update[bad]}) at index ${bad}; rejected`);
     }
@@ -80,7 +90,7 @@ export class StreamingMean {
     if (this.added === 0) throw new Error('StreamingMean.result: no updates were added');
     if (out.length < this.size) throw new Error(`StreamingMean.result: out has ${out.length} values, needs ${this.size}`);
     this.flush();
-    this.ops.finishMean(this.acc, this.totalWeight, out);
+    this.ops.finishMean(this.acc, this.totalWeight, out, this.threads);
     return out;
   }
 
@@ -94,7 +104,7 @@ export class StreamingMean {
 
   private flush(): void {
     if (this.filled === 0) return;
-    this.ops.fold(this.acc, this.slots, this.slotWeights, this.filled);
+    this.ops.fold(this.acc, this.slots, this.slotWeights, this.filled, this.threads);
     this.filled = 0;
   }
 }

@@ -41,9 +41,9 @@ export interface NativeAddon {
     eps: number, stepSize: number, sqrtBc2: number, decay: number, l2: number): void;
   sum(x: Float32Array): number;
   findNonFinite(x: Float32Array): number;
-  copyCheck(src: Float32Array, dst: Float32Array): number;
-  fold(acc: Float64Array, updates: Float32Array[], weights: Float64Array, count: number): void;
-  finishMean(acc: Float64Array, totalWeight: number, out: Float32Array): void;
+  copyCheck(src: Float32Array, dst: Float32Array, threads?: number): number;
+  fold(acc: Float64Array, updates: Float32Array[], weights: Float64Array, count: number, threads?: number): void;
+  finishMean(acc: Float64Array, totalWeight: number, out: Float32Array, threads?: number): void;
   sumSquares(x: Float32Array): number;
   scale(x: Float32Array, s: number): void;
   median(updates: Float32Array[], out: Float32Array): void;
