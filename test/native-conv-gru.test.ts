@@ -134,6 +134,16 @@ describe.skipIf(!nativeBuilt)(`native conv1d and GRU (${nativeBuilt ? 'addon bui
     });
   });
 
+  it('degenerate sizes (B = 0, T = 0, I = 0, H = 0) match the reference', () => {
+    const rng = new Rng(43);
+    forEachIsa(() => {
+      for (const [B, T, I, H] of [[0, 3, 2, 2], [2, 0, 2, 2], [2, 3, 0, 2], [1, 1, 1, 0]]) {
+        gruCase(rng, B, T, I, H, { lengths: false, h0: true, bias: true, gOut: true, ghN: true });
+      }
+      convCase(rng, 0, 2, 5, 3, 2, 1, 0, true);
+    });
+  });
+
   it('GRU saturates without NaN for large pre-activations and propagates NaN inputs', () => {
     const d: GruDims = { B: 1, T: 2, I: 2, H: 16 };
     const x = Float32Array.from([1e4, -1e4, -1e4, 1e4]);
