@@ -45,10 +45,10 @@ const Variant kVariants[] = {
     {"baseline", fedmm::baseline::table, cpu_any},
 };
 
-// Process-wide (shared by every worker thread that loads the addon).
-std::atomic<const KernelTable*> active{nullptr};
+// Per thread: the main thread and each worker thread that loads the addon choose their own variant.
+thread_local const KernelTable* active = nullptr;
 
-const KernelTable& T() { return *active.load(std::memory_order_relaxed); }
+const KernelTable& T() { return *active; }
 
 [[noreturn]] void fail(Napi::Env env, const std::string& msg) { throw Napi::TypeError::New(env, msg); }
 
@@ -177,7 +177,7 @@ Napi::Value SetVariant(const Napi::CallbackInfo& info) {
     if (name != v.name) continue;
     if (!v.supported())
       throw Napi::Error::New(info.Env(), "setVariant: this CPU does not support the '" + name + "' kernels");
-    active.store(&v.table());
+    active = &v.table();
     return Napi::String::New(info.Env(), v.table().name);
   }
   throw Napi::Error::New(info.Env(), "setVariant: no '" + name + "' kernels in this build");
@@ -579,9 +579,9 @@ Napi::Value DequantizeInt8(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  if (!active.load()) {
+  if (!active) {
     for (const Variant& v : kVariants) {
-      if (v.supported()) { active.store(&v.table()); break; }
+      if (v.supported()) { active = &v.table(); break; }
     }
   }
   struct Entry { const char* name; Napi::Value (*fn)(const Napi::CallbackInfo&); };

@@ -96,7 +96,7 @@ export function loadAddon(): NativeAddon {
     loadFailure = `native addon failed to load (${path}): ${(e as Error).message.split('\n')[0]}`;
     throw new Error(loadFailure);
   }
-  // The best variant unless FEDMM_ISA names one (set explicitly: the addon's choice is process-wide).
+  // The best variant unless FEDMM_ISA names one (set explicitly: a reloaded module reuses the addon instance).
   const forced = process.env.FEDMM_ISA;
   if (forced) selectIsa(loaded, forced, 'FEDMM_ISA');
   else loaded.setVariant(loaded.info().supported[0]);
@@ -138,7 +138,10 @@ export function tryLoadAddon(): NativeAddon | null {
   }
 }
 
-/** Forces the native kernels onto one ISA variant; throws if this build or CPU lacks it. */
+/**
+ * Forces the native kernels onto one ISA variant for the calling thread (worker threads choose their own,
+ * from FEDMM_ISA or their own useIsa); throws if this build or CPU lacks it.
+ */
 export function useIsa(variant: string): IsaVariant {
   return selectIsa(loadAddon(), variant, 'useIsa');
 }
