@@ -1,5 +1,6 @@
 // Backend selection (FEDMM_BACKEND, useBackend, registerBackend) and ISA forcing (FEDMM_ISA, useIsa).
 // Each case re-imports the modules with a fresh environment, as a new process would see them.
+import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { nativeBuilt, skipReason } from './helpers/native.js';
 
@@ -64,6 +65,26 @@ describe.skipIf(!nativeBuilt)(`native backend selection (${nativeBuilt ? 'addon 
     }
     const bad = await freshBackend({ FEDMM_BACKEND: 'auto', FEDMM_ISA: 'avx1024' });
     expect(() => bad.kernels()).toThrow(/FEDMM_ISA: unknown ISA variant 'avx1024'/);
+  });
+
+  it('the variant is per thread: a worker loading the addon starts on the best one', async () => {
+    const n = await import('../src/backend/native.js');
+    const path = n.addonPath()!;
+    n.useIsa('baseline');
+    try {
+      const code = `const a = require(${JSON.stringify(path)}); const x = new Float32Array([1, 2]);
+        require('node:worker_threads').parentPort.postMessage([a.info().active, a.sum(x)]);`;
+      const [variant, sum] = await new Promise<[string, number]>((resolve, reject) => {
+        const w = new Worker(code, { eval: true });
+        w.once('message', resolve);
+        w.once('error', reject);
+      });
+      expect(variant).toBe(n.supportedIsas()[0]);
+      expect(sum).toBe(3);
+      expect(n.activeIsa()).toBe('baseline');
+    } finally {
+      n.useIsa(n.supportedIsas()[0]);
+    }
   });
 
   it('useIsa switches the variant reported by backendInfo and the kernels', async () => {
