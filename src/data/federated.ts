@@ -204,6 +204,11 @@ class Federated implements FederatedDataset {
     return new IndexedDataset({ id: k, name: `${this.plan.clients[k].name}/dev`, source: this.source, indices: this.plan.clients[k].dev });
   }
 
+  centralized(): ClientDataset {
+    const all = Int32Array.from(this.plan.clients.flatMap((c) => Array.from(c.train))).sort();
+    return new IndexedDataset({ id: -3, name: 'centralized', source: this.source, indices: all });
+  }
+
   dev(): ClientDataset {
     return new IndexedDataset({ id: -1, name: 'dev', source: this.source, indices: this.plan.dev });
   }

@@ -122,7 +122,7 @@ const SIM: Record<DatasetId, SimParams> = {
   },
   'uci-har': {
     prior: norm([1722, 1544, 1406, 1777, 1906, 1944]),
-    ambiguity: [0.25, 0.3],
+    ambiguity: [0.15, 0.2],
     groups: 30,
     groupSigma: 0,
     minGroupSize: 1,
@@ -133,7 +133,7 @@ const SIM: Record<DatasetId, SimParams> = {
   },
   'ku-har': {
     prior: norm([20, 15, 15, 12, 12, 10, 8, 8]),
-    ambiguity: [0.35, 0.35],
+    ambiguity: [0.25, 0.25],
     groups: 82,
     groupSigma: 0.3,
     minGroupSize: 12,
@@ -144,7 +144,7 @@ const SIM: Record<DatasetId, SimParams> = {
   },
   'ptb-xl': {
     prior: [0.44, 0.25, 0.24, 0.22, 0.12],
-    ambiguity: [0.3, 0.3],
+    ambiguity: [0.2, 0.2],
     groups: 33,
     groupSigma: 0.8,
     minGroupSize: 30,
@@ -362,7 +362,8 @@ const TWO_PI = 2 * Math.PI;
 const TOKENS_PER_CODE = 4;
 const GENERIC_TOKENS = 64;
 const CONTENT_TOKEN_RATE = 0.35;
-const DISTRACTOR_AMP = 0.35;
+const DISTRACTOR_AMP = 0.25;
+const TEMPORAL_NOISE = 0.6;
 
 function renderKind(spec: DatasetSpec, m: number): RenderKind {
   const mod = spec.modalities[m];
@@ -489,7 +490,7 @@ export class SimulatedSource implements SampleSource {
         offset: perModality(() => 0.3 * r.normal()),
         freqMul: 1 + 0.08 * r.normal(),
         ownFreq: r.uniform(0.01, 0.2),
-        ownLoad: perModality(() => 0.5 * r.normal()),
+        ownLoad: perModality(() => 0.3 * r.normal()),
       };
       this.styles.set(g, s);
     }
@@ -538,7 +539,7 @@ export class SimulatedSource implements SampleSource {
         for (const k of codes) this.addOscillation(data, len, w, k, r.uniform(0.7, 1.3), style, r);
         this.addOscillation(data, len, w, distractor, DISTRACTOR_AMP, style, r);
         if (style) this.addOwnRhythm(data, len, w.D, style, m, r);
-        this.addNoise(data, 1, r);
+        this.addNoise(data, TEMPORAL_NOISE, r);
       } else if (w.kind === 'tokens') {
         this.renderTokens(data, len, w, codes[0], r);
       } else {

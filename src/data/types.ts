@@ -61,7 +61,7 @@ export interface Batch {
  * Samples are produced on demand; a training client's samples are materialised once on first use.
  */
 export interface ClientDataset {
-  /** Client index (0..numClients-1); -1 for the pooled dev set, -2 for the test set. */
+  /** Client index (0..numClients-1); -1 for the pooled dev set, -2 for the test set, -3 for the centralized set. */
   readonly id: number;
   /** Human-readable name, e.g. "speaker-012", "subject-07/shard-2", "test". */
   readonly name: string;
@@ -155,6 +155,8 @@ export interface FederatedDataset {
   client(k: number): ClientDataset;
   /** Client k's dev split (clean). */
   clientDev(k: number): ClientDataset;
+  /** All clients' training samples together, clean (no corruptions): the centralized baseline. */
+  centralized(): ClientDataset;
   /** All clients' dev splits together (clean): model selection. */
   dev(): ClientDataset;
   /** The held-out test set (clean). */
