@@ -7,3 +7,4 @@ export { manualSeed, Rng } from './random.js';
 export { backendInfo } from './backend/index.js';
 export * as fl from './fl/index.js';
 export { runFederated, resolveRunConfig, type RunConfig, type RunConfigInput, type RunResult, type RoundRecord, type RunHooks } from './runtime/index.js';
+export * as data from './data/index.js';
