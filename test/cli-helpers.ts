@@ -35,3 +35,24 @@ export function fedmmAsync(args: string[], options: { cwd?: string } = {}): Prom
     child.on('close', (code) => done({ code, stdout, stderr }));
   });
 }
+
+/** Runs fedmm and sends it SIGINT (Ctrl-C) once its stderr matches `when`. */
+export function fedmmInterrupted(args: string[], when: RegExp): Promise<CliResult> {
+  checkBuilt();
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: process.env });
+    let stdout = '';
+    let stderr = '';
+    let sent = false;
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (!sent && when.test(stderr)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { getDataset } from '../src/data/registry.js';
 import { createModel } from '../src/models/factory.js';
-import { fedmmAsync } from './cli-helpers.js';
+import { fedmmAsync, fedmmInterrupted } from './cli-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fedmm-cli-run-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -81,6 +81,29 @@ describe('fedmm run', () => {
     const resumed = await fedmmAsync([...args, '--resume', '--quiet']);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')).runs).toEqual(result.runs);
+  });
+});
+
+describe('fedmm run, interrupted', () => {
+  test('Ctrl-C stops after the current round; --resume continues from the checkpoint to the uninterrupted model', { timeout: 180_000 }, async () => {
+    const base = ['run', '--dataset', 'uci-har', '--rounds', '4', '--scale', '0.05', '--client-rate', '0.2', '--hid-size', '16', '--workers', '1', '--checkpoint-every', '1', '--verbose'];
+    const whole = join(dir, 'whole');
+    const cut = join(dir, 'cut');
+    expect((await fedmmAsync([...base, '--out', whole])).code).toBe(0);
+    const stopped = await fedmmInterrupted([...base, '--out', cut], /round 1\/4/);
+    expect(stopped.code, stopped.stderr).toBe(130);
+    expect(stopped.stderr).toMatch(/interrupt: stopping after this round/);
+    expect(stopped.stderr).toMatch(/seed-0: interrupted after round [1-3]\n/);
+    expect(stopped.stderr).toContain(`fedmm: interrupted; continue with: fedmm ${[...base, '--out', cut].join(' ')} --resume`);
+    expect(existsSync(join(cut, 'result.json'))).toBe(false);
+    const resumed = await fedmmAsync([...base, '--out', cut, '--resume']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const rounds = readFileSync(join(cut, 'seed-0', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).round);
+    expect(rounds).toEqual([0, 1, 2, 3]);
+    expect(readFileSync(join(cut, 'seed-0', 'model.safetensors')).equals(readFileSync(join(whole, 'seed-0', 'model.safetensors')))).toBe(true);
+    const a = JSON.parse(readFileSync(join(whole, 'result.json'), 'utf8'));
+    const b = JSON.parse(readFileSync(join(cut, 'result.json'), 'utf8'));
+    expect(b.runs[0].test).toEqual(a.runs[0].test);
   });
 });
 

@@ -58,7 +58,7 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
 
 /** Options about how a run executes (not what it computes). */
 export const EXECUTION_OPTIONS: readonly OptionSpec[] = [
-  { name: 'backend', kind: 'string', value: 'NAME', choices: BACKENDS, help: 'kernel backend (default auto: native if the addon loads, else js)' },
+  { name: 'backend', kind: 'string', value: 'NAME', choices: BACKENDS, help: 'kernel backend (default auto: the GPU if one answers, else native if the addon loads, else js)' },
   { name: 'workers', kind: 'integer', min: 0, value: 'N', help: `worker threads (default ${availableParallelism()}, one per core; 0 = main thread)` },
   { name: 'checkpoint-every', kind: 'integer', min: 0, value: 'N', help: 'checkpoint every N rounds (default 0 = never)' },
   { name: 'trace', kind: 'flag', help: 'write a Chrome trace (trace.json, opens in Perfetto) per run' },

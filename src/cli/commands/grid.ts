@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { formatOptions, parseArgs, UsageError, type OptionSpec } from '../args.js';
 import { runExperiment } from '../execute.js';
 import { table } from '../format.js';
-import { applyOverrides, findGridFile, loadGrid, shippedGrids } from '../grid.js';
+import { applyOverrides, findGridFile, loadGrid, settingsToArgv, shippedGrids } from '../grid.js';
 import { Progress, progressMode } from '../progress.js';
 import { writeReport } from '../report/index.js';
 import { CONFIG_FILE, readJson, RESULT_FILE, type ExperimentResult } from '../results.js';
@@ -76,7 +76,7 @@ export const gridCommand: Command = {
     const status = (name: string) => (existsSync(join(out, name, RESULT_FILE)) ? 'finished' : existsSync(join(out, name, CONFIG_FILE)) ? 'started' : 'to run');
     if (args.options.list) {
       process.stdout.write(`grid ${grid.name} (${grid.file}): ${grid.description}\n`);
-      process.stdout.write(table(['cell', 'status', 'dataset', 'settings'], plans.map(({ cell, plan }) => [cell.name, status(cell.name), plan.dataset, JSON.stringify(cell.settings)])) + '\n');
+      process.stdout.write(table(['cell', 'status', 'dataset', 'settings'], plans.map(({ cell, plan }) => [cell.name, status(cell.name), plan.dataset, settingsToArgv(cell.settings).join(' ')])) + '\n');
       return 0;
     }
     const quiet = args.options.quiet === true;

@@ -1,7 +1,7 @@
 // fedmm run: one experiment (one or more seeds/folds) into an output directory.
 import { resolve } from 'node:path';
 import { formatOptions, parseArgs, UsageError, type OptionSpec } from '../args.js';
-import { runExperiment } from '../execute.js';
+import { runExperiment, shellCommand } from '../execute.js';
 import { Progress, progressMode } from '../progress.js';
 import { buildExecution, buildPlan, EXECUTION_OPTIONS, EXPERIMENT_OPTIONS, planLabel, type RunPlan } from '../run-options.js';
 import type { Command } from './command.js';
@@ -58,7 +58,7 @@ export const runCommand: Command = {
     try {
       const result = await runExperiment(plan, exec, { out, argv: ['run', ...argv], resume: args.options.resume === true, progress, signal });
       if (!result) {
-        process.stderr.write(`fedmm: interrupted; continue with: fedmm run ${argv.join(' ')}${argv.includes('--resume') ? '' : ' --resume'}\n`);
+        process.stderr.write(`fedmm: interrupted; continue with: ${shellCommand(['fedmm', 'run', ...argv, ...(argv.includes('--resume') ? [] : ['--resume'])])}\n`);
         return 130;
       }
       process.stdout.write(`${resultTable([{ name: result.label, result }])}\n`);
