@@ -85,11 +85,27 @@ export class IndexedDataset implements ClientDataset {
     return s;
   }
 
-  *batches(batchSize: number, rng?: Rng): Iterable<Batch> {
+  batches(batchSize: number, rng?: Rng): Iterable<Batch> {
+    this.checkBatchSize(batchSize);
+    return this.batchesOf(batchSize, 0, this.size, rng ? rng.permutation(this.size) : null);
+  }
+
+  batchRange(batchSize: number, from: number, to: number): Iterable<Batch> {
+    this.checkBatchSize(batchSize);
+    const count = Math.ceil(this.size / batchSize);
+    if (!(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from <= to && to <= count)) {
+      throw new Error(`${this.name}: batch range [${from}, ${to}) outside the ${count} batches of size ${batchSize}`);
+    }
+    return this.batchesOf(batchSize, from * batchSize, Math.min(this.size, to * batchSize), null);
+  }
+
+  private checkBatchSize(batchSize: number): void {
     if (!(batchSize >= 1 && Number.isInteger(batchSize))) throw new Error(`${this.name}: batch size must be a positive integer, got ${batchSize}`);
-    const order = rng ? rng.permutation(this.size) : null;
-    for (let start = 0; start < this.size; start += batchSize) {
-      const end = Math.min(this.size, start + batchSize);
+  }
+
+  private *batchesOf(batchSize: number, first: number, last: number, order: Int32Array | null): Iterable<Batch> {
+    for (let start = first; start < last; start += batchSize) {
+      const end = Math.min(last, start + batchSize);
       const samples: Sample[] = [];
       for (let k = start; k < end; k++) samples.push(this.sample(order ? order[k] : k));
       yield collate(samples, this.source.maxLens);

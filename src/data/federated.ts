@@ -2,6 +2,7 @@
 // the robustness corruptions. Creating one builds no features; a client's samples appear on first use.
 import { Rng } from '../random.js';
 import { IndexedDataset, type SampleSource } from './client-dataset.js';
+import { numpyUciHarPartition } from './numpy-partition.js';
 import { devCount, devSplit, dirichletPartition } from './partition.js';
 import { getDataset, type DatasetSpec } from './registry.js';
 import { corruptLabels, drawLabelMask, drawMissingModalities, labelTransitionMatrix } from './robustness.js';
@@ -38,6 +39,9 @@ export function resolveConfig(spec: DatasetSpec, config: DataConfig = {}): Resol
   if (labelNoise > 0 && spec.multiLabel) {
     throw new Error(`${spec.id}: erroneous-label simulation is not defined for multi-label data (PTB-XL); use labelNoise 0`);
   }
+  const partitionRng = config.partitionRng ?? 'fedmm';
+  if (partitionRng !== 'fedmm' && partitionRng !== 'numpy') throw new Error(`${spec.id}: partitionRng must be 'fedmm' or 'numpy', got ${String(partitionRng)}`);
+  if (partitionRng === 'numpy' && spec.id !== 'uci-har') throw new Error(`${spec.id}: partitionRng 'numpy' (the paper's exact shards) is implemented for uci-har only`);
   const clients = config.clients;
   if (clients !== undefined && !(Number.isInteger(clients) && clients >= 1)) throw new Error(`${spec.id}: clients must be a positive integer, got ${clients}`);
   return {
@@ -52,6 +56,7 @@ export function resolveConfig(spec: DatasetSpec, config: DataConfig = {}): Resol
     missingLabel: num('missingLabel', config.missingLabel, 0, rate, 'in [0, 1)'),
     labelNoise,
     source,
+    partitionRng,
   };
 }
 
@@ -92,6 +97,15 @@ function buildPlan(spec: DatasetSpec, u: Universe, cfg: ResolvedDataConfig): Pla
       const { train, dev } = officialDev ? { train: pool, dev: indicesWhere(u, OFFICIAL_DEV, g) } : devSplit(pool, root.fork(`dev/${g}`));
       if (train.length >= min) clients.push({ name: u.groupNames[g], train, dev });
     }
+  } else if (spec.partition === 'natural+dirichlet' && cfg.partitionRng === 'numpy') {
+    // The paper's shards: the original code under numpy's generator, on training rows in file order.
+    const pool = indicesWhere(u, POOL);
+    const paper = numpyUciHarPartition(pool.map((i) => u.group[i]), pool.map((i) => u.labels[i]), cfg.alpha, spec.shardsPerClient);
+    const devParts = new Map([...paper.dev].map(([g, rows]) => [g, evenParts(pick(rows, pool), spec.shardsPerClient)]));
+    paper.shards.forEach((sh, k) => {
+      const j = k % spec.shardsPerClient;
+      clients.push({ name: `${u.groupNames[sh.subject]}/shard-${j}`, train: pick(sh.indices, pool), dev: devParts.get(sh.subject)![j] });
+    });
   } else if (spec.partition === 'natural+dirichlet') {
     const shards = spec.shardsPerClient;
     for (const g of groupsInPool()) {
@@ -245,7 +259,7 @@ const PLAN_CACHE_LIMIT = 32;
 export function createFederatedDataset(id: string, config: DataConfig = {}): FederatedDataset {
   const spec = getDataset(id);
   const cfg = resolveConfig(spec, config);
-  const key = JSON.stringify([spec.id, cfg.seed, cfg.dataSeed, cfg.alpha, cfg.scale, cfg.maxLens, cfg.fold, cfg.clients, cfg.source]);
+  const key = JSON.stringify([spec.id, cfg.seed, cfg.dataSeed, cfg.alpha, cfg.scale, cfg.maxLens, cfg.fold, cfg.clients, cfg.source, cfg.partitionRng]);
   let entry = planCache.get(key);
   if (!entry) {
     let universe: Universe;

@@ -11,3 +11,5 @@ export { SimulatedSource, simulatedUniverse, simulatedSampleCount, simulationPar
 export { loadUciHar, uciHarSource, UCI_HAR_WINDOW, UCI_HAR_CLASSES, type UciHarData, type UciHarSplit } from './uci-har.js';
 export { POOL, OFFICIAL_DEV, TEST, indicesWhere, type Universe } from './universe.js';
 export * from './metrics.js';
+export { NumpyLegacyRandom, numpySum, powLibm } from './numpy-legacy.js';
+export { numpyDirichletPartition, numpySplitTrainDev, numpyUciHarPartition, type PaperShard } from './numpy-partition.js';

@@ -80,6 +80,11 @@ export interface ClientDataset {
    * DataLoader shuffle=True, drop_last=False). Without: in order (for evaluation).
    */
   batches(batchSize: number, rng?: Rng): Iterable<Batch>;
+  /**
+   * In-order mini-batches number `from` to `to − 1`, where batch j holds samples [j·batchSize, (j+1)·batchSize):
+   * a slice of the unshuffled `batches(batchSize)`, batch for batch (lets evaluation be split across threads).
+   */
+  batchRange(batchSize: number, from: number, to: number): Iterable<Batch>;
 }
 
 /** Where a dataset's samples come from: the simulator (default) or the real UCI-HAR files. */
@@ -112,6 +117,9 @@ export interface DataConfig {
   /** Erroneous label rate p: per training client transition matrix with diagonal 1 − p. */
   readonly labelNoise?: number;
   readonly source?: DataSource;
+  /** UCI-HAR only: 'numpy' replays the original partition code with numpy's legacy MT19937 (seed 8), giving
+   *  the paper's exact shards and dev split on the real data; 'fedmm' (default) draws from Rng with `seed`. */
+  readonly partitionRng?: 'fedmm' | 'numpy';
 }
 
 /** A DataConfig with every default filled in. */
@@ -127,6 +135,7 @@ export interface ResolvedDataConfig {
   readonly missingLabel: number;
   readonly labelNoise: number;
   readonly source: DataSource;
+  readonly partitionRng: 'fedmm' | 'numpy';
 }
 
 /** Per-client row of a partition summary. */
