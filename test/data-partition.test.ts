@@ -121,6 +121,16 @@ describe('reproducibility', () => {
     expect(Array.from(ba.modalities[0].data)).toEqual(Array.from(bb.modalities[0].data));
   });
 
+  it('the resolved config is plain JSON that re-creates the same dataset (what a worker receives)', () => {
+    const fd = createFederatedDataset('mit10', { scale: 0.05, seed: 6, alpha: 0.1, clients: 12, maxLen: { audio: 100 }, missingLabel: 0.2 });
+    expect(fd.config).toMatchObject({ seed: 6, alpha: 0.1, clients: 12, maxLen: { audio: 100, video: 8 }, fold: 0, partitionRng: 'fedmm' });
+    const again = createFederatedDataset('mit10', JSON.parse(JSON.stringify(fd.config)));
+    const rows = (d: typeof fd) => d.summary().map((r) => [r.name, r.train, r.dev, Array.from(r.labelHistogram)]);
+    expect(rows(again)).toEqual(rows(fd));
+    expect(fd.numClients).toBe(12);
+    expect(() => createFederatedDataset('meld', { clients: 10 })).toThrow(/clients applies to Dirichlet partitions only/);
+  });
+
   it('natural clients of CREMA-D folds hold out different speakers', () => {
     const names = (fold: number) => new Set(createFederatedDataset('crema-d', { fold }).summary().map((r) => r.name));
     const f0 = names(0);

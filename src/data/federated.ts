@@ -44,14 +44,15 @@ export function resolveConfig(spec: DatasetSpec, config: DataConfig = {}): Resol
   if (partitionRng === 'numpy' && spec.id !== 'uci-har') throw new Error(`${spec.id}: partitionRng 'numpy' (the paper's exact shards) is implemented for uci-har only`);
   const clients = config.clients;
   if (clients !== undefined && !(Number.isInteger(clients) && clients >= 1)) throw new Error(`${spec.id}: clients must be a positive integer, got ${clients}`);
+  if (clients !== undefined && spec.partition !== 'dirichlet') throw new Error(`${spec.id}: clients applies to Dirichlet partitions only (${spec.id} is ${spec.partition})`);
   return {
     seed: num('seed', config.seed, 0, isInt, 'a non-negative integer'),
     dataSeed: num('dataSeed', config.dataSeed, 0, isInt, 'a non-negative integer'),
     alpha: num('alpha', config.alpha, 5.0, (x) => x > 0 && Number.isFinite(x), 'a positive number'),
     scale,
-    maxLens,
+    maxLen: Object.fromEntries(spec.modalities.map((m, k) => [m.name, maxLens[k]])),
     fold: num('fold', config.fold, 0, (x) => isInt(x) && x < spec.protocol.folds, `an integer in [0, ${spec.protocol.folds})`),
-    clients: clients ?? null,
+    ...(clients === undefined ? {} : { clients }),
     missingModality: num('missingModality', config.missingModality, 0, rate, 'in [0, 1)'),
     missingLabel: num('missingLabel', config.missingLabel, 0, rate, 'in [0, 1)'),
     labelNoise,
@@ -120,7 +121,7 @@ function buildPlan(spec: DatasetSpec, u: Universe, cfg: ResolvedDataConfig): Pla
     let need = min;
     while (need - devCount(need) < min) need++;
     let K = cfg.clients ?? Math.max(2, Math.round(spec.numClients * cfg.scale));
-    if (cfg.clients === null) K = Math.max(1, Math.min(K, Math.floor(pool.length / (2 * need))));
+    if (cfg.clients === undefined) K = Math.max(1, Math.min(K, Math.floor(pool.length / (2 * need))));
     const labels = pool.map((i) => u.labels[i]);
     const accept = (n: number) => n - devCount(n) >= min;
     const parts = dirichletPartition(labels, spec.numClasses, K, cfg.alpha, root.fork('dirichlet'), accept);
@@ -259,17 +260,18 @@ const PLAN_CACHE_LIMIT = 32;
 export function createFederatedDataset(id: string, config: DataConfig = {}): FederatedDataset {
   const spec = getDataset(id);
   const cfg = resolveConfig(spec, config);
-  const key = JSON.stringify([spec.id, cfg.seed, cfg.dataSeed, cfg.alpha, cfg.scale, cfg.maxLens, cfg.fold, cfg.clients, cfg.source, cfg.partitionRng]);
+  const maxLens = spec.modalities.map((m) => cfg.maxLen[m.name]);
+  const key = JSON.stringify([spec.id, cfg.seed, cfg.dataSeed, cfg.alpha, cfg.scale, maxLens, cfg.fold, cfg.clients ?? null, cfg.source, cfg.partitionRng]);
   let entry = planCache.get(key);
   if (!entry) {
     let universe: Universe;
     let source: SampleSource;
     if (cfg.source.kind === 'uci-har') {
       const data = loadUciHar(cfg.source.path);
-      ({ universe, source } = uciHarSource(data, cfg.maxLens));
+      ({ universe, source } = uciHarSource(data, maxLens));
     } else {
       universe = simulatedUniverse(spec, cfg.dataSeed, cfg.scale, cfg.fold);
-      source = new SimulatedSource(spec, universe, cfg.dataSeed, cfg.maxLens);
+      source = new SimulatedSource(spec, universe, cfg.dataSeed, maxLens);
     }
     entry = { source, plan: buildPlan(spec, universe, cfg) };
     if (planCache.size >= PLAN_CACHE_LIMIT) planCache.delete(planCache.keys().next().value!);

@@ -122,15 +122,15 @@ export interface DataConfig {
   readonly partitionRng?: 'fedmm' | 'numpy';
 }
 
-/** A DataConfig with every default filled in. */
-export interface ResolvedDataConfig {
+/** A DataConfig with every default filled in; itself a valid DataConfig (pass it to a worker as is). */
+export interface ResolvedDataConfig extends DataConfig {
   readonly seed: number;
   readonly dataSeed: number;
   readonly alpha: number;
   readonly scale: number;
-  readonly maxLens: readonly number[];
+  /** Every modality's maximum length, by name. */
+  readonly maxLen: Readonly<Record<string, number>>;
   readonly fold: number;
-  readonly clients: number | null;
   readonly missingModality: number;
   readonly missingLabel: number;
   readonly labelNoise: number;
