@@ -100,6 +100,22 @@ describe('simulated datasets at reduced scale', () => {
     console.log(`mit51 created in ${created.toFixed(0)} ms; client 17 has ${c.size} samples`);
   });
 
+  it('keeps small pools in memory and regenerates large ones', () => {
+    const har = createFederatedDataset('uci-har', { scale: 0.2 });
+    expect(har.test()).toBe(har.test());
+    const t = har.test();
+    for (const _ of t.batches(64)) void _;
+    const before = simulatedSampleCount();
+    for (const _ of t.batches(64)) void _;
+    expect(simulatedSampleCount()).toBe(before);
+    const mit = createFederatedDataset('mit51', { alpha: 0.1, seed: 2 });
+    const m = mit.test();
+    m.sample(0);
+    const once = simulatedSampleCount();
+    m.sample(0);
+    expect(simulatedSampleCount()).toBe(once + 1);
+  });
+
   it('generates a UCI-HAR-sized client in a few ms', () => {
     const fd = createFederatedDataset('uci-har', { seed: 5 });
     const c = fd.client(3);

@@ -135,6 +135,9 @@ function buildPlan(spec: DatasetSpec, u: Universe, cfg: ResolvedDataConfig): Pla
   return { clients, test: indicesWhere(u, TEST), dev };
 }
 
+/** Largest pool (dev, test, centralized) kept in memory after first use: 32M floats (128 MB). */
+const POOL_CACHE_FLOATS = 32 * 1024 * 1024;
+
 interface Corruption {
   readonly missing: boolean[];
   readonly indices: Int32Array;
@@ -146,6 +149,8 @@ class Federated implements FederatedDataset {
   private readonly corruptions: (Corruption | undefined)[];
   private readonly trainSets: (ClientDataset | undefined)[];
   private active: number[] | null = null;
+  private devSet: ClientDataset | undefined;
+  private testSet: ClientDataset | undefined;
   private readonly rootRng: Rng;
 
   constructor(
@@ -221,15 +226,21 @@ class Federated implements FederatedDataset {
 
   centralized(): ClientDataset {
     const all = Int32Array.from(this.plan.clients.flatMap((c) => Array.from(c.train))).sort();
-    return new IndexedDataset({ id: -3, name: 'centralized', source: this.source, indices: all });
+    return new IndexedDataset({ id: -3, name: 'centralized', source: this.source, indices: all, cache: this.fitsCache(all.length) });
   }
 
   dev(): ClientDataset {
-    return new IndexedDataset({ id: -1, name: 'dev', source: this.source, indices: this.plan.dev });
+    return (this.devSet ??= new IndexedDataset({ id: -1, name: 'dev', source: this.source, indices: this.plan.dev, cache: this.fitsCache(this.plan.dev.length) }));
   }
 
   test(): ClientDataset {
-    return new IndexedDataset({ id: -2, name: 'test', source: this.source, indices: this.plan.test });
+    return (this.testSet ??= new IndexedDataset({ id: -2, name: 'test', source: this.source, indices: this.plan.test, cache: this.fitsCache(this.plan.test.length) }));
+  }
+
+  /** Pools keep their samples when n samples at full length fit POOL_CACHE_FLOATS; larger ones regenerate per pass. */
+  private fitsCache(n: number): boolean {
+    const perSample = this.source.maxLens.reduce((a, len, m) => a + len * this.source.dims[m], 0);
+    return n * perSample <= POOL_CACHE_FLOATS;
   }
 
   summary(): ClientSummary[] {
