@@ -21,12 +21,26 @@ describe('FedMultimodal task', () => {
     expect(() => new FedMultimodalTask({ kind: 'fedmultimodal', dataset: 'uci-har', alpha: 1 })).toThrow("fedmultimodal task: unknown option 'alpha'");
   });
 
+  it('evaluates in batch ranges exactly as in one pass', () => {
+    const task = new FedMultimodalTask({ kind: 'fedmultimodal', dataset: 'uci-har', ...dataOptions, evalBatchSize: 7 });
+    const model = task.createModel(new Rng(2));
+    const n = task.evalBatches('test');
+    expect(n).toBeGreaterThan(3);
+    const cuts = [0, 1, Math.floor(n / 2), n];
+    const parts = cuts.slice(1).map((to, i) => task.predictBatches(model, 'test', cuts[i], to));
+    expect(task.scoreEval('test', parts)).toEqual(task.evaluate(model, 'test'));
+    expect(() => task.scoreEval('test', parts.slice(1))).toThrow(/evaluation parts cover \d+ of \d+ test samples/);
+    expect(() => task.predictBatches(model, 'test', 0, n + 1)).toThrow(/batch range \[0, \d+\) outside the \d+ batches of size 7/);
+  });
+
   it('trains UCI-HAR with the same bits in-process and on 2 workers; FedRS changes skewed clients', async () => {
     const base: RunConfigInput = { dataset: 'uci-har', dataOptions, dirichletAlpha: 0.1, rounds: 2, clientRate: 0.2, seed: 4, evalEvery: 2, algorithm: 'fedavg' };
     const a = await runFederated({ ...base, workers: 0 }, quiet);
     const b = await runFederated({ ...base, workers: 2 }, quiet);
     expect(Array.from(b.weights)).toEqual(Array.from(a.weights));
     expect(a.history[1].test).toBeDefined();
+    // Evaluation on 2 workers (in batch ranges) gives exactly the main thread's metrics.
+    expect(b.history.map((h) => [h.dev, h.test])).toEqual(a.history.map((h) => [h.dev, h.test]));
     expect(a.history.every((h) => h.accepted > 0 && Number.isFinite(h.trainLoss))).toBe(true);
     const rs = await runFederated({ ...base, workers: 0, algorithm: 'fedrs' }, quiet);
     expect(Array.from(rs.weights)).not.toEqual(Array.from(a.weights));

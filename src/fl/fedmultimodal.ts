@@ -13,7 +13,7 @@ import type { Batch, ClientDataset, DataConfig, DataSource, FederatedDataset } f
 import { createModel } from '../models/factory.js';
 import type { MultimodalClassifier, Fusion } from '../models/multimodal.js';
 import type { Rng } from '../random.js';
-import { registerTask, type ForwardOptions, type Metrics, type Task, type TaskData, type TaskSpec, type TrainableModel } from './task.js';
+import { registerTask, type EvalPart, type ForwardOptions, type Metrics, type Task, type TaskData, type TaskSpec, type TrainableModel } from './task.js';
 
 export interface FedMultimodalSpec extends TaskSpec {
   readonly kind: 'fedmultimodal';
@@ -157,24 +157,58 @@ export class FedMultimodalTask implements Task<Batch> {
     return p;
   }
 
+  private get evalBatchSize(): number {
+    return this.spec.evalBatchSize ?? 64;
+  }
+
   evaluate(model: TrainableModel<Batch>, split: 'dev' | 'test'): Metrics {
+    return this.scoreEval(split, [this.predictBatches(model, split, 0, this.evalBatches(split))]);
+  }
+
+  evalBatches(split: 'dev' | 'test'): number {
+    return Math.ceil(this.pool(split).size / this.evalBatchSize);
+  }
+
+  predictBatches(model: TrainableModel<Batch>, split: 'dev' | 'test', from: number, to: number): EvalPart {
     const data = this.pool(split);
     const C = this.numClasses;
     const multi = this.dataset.multiLabel;
-    const scores = new Float32Array(data.size * C);
-    const labels = multi ? new Float32Array(data.size * C) : new Int32Array(data.size);
+    const bs = this.evalBatchSize;
+    const n = Math.min(data.size, to * bs) - Math.min(data.size, from * bs);
+    const scores = new Float32Array(n * C);
+    const labels = multi ? new Float32Array(n * C) : new Int32Array(n);
+    const batchLosses = new Float64Array(to - from);
     let at = 0;
-    let lossSum = 0;
-    for (const batch of data.batches(this.spec.evalBatchSize ?? 64)) {
+    let j = 0;
+    for (const batch of data.batchRange(bs, from, to)) {
       const z = model.predict(batch);
       scores.set(z, at * C);
       labels.set(batch.labels, multi ? at * C : at);
       const zt = new Tensor(z, [batch.size, C]);
-      lossSum += (multi ? binaryCrossEntropyWithLogits(zt, batch.labels as Float32Array) : crossEntropy(zt, batch.labels as Int32Array)).item() * batch.size;
+      const loss = multi ? binaryCrossEntropyWithLogits(zt, batch.labels as Float32Array) : crossEntropy(zt, batch.labels as Int32Array);
+      batchLosses[j++] = loss.item() * batch.size;
       at += batch.size;
     }
-    const out: Metrics = { loss: lossSum / data.size };
-    for (const m of this.dataset.metrics) out[m] = metric(m, labels, scores, data.size, C);
+    return { scores, labels, batchLosses };
+  }
+
+  scoreEval(split: 'dev' | 'test', parts: readonly EvalPart[]): Metrics {
+    const size = this.pool(split).size;
+    const C = this.numClasses;
+    const multi = this.dataset.multiLabel;
+    const scores = new Float32Array(size * C);
+    const labels = multi ? new Float32Array(size * C) : new Int32Array(size);
+    let at = 0;
+    let lossSum = 0;
+    for (const part of parts) {
+      scores.set(part.scores, at * C);
+      labels.set(part.labels, multi ? at * C : at);
+      at += part.scores.length / C;
+      for (const l of part.batchLosses) lossSum += l;
+    }
+    if (at !== size) throw new Error(`fedmultimodal task: evaluation parts cover ${at} of ${size} ${split} samples`);
+    const out: Metrics = { loss: lossSum / size };
+    for (const m of this.dataset.metrics) out[m] = metric(m, labels, scores, size, C);
     return out;
   }
 }

@@ -52,6 +52,16 @@ export interface TaskData<B extends SizedBatch = SizedBatch> {
 /** Metric name → value. Every metric is "higher is better" except names ending in "loss". */
 export type Metrics = Record<string, number>;
 
+/** A model's outputs on a run of consecutive evaluation batches (what the metrics are computed from). */
+export interface EvalPart {
+  /** Logits [samples, C] row-major. */
+  readonly scores: Float32Array;
+  /** Labels: class indices [samples], or multi-hot [samples, C]. */
+  readonly labels: Int32Array | Float32Array;
+  /** Per batch: the batch's summed loss (kept per batch so totals add up in one fixed order). */
+  readonly batchLosses: Float64Array;
+}
+
 export interface Task<B extends SizedBatch = SizedBatch> {
   readonly spec: TaskSpec;
   /** Training clients: ids 0..numClients-1. */
@@ -70,6 +80,15 @@ export interface Task<B extends SizedBatch = SizedBatch> {
   clientData(clientId: number): TaskData<B>;
   /** Metrics of `model` on the pooled dev or test set. */
   evaluate(model: TrainableModel<B>, split: 'dev' | 'test'): Metrics;
+  /**
+   * Optional evaluation in parts, which lets the runtime spread it over its workers: the split's number of
+   * evaluation batches (fixed boundaries, whatever the number of workers), the outputs on batches
+   * [from, to), and the metrics from every batch's outputs in batch order. Together they must give exactly
+   * what `evaluate` gives.
+   */
+  evalBatches?(split: 'dev' | 'test'): number;
+  predictBatches?(model: TrainableModel<B>, split: 'dev' | 'test', from: number, to: number): EvalPart;
+  scoreEval?(split: 'dev' | 'test', parts: readonly EvalPart[]): Metrics;
 }
 
 export type TaskFactory = (spec: TaskSpec) => Task | Promise<Task>;

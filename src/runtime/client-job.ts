@@ -8,7 +8,7 @@ import { isMainThread, threadId } from 'node:worker_threads';
 import { Rng } from '../random.js';
 import { trainLocal } from '../fl/local.js';
 import { getStrategy, type ClientContext, type LocalTrainConfig, type Strategy, type StrategyParams, type Vectors } from '../fl/strategy.js';
-import { createTask, type Task, type TaskSpec, type TrainableModel } from '../fl/task.js';
+import { createTask, type EvalPart, type Task, type TaskSpec, type TrainableModel } from '../fl/task.js';
 import { encodeUpdate } from './wire.js';
 import { loadBuiltins, loadPlugins } from './plugins.js';
 
@@ -39,6 +39,15 @@ export interface ClientJob {
   /** The client's persistent state (its buffers are transferred to the worker). */
   readonly state: Vectors | null;
   readonly fault: InjectedFault | null;
+}
+
+/** Outputs of the global model on evaluation batches [from, to) of a split (Task.predictBatches). */
+export interface EvalJob {
+  readonly kind: 'eval';
+  readonly setup: RunSetup;
+  readonly split: 'dev' | 'test';
+  readonly from: number;
+  readonly to: number;
 }
 
 /** Wall-clock instants (ms since the Unix epoch, comparable across threads) and the encoded update. */
@@ -126,4 +135,16 @@ export async function runClientJob(job: ClientJob): Promise<ClientJobResult> {
     ? new Uint8Array([0x93, 0xc0, 0xc0, 0xc0]).buffer
     : encodeUpdate({ clientId, round, numSamples: result.numSamples, steps: result.steps, loss: result.loss, metrics: {}, delta, extras });
   return { update, thread: isMainThread ? 0 : threadId, start, trainEnd, end: wallNow() };
+}
+
+/**
+ * Runs the global weights (the broadcast buffer, rewritten after the server step) over a range of a split's
+ * evaluation batches on this thread's model instance.
+ */
+export async function runEvalJob(job: EvalJob): Promise<EvalPart> {
+  const ctx = await context(job.setup);
+  const { task, model } = ctx;
+  if (!task.predictBatches) throw new Error('worker: this task does not evaluate in parts');
+  model.params.set(broadcastViews(job.setup).global);
+  return task.predictBatches(model, job.split, job.from, job.to);
 }

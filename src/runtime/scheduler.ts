@@ -14,8 +14,8 @@ import { Piscina } from 'piscina';
 import { Rng } from '../random.js';
 import { validateLocalConfig } from '../fl/local.js';
 import { getStrategy, type LocalTrainConfig, type ServerStrategy } from '../fl/strategy.js';
-import { createTask, type Metrics, type Task } from '../fl/task.js';
-import { broadcastViews, runClientJob, wallNow, type ClientJob, type ClientJobResult, type InjectedFault, type RunSetup } from './client-job.js';
+import { createTask, type EvalPart, type Metrics, type Task } from '../fl/task.js';
+import { broadcastViews, runClientJob, wallNow, type ClientJob, type ClientJobResult, type EvalJob, type InjectedFault, type RunSetup } from './client-job.js';
 import { ClientStateStore } from './client-state.js';
 import { readLatestCheckpoint, writeCheckpoint, writeWeights, CHECKPOINT_VERSION } from './checkpoint.js';
 import { resolveRunConfig, type RunConfig, type RunConfigInput } from './config.js';
@@ -182,9 +182,34 @@ export async function runFederated(input: RunConfigInput | RunConfig, hooks: Run
 
   const lanes = Math.max(1, config.workers);
   const pool = config.workers > 0
-    ? new Piscina<ClientJob, ClientJobResult>({ filename: workerFile(), minThreads: config.workers, maxThreads: config.workers, idleTimeout: 30_000 })
+    ? new Piscina<ClientJob | EvalJob, ClientJobResult | EvalPart>({ filename: workerFile(), minThreads: config.workers, maxThreads: config.workers, idleTimeout: 30_000 })
     : null;
-  const execute = (job: ClientJob): Promise<ClientJobResult> => (pool ? pool.run(job) : runClientJob(job));
+  const execute = (job: ClientJob): Promise<ClientJobResult> => (pool ? pool.run(job) as Promise<ClientJobResult> : runClientJob(job));
+
+  /**
+   * Dev and test metrics of the global weights. With workers and a task that evaluates in parts, each split's
+   * batches are cut into one contiguous range per worker and scored on the main thread in batch order, which
+   * gives the same bits as evaluating on the main thread.
+   */
+  const evaluate = async (weights: Float32Array): Promise<{ dev: Metrics; test: Metrics }> => {
+    if (!pool || !task.evalBatches || !task.predictBatches || !task.scoreEval) {
+      evalModel.params.set(weights);
+      return { dev: task.evaluate(evalModel, 'dev'), test: task.evaluate(evalModel, 'test') };
+    }
+    shared.global.set(weights);
+    const inParts = async (split: 'dev' | 'test'): Promise<Metrics> => {
+      const n = task.evalBatches!(split);
+      const k = Math.max(1, Math.min(lanes, n));
+      const jobs: Promise<EvalPart>[] = [];
+      for (let i = 0; i < k; i++) {
+        const job: EvalJob = { kind: 'eval', setup, split, from: Math.floor((i * n) / k), to: Math.floor(((i + 1) * n) / k) };
+        jobs.push(pool.run(job) as Promise<EvalPart>);
+      }
+      return task.scoreEval!(split, await Promise.all(jobs));
+    };
+    const [dev, test] = await Promise.all([inParts('dev'), inParts('test')]);
+    return { dev, test };
+  };
   const faultTries = new Map<string, number>();
   const faultFor = (round: number, client: number): InjectedFault | null => {
     const f = config.faults.find((x) => x.round === round && x.client === client);
@@ -341,9 +366,9 @@ export async function runFederated(input: RunConfigInput | RunConfig, hooks: Run
       };
       if (config.evalEvery > 0 && ((round + 1) % config.evalEvery === 0 || round === config.rounds - 1)) {
         const e0 = wallNow();
-        evalModel.params.set(global);
-        record.dev = task.evaluate(evalModel, 'dev');
-        record.test = task.evaluate(evalModel, 'test');
+        const { dev, test } = await evaluate(global);
+        record.dev = dev;
+        record.test = test;
         const h = task.headlineMetric;
         if (best === null || record.dev[h] > best.dev[h]) best = { round, dev: record.dev, test: record.test };
         const e1 = wallNow();
