@@ -189,7 +189,8 @@ export function shellCommand(argv: readonly string[]): string {
   return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
 
-function samePlan(a: RunPlan, b: RunPlan): string[] {
+/** The settings in which two plans differ. */
+function planDifferences(a: RunPlan, b: RunPlan): string[] {
   return (Object.keys(a) as (keyof RunPlan)[]).filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
 }
 
@@ -205,21 +206,22 @@ export async function runExperiment(plan: RunPlan, exec: Execution, options: Exp
       throw new UsageError(`${out} already holds an experiment; pass --resume to continue it or choose another --out`, 1);
     }
     const previous = readJson<ExperimentConfig>(configPath, '--resume');
-    const differs = samePlan(previous.plan, plan);
+    const differs = planDifferences(previous.plan, plan);
     if (differs.length) throw new UsageError(`--resume: ${out} holds a different experiment (differs in ${differs.join(', ')})`, 1);
+  } else {
+    mkdirSync(out, { recursive: true });
+    const config: ExperimentConfig = {
+      fedmm: VERSION,
+      command: shellCommand(['fedmm', ...options.argv]),
+      argv: options.argv,
+      cwd: process.cwd(),
+      created: new Date().toISOString(),
+      node: process.version,
+      plan,
+      execution: exec,
+    };
+    writeJson(configPath, config);
   }
-  mkdirSync(out, { recursive: true });
-  const config: ExperimentConfig = {
-    fedmm: VERSION,
-    command: shellCommand(['fedmm', ...options.argv]),
-    argv: options.argv,
-    cwd: process.cwd(),
-    created: new Date().toISOString(),
-    node: process.version,
-    plan,
-    execution: exec,
-  };
-  writeJson(configPath, config);
   process.env.FEDMM_BACKEND = exec.backend;
   useBackend(exec.backend);
   const label = `${options.labelPrefix ?? ''}${plan.dataset} ${planLabel(plan)}`;
