@@ -48,7 +48,7 @@ export const gridCommand: Command = {
     '',
     'Examples:',
     '  fedmm grid smoke',
-    '  fedmm grid robustness-uci-har --scale 0.3 --rounds 30 --out results/robust',
+    '  fedmm grid robustness-uci-har --scale 0.25 --client-rate 0.4 --rounds 60 --eval-every 5 --out results/robust',
     '  fedmm grid robustness-uci-har --data-dir ../shared/data/uci-har --checkpoint-every 10',
     '  fedmm grid paper-base --only uci-har --list',
   ].join('\n'),

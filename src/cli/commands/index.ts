@@ -22,8 +22,8 @@ export function mainHelp(): string {
     '',
     'Examples:',
     '  fedmm start',
-    '  fedmm run --dataset uci-har --alg fedopt --rounds 20 --scale 0.3 --out results/har-fedopt',
-    '  fedmm grid robustness-uci-har --scale 0.3 --rounds 20',
-    '  fedmm report results/har-fedopt',
+    '  fedmm run --dataset uci-har --alg fedopt --scale 0.25 --client-rate 0.4 --rounds 60 --eval-every 5 --out results/har-fedopt',
+    '  fedmm grid robustness-uci-har --only fedopt --scale 0.25 --client-rate 0.4 --rounds 60 --eval-every 5',
+    '  fedmm report results/grid-robustness-uci-har',
   ].join('\n');
 }
