@@ -21,6 +21,12 @@ describe('FedMultimodal task', () => {
     expect(() => new FedMultimodalTask({ kind: 'fedmultimodal', dataset: 'uci-har', alpha: 1 })).toThrow("fedmultimodal task: unknown option 'alpha'");
   });
 
+  it('passes the partition generator choice to the data layer', () => {
+    const numpy = new FedMultimodalTask({ kind: 'fedmultimodal', dataset: 'uci-har', ...dataOptions, partitionRng: 'numpy' });
+    expect(numpy.data.config.partitionRng).toBe('numpy');
+    expect(() => new FedMultimodalTask({ kind: 'fedmultimodal', dataset: 'meld', ...dataOptions, partitionRng: 'numpy' })).toThrow(/implemented for uci-har only/);
+  });
+
   it('evaluates in batch ranges exactly as in one pass', () => {
     const task = new FedMultimodalTask({ kind: 'fedmultimodal', dataset: 'uci-har', ...dataOptions, evalBatchSize: 7 });
     const model = task.createModel(new Rng(2));

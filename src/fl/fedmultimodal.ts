@@ -38,10 +38,12 @@ export interface FedMultimodalSpec extends TaskSpec {
   readonly dHid?: number;
   /** Evaluation batch size (default 64). */
   readonly evalBatchSize?: number;
+  /** 'numpy': the paper's exact UCI-HAR shards (numpy's legacy generator); default 'fedmm'. */
+  readonly partitionRng?: 'fedmm' | 'numpy';
 }
 
 const KNOWN = ['kind', 'dataset', 'dirichletAlpha', 'missingModality', 'missingLabel', 'labelNoise', 'fusion', 'seed', 'dataSeed', 'scale',
-  'maxLen', 'fold', 'clients', 'source', 'dHid', 'evalBatchSize'];
+  'maxLen', 'fold', 'clients', 'source', 'dHid', 'evalBatchSize', 'partitionRng'];
 
 class ModuleModel implements TrainableModel<Batch> {
   readonly params: Float32Array;
@@ -122,7 +124,7 @@ export class FedMultimodalTask implements Task<Batch> {
     const config: DataConfig = {
       seed: spec.seed, dataSeed: spec.dataSeed, alpha: spec.dirichletAlpha ?? undefined, scale: spec.scale, maxLen: spec.maxLen,
       fold: spec.fold, clients: spec.clients, missingModality: spec.missingModality, missingLabel: spec.missingLabel,
-      labelNoise: spec.labelNoise, source: spec.source,
+      labelNoise: spec.labelNoise, source: spec.source, partitionRng: spec.partitionRng,
     };
     this.data = createFederatedDataset(spec.dataset, config);
     this.numClients = this.data.numClients;
