@@ -1,6 +1,6 @@
 // The built fedmm command (node dist/src/cli/main.js; build first with npx tsc -p tsconfig.json): help on
 // every command, one-line errors with non-zero exit codes, the datasets table, doctor.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -64,8 +64,9 @@ describe('fedmm errors', () => {
     const missing = join(dir, 'nowhere');
     const msg = oneLineError(['run', '--dataset', 'uci-har', '--data-dir', missing, '--rounds', '1', '--out', join(dir, 'o1')], 1);
     expect(msg).toBe(`UCI-HAR: no such folder ${missing} (expected 'UCI HAR Dataset/train/Inertial Signals/*.txt' or 'body_acc_x_train.f32')`);
+    expect(existsSync(join(dir, 'o1'))).toBe(false);
     expect(oneLineError(['report', missing], 1)).toBe(`report: ${missing} is not a directory`);
-    expect(oneLineError(['report', dir], 1)).toMatch(/^report: no finished experiment in /);
+    expect(oneLineError(['report', dir], 1)).toMatch(/^report: no experiment in /);
     const verbose = fedmm(['report', missing, '--verbose']);
     expect(verbose.code).toBe(1);
     expect(verbose.stderr.split('\n')[0]).toBe(`fedmm: report: ${missing} is not a directory`);

@@ -1,6 +1,6 @@
 // End to end through the built command: a tiny simulated `fedmm run` writes metrics.jsonl, result.json,
 // config.json, partition.json and model.safetensors; a grid skips its finished cells on a re-run.
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -74,6 +74,16 @@ describe('fedmm run', () => {
       expect(t.data_offsets[0]).toBe(4 * e.offset);
     }
     expect(data.equals(readFileSync(join(out, 'seed-3', 'model.bin')))).toBe(true);
+
+    const running = join(dir, 'running');
+    cpSync(out, running, { recursive: true });
+    rmSync(join(running, 'result.json'));
+    writeFileSync(join(running, 'seed-3', 'metrics.jsonl'), `${JSON.stringify(lines[0])}\n`);
+    const md = await fedmmAsync(['report', running, '--markdown']);
+    expect(md.code, md.stderr).toBe(0);
+    const row = md.stdout.trim().split('\n')[2].split(' | ');
+    expect(row[0]).toBe('| fedopt attention (running: 1 of 1 runs started, round 1 of 2)');
+    expect(row[5]).toBe((100 * lines[0].test['macro-f1']).toFixed(2));
 
     const again = await fedmmAsync(args);
     expect(again.code).toBe(1);

@@ -12,26 +12,13 @@ import { runFederated, type RoundRecord, type RunConfigInput, type RunResult } f
 import { UsageError } from './args.js';
 import type { Progress } from './progress.js';
 import { duration, pct } from './format.js';
-import { planLabel, type Execution, type RunPlan } from './run-options.js';
+import { planLabel, repeatsOf, type Execution, type Repeat, type RunPlan } from './run-options.js';
 import {
   CONFIG_FILE, MODEL_FILE, PARTITION_FILE, RESULT_FILE, readJson, summarize, writeJson,
   type ExperimentConfig, type ExperimentResult, type RepeatResult,
 } from './results.js';
 import { encodeSafetensors, tensorsFromFlat } from './safetensors.js';
 import { VERSION } from './version.js';
-
-/** One repeat of a plan: its directory name, training seed and 1-based fold (null for seed repeats). */
-export interface Repeat {
-  readonly name: string;
-  readonly seed: number;
-  readonly fold: number | null;
-}
-
-export function repeatsOf(plan: RunPlan): Repeat[] {
-  return plan.repeats.kind === 'seed'
-    ? plan.repeats.values.map((s) => ({ name: `seed-${s}`, seed: s, fold: null }))
-    : plan.repeats.values.map((f) => ({ name: `fold-${f}`, seed: plan.seed, fold: f }));
-}
 
 /** The data configuration of one repeat (the partition seed stays fixed across training seeds, as FedMultimodal). */
 export function dataConfig(plan: RunPlan, repeat: Repeat): DataConfig {
@@ -53,17 +40,18 @@ function modalityIndices(plan: RunPlan): number[] {
   return plan.modality === null ? spec.modalities.map((_, i) => i) : [spec.modalities.findIndex((m) => m.name === plan.modality)];
 }
 
+/** The data conditions and fusion, named as both the task spec and the runtime config name them. */
+function conditions(plan: RunPlan) {
+  return { dirichletAlpha: plan.alpha, missingModality: plan.missingModality, missingLabel: plan.missingLabel, labelNoise: plan.labelNoise, fusion: plan.fusion };
+}
+
 /** The runtime's task spec for one repeat (src/fl/fedmultimodal.ts); `modalities` only for unimodal runs. */
 export function taskSpec(plan: RunPlan, repeat: Repeat): RunConfigInput['task'] {
   const data = dataConfig(plan, repeat);
   return {
     kind: 'fedmultimodal',
     dataset: plan.dataset,
-    dirichletAlpha: plan.alpha,
-    missingModality: plan.missingModality,
-    missingLabel: plan.missingLabel,
-    labelNoise: plan.labelNoise,
-    fusion: plan.fusion,
+    ...conditions(plan),
     seed: data.seed,
     scale: data.scale,
     fold: data.fold,
@@ -91,11 +79,7 @@ export function runConfig(plan: RunPlan, exec: Execution, repeat: Repeat, dir: s
   return {
     task: taskSpec(plan, repeat),
     dataset: plan.dataset,
-    dirichletAlpha: plan.alpha,
-    missingModality: plan.missingModality,
-    missingLabel: plan.missingLabel,
-    labelNoise: plan.labelNoise,
-    fusion: plan.fusion,
+    ...conditions(plan),
     algorithm: plan.algorithm,
     algorithmParams: algorithmParams(plan),
     rounds: plan.rounds,
@@ -209,6 +193,8 @@ export async function runExperiment(plan: RunPlan, exec: Execution, options: Exp
     const differs = planDifferences(previous.plan, plan);
     if (differs.length) throw new UsageError(`--resume: ${out} holds a different experiment (differs in ${differs.join(', ')})`, 1);
   } else {
+    // Load the data and partition it once before writing anything, so bad data leaves no directory behind.
+    for (const repeat of repeatsOf(plan)) createFederatedDataset(plan.dataset, dataConfig(plan, repeat));
     mkdirSync(out, { recursive: true });
     const config: ExperimentConfig = {
       fedmm: VERSION,

@@ -150,7 +150,7 @@ function modalityOf(spec: DatasetSpec, raw: string | undefined, fusion: string |
   return raw;
 }
 
-function repeatsOf(spec: DatasetSpec, args: ParsedArgs): Repeats {
+function repeatsFromArgs(spec: DatasetSpec, args: ParsedArgs): Repeats {
   const seeds = str(args, 'seeds');
   const folds = str(args, 'folds');
   const seed = num(args, 'seed');
@@ -217,7 +217,7 @@ export function buildPlan(args: ParsedArgs): RunPlan {
     mu: mu ?? h.mu,
     fedrsAlpha: fedrsAlpha ?? 0.9,
     hidSize: num(args, 'hid-size') ?? 128,
-    repeats: repeatsOf(spec, args),
+    repeats: repeatsFromArgs(spec, args),
     seed: num(args, 'seed') ?? 0,
     partitionSeed: num(args, 'partition-seed') ?? 0,
     alpha: dirichlet ? (alphaRaw ?? 5.0) : null,
@@ -237,6 +237,19 @@ export function buildExecution(args: ParsedArgs): Execution {
     checkpointEvery: num(args, 'checkpoint-every') ?? 0,
     trace: flag(args, 'trace'),
   };
+}
+
+/** One repeat of a plan: its directory name, training seed and 1-based fold (null for seed repeats). */
+export interface Repeat {
+  readonly name: string;
+  readonly seed: number;
+  readonly fold: number | null;
+}
+
+export function repeatsOf(plan: RunPlan): Repeat[] {
+  return plan.repeats.kind === 'seed'
+    ? plan.repeats.values.map((s) => ({ name: `seed-${s}`, seed: s, fold: null }))
+    : plan.repeats.values.map((f) => ({ name: `fold-${f}`, seed: plan.seed, fold: f }));
 }
 
 /** A short label of a plan for tables and directory names: 'fedopt attention', 'fedavg acc-only'. */

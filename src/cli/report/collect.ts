@@ -1,8 +1,12 @@
 // Reads what a report shows from disk: one experiment directory (config.json + result.json), or a folder of
-// them (a grid). Each experiment brings its runs' metrics.jsonl and partition.json.
+// them (a grid). Each experiment brings its runs' metrics.jsonl and partition.json. An experiment still
+// running (no result.json yet) is summarized from the rounds its metrics.jsonl holds so far.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONFIG_FILE, METRICS_FILE, PARTITION_FILE, readJson, readMetrics, RESULT_FILE, type ExperimentConfig, type ExperimentResult } from '../results.js';
+import { getDataset } from '../../data/registry.js';
+import { CONFIG_FILE, METRICS_FILE, PARTITION_FILE, readJson, readMetrics, RESULT_FILE, summarize,
+  type ExperimentConfig, type ExperimentResult, type RepeatResult } from '../results.js';
+import { planLabel, repeatsOf } from '../run-options.js';
 
 /** The part of a runtime metrics.jsonl record the report reads. */
 export interface RoundLine {
@@ -39,36 +43,67 @@ export interface ExperimentData {
   readonly config: ExperimentConfig;
   readonly result: ExperimentResult;
   readonly runs: RunData[];
+  /** False while the experiment runs: its result is the best dev round so far. */
+  readonly finished: boolean;
 }
 
 function isExperiment(dir: string): boolean {
-  return existsSync(join(dir, CONFIG_FILE)) && existsSync(join(dir, RESULT_FILE));
+  return existsSync(join(dir, CONFIG_FILE));
+}
+
+/** A run's result from its metrics.jsonl: the evaluated round with the best dev headline metric so far. */
+function runSoFar(name: string, seed: number, fold: number | null, rounds: readonly RoundLine[], metric: string): RepeatResult {
+  let best: RoundLine | null = null;
+  for (const r of rounds) if (r.dev && r.test && (best === null || r.dev[metric] > best.dev![metric])) best = r;
+  return {
+    name, seed, fold,
+    completedRounds: rounds.length,
+    bestRound: best?.round ?? null,
+    dev: best?.dev ?? null,
+    test: best?.test ?? null,
+    elapsedMs: rounds.reduce((a, r) => a + (r.phases.round ?? 0), 0),
+    updates: rounds.reduce((a, r) => a + r.accepted, 0),
+    dropped: rounds.reduce((a, r) => a + r.dropped, 0),
+  };
+}
+
+function loadRun(dir: string, name: string): RunData {
+  const runDir = join(dir, name);
+  const partitionPath = join(runDir, PARTITION_FILE);
+  return {
+    name,
+    rounds: readMetrics<RoundLine>(join(runDir, METRICS_FILE)),
+    partition: existsSync(partitionPath) ? readJson<PartitionFile>(partitionPath, 'report') : null,
+  };
 }
 
 function loadExperiment(dir: string, name: string): ExperimentData {
   const config = readJson<ExperimentConfig>(join(dir, CONFIG_FILE), 'report');
-  const result = readJson<ExperimentResult>(join(dir, RESULT_FILE), 'report');
-  if (!Array.isArray(result.runs) || typeof result.metric !== 'string') throw new Error(`report: ${join(dir, RESULT_FILE)} is not a fedmm experiment result`);
-  const runs = result.runs.map((r) => {
-    const runDir = join(dir, r.name);
-    const partitionPath = join(runDir, PARTITION_FILE);
-    return {
-      name: r.name,
-      rounds: readMetrics<RoundLine>(join(runDir, METRICS_FILE)),
-      partition: existsSync(partitionPath) ? readJson<PartitionFile>(partitionPath, 'report') : null,
-    };
-  });
-  return { name, dir, config, result, runs };
+  if (existsSync(join(dir, RESULT_FILE))) {
+    const result = readJson<ExperimentResult>(join(dir, RESULT_FILE), 'report');
+    if (!Array.isArray(result.runs) || typeof result.metric !== 'string') throw new Error(`report: ${join(dir, RESULT_FILE)} is not a fedmm experiment result`);
+    return { name, dir, config, result, runs: result.runs.map((r) => loadRun(dir, r.name)), finished: true };
+  }
+  const plan = config.plan;
+  if (!plan || !plan.repeats) throw new Error(`report: ${join(dir, CONFIG_FILE)} is not a fedmm experiment config`);
+  const metric = getDataset(plan.dataset).metric;
+  const repeats = repeatsOf(plan).filter((r) => existsSync(join(dir, r.name, METRICS_FILE)));
+  const runs = repeats.map((r) => loadRun(dir, r.name));
+  const result = summarize(plan, planLabel(plan), metric, repeats.map((r, i) => runSoFar(r.name, r.seed, r.fold, runs[i].rounds, metric)));
+  return { name, dir, config, result, runs, finished: false };
 }
 
-/** Every finished experiment in `dir` (itself, or its sub-directories), sorted by name. */
+/** Every experiment in `dir` (itself, or its sub-directories), sorted by name; running ones included. */
 export function collectExperiments(dir: string): ExperimentData[] {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`report: ${dir} is not a directory`);
-  if (isExperiment(dir)) return [loadExperiment(dir, readJson<ExperimentResult>(join(dir, RESULT_FILE), 'report').label)];
+  if (isExperiment(dir)) {
+    const exp = loadExperiment(dir, '');
+    return [{ ...exp, name: exp.result.label }];
+  }
   const found = readdirSync(dir)
     .filter((d) => statSync(join(dir, d)).isDirectory() && isExperiment(join(dir, d)))
     .sort()
     .map((d) => loadExperiment(join(dir, d), d));
-  if (found.length === 0) throw new Error(`report: no finished experiment in ${dir} (expected result.json and config.json there or in its sub-directories)`);
+  if (found.length === 0) throw new Error(`report: no experiment in ${dir} (expected config.json there or in its sub-directories)`);
   return found;
 }

@@ -19,7 +19,7 @@ th{background:#f4f4f4;cursor:pointer;user-select:none}td.num{text-align:right;fo
 .charts{display:flex;flex-wrap:wrap;gap:12px}.chart{background:#fff;border:1px solid #e4e4e4}
 .chart .title{font-size:13px;font-weight:600}.chart .tick,.chart .legend text,.chart .axis-label{font-size:11px;fill:#444}
 .chart .grid{stroke:#eee}.chart .plot{fill:none;stroke:#bbb}.chart .note{font-size:9px;fill:#c00}
-.empty{color:#888}code{background:#f4f4f4;padding:1px 4px;border-radius:3px}
+.empty{color:#888}.running{color:#b35900;font-size:12px}code{background:#f4f4f4;padding:1px 4px;border-radius:3px}
 `;
 
 const SORT_JS = `
@@ -33,6 +33,12 @@ function rate(x: number): string {
   return x > 0 ? String(x) : '-';
 }
 
+/** 'running: round 37 of 200' for an experiment without result.json. */
+export function progressOf(e: ExperimentData): string {
+  const done = Math.max(0, ...e.result.runs.map((x) => x.completedRounds));
+  return `running: ${e.result.runs.length} of ${e.config.plan.repeats.values.length} runs started, round ${done} of ${e.config.plan.rounds}`;
+}
+
 function summaryTable(exps: readonly ExperimentData[]): string {
   const head = ['experiment', 'dataset', 'method', 'α', 'missing mod.', 'missing lab.', 'label noise', 'metric', 'test % (best dev round)', 'dev %', 'accuracy %', 'best round', 'runs', 'rounds', 'time s'];
   const rows = exps.map((e) => {
@@ -43,7 +49,7 @@ function summaryTable(exps: readonly ExperimentData[]): string {
     const acc = r.mean.accuracy;
     const time = r.runs.reduce((a, x) => a + x.elapsedMs, 0) / 1000;
     const cells = [
-      `<td>${esc(e.name)}</td>`,
+      `<td>${esc(e.name)}${e.finished ? '' : ` <span class="running">${esc(progressOf(e))}</span>`}</td>`,
       `<td>${esc(r.dataset)}</td>`,
       `<td>${esc(r.label)}</td>`,
       `<td class="num">${r.alpha ?? '-'}</td>`,
@@ -199,7 +205,7 @@ export function renderReport(exps: readonly ExperimentData[], title: string, gen
 <h1>${esc(title)}</h1>
 <p class="meta">fedmm report · generated ${esc(generated.toISOString())} · ${exps.length} experiment${exps.length > 1 ? 's' : ''} · conditions: ${esc(conditions.join('; '))}</p>
 <h2>Results</h2>
-<p>Test metric at each run's best dev round (model selection on dev, as FedMultimodal), mean ± sample std over runs. Click a header to sort.</p>
+<p>Test metric at each run's best dev round (model selection on dev, as FedMultimodal), mean ± sample std over runs. Click a header to sort.${exps.some((e) => !e.finished) ? ' Experiments still running show their best dev round so far.' : ''}</p>
 ${summaryTable(exps)}
 <h2>Comparison across methods</h2>
 ${comparisonTable(exps)}

@@ -3,6 +3,7 @@
 import { duration, pctMeanStd } from '../format.js';
 import { conditionOf } from '../results.js';
 import type { ExperimentData } from './collect.js';
+import { progressOf } from './html.js';
 
 export function markdownSummary(exps: readonly ExperimentData[]): string {
   const head = ['experiment', 'dataset', 'condition', 'method', 'metric', 'test %', 'accuracy %', 'best round', 'rounds', 'wall time'];
@@ -10,7 +11,7 @@ export function markdownSummary(exps: readonly ExperimentData[]): string {
     const r = e.result;
     const n = r.runs.length;
     return [
-      e.name,
+      e.finished ? e.name : `${e.name} (${progressOf(e)})`,
       r.dataset,
       conditionOf(r),
       r.label,
