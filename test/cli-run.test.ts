@@ -118,6 +118,26 @@ describe('fedmm run, interrupted', () => {
 });
 
 describe('fedmm grid', () => {
+  test('a failing cell is reported in one line and does not stop the others; the exit code says so', { timeout: 120_000 }, async () => {
+    const file = join(dir, 'mixed.json');
+    const missing = join(dir, 'no-data');
+    writeFileSync(file, JSON.stringify({
+      defaults: { dataset: 'uci-har', rounds: 1, 'hid-size': 8, 'client-rate': 0.2 },
+      cells: [{ name: 'bad', 'data-dir': missing }, { name: 'good', scale: 0.05 }],
+    }));
+    const out = join(dir, 'mixed');
+    const r = await fedmmAsync(['grid', file, '--out', out, '--workers', '0', '--quiet']);
+    expect(r.code).toBe(1);
+    const errors = r.stderr.split('\n').filter((l) => l.startsWith('fedmm: '));
+    expect(errors).toEqual([
+      `fedmm: grid cell 'bad' failed: UCI-HAR: no such folder ${missing} (expected 'UCI HAR Dataset/train/Inertial Signals/*.txt' or 'body_acc_x_train.f32')`,
+      "fedmm: 1 of 2 grid cells failed (bad); fix the cause and re-run to retry them",
+    ]);
+    expect(existsSync(join(out, 'good', 'result.json'))).toBe(true);
+    expect(existsSync(join(out, 'bad'))).toBe(false);
+    expect(r.stdout).toMatch(/^good\s+UCI-HAR/m);
+  });
+
   test('runs the smoke grid, then skips its finished cells on a re-run', { timeout: 180_000 }, async () => {
     const out = join(dir, 'grid');
     const first = await fedmmAsync(['grid', 'smoke', '--out', out, '--workers', '0']);

@@ -55,6 +55,13 @@ export class Progress {
     if (this.mode === 'tty' && this.total > 0 && this.done < this.total) this.draw();
   }
 
+  /** An error on its own line, printed in every mode (quiet too). */
+  error(text: string): void {
+    this.clearBar();
+    this.sink.write(`${text}\n`);
+    if (this.mode === 'tty' && this.total > 0 && this.done < this.total) this.draw();
+  }
+
   /** Starts a run of `total` rounds. */
   start(label: string, total: number, metric: string): void {
     this.label = label;

@@ -83,6 +83,7 @@ export const gridCommand: Command = {
     const progress = new Progress(progressMode(quiet, args.options.verbose === true));
     const { signal, dispose } = interruptSignal(progress);
     const done: { name: string; result: ExperimentResult }[] = [];
+    const failed: string[] = [];
     let skipped = 0;
     try {
       for (const [i, { cell, plan }] of plans.entries()) {
@@ -95,7 +96,16 @@ export const gridCommand: Command = {
           continue;
         }
         const started = existsSync(join(dir, CONFIG_FILE));
-        const result = await runExperiment(plan, exec, { out: dir, argv: ['grid', ...argv], resume: started, progress, signal, labelPrefix: `${prefix}${cell.name}: ` });
+        let result: ExperimentResult | null;
+        try {
+          result = await runExperiment(plan, exec, { out: dir, argv: ['grid', ...argv], resume: started, progress, signal, labelPrefix: `${prefix}${cell.name}: ` });
+        } catch (e) {
+          // One failing cell does not stop the grid: it is reported here and in the exit code.
+          const line = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+          progress.error(`fedmm: grid cell '${cell.name}' failed: ${line}`);
+          failed.push(cell.name);
+          continue;
+        }
         if (!result) {
           process.stderr.write(`fedmm: interrupted; re-run the same command to continue (${done.length} of ${plans.length} cells done)\n`);
           return 130;
@@ -105,13 +115,17 @@ export const gridCommand: Command = {
     } finally {
       dispose();
     }
-    process.stdout.write(`${resultTable(done)}\n`);
+    if (done.length) process.stdout.write(`${resultTable(done)}\n`);
     if (skipped) process.stdout.write(`${skipped} finished cell${skipped > 1 ? 's' : ''} skipped\n`);
-    if (args.options['no-report'] !== true) {
+    if (args.options['no-report'] !== true && done.length) {
       const path = writeReport(out);
       process.stdout.write(`report: ${path}\n`);
     }
     process.stdout.write(`results: ${out}\n`);
+    if (failed.length) {
+      process.stderr.write(`fedmm: ${failed.length} of ${plans.length} grid cells failed (${failed.join(', ')}); fix the cause and re-run to retry them\n`);
+      return 1;
+    }
     return 0;
   },
 };
