@@ -31,6 +31,7 @@ export function dataConfig(plan: RunPlan, repeat: Repeat): DataConfig {
     missingLabel: plan.missingLabel,
     labelNoise: plan.labelNoise,
     source: plan.dataDir === null ? { kind: 'simulated' } : { kind: 'uci-har', path: plan.dataDir },
+    partitionRng: plan.partitionRng,
   };
 }
 
@@ -56,6 +57,7 @@ export function taskSpec(plan: RunPlan, repeat: Repeat): RunConfigInput['task'] 
     scale: data.scale,
     fold: data.fold,
     source: data.source,
+    partitionRng: data.partitionRng,
     dHid: plan.hidSize,
     ...(plan.modality === null ? {} : { modalities: modalityIndices(plan) }),
   };
