@@ -8,7 +8,9 @@ import { createFederatedDataset } from '../data/federated.js';
 import { getDataset } from '../data/registry.js';
 import type { DataConfig } from '../data/types.js';
 import { createModel } from '../models/factory.js';
+import { createTask, type TaskSpec } from '../fl/task.js';
 import { runFederated, type RoundRecord, type RunConfigInput, type RunResult } from '../runtime/index.js';
+import { loadBuiltins } from '../runtime/plugins.js';
 import { UsageError } from './args.js';
 import type { Progress } from './progress.js';
 import { duration, pct } from './format.js';
@@ -47,7 +49,7 @@ function conditions(plan: RunPlan) {
 }
 
 /** The runtime's task spec for one repeat (src/fl/fedmultimodal.ts); `modalities` only for unimodal runs. */
-export function taskSpec(plan: RunPlan, repeat: Repeat): RunConfigInput['task'] {
+export function taskSpec(plan: RunPlan, repeat: Repeat): TaskSpec {
   const data = dataConfig(plan, repeat);
   return {
     kind: 'fedmultimodal',
@@ -195,8 +197,10 @@ export async function runExperiment(plan: RunPlan, exec: Execution, options: Exp
     const differs = planDifferences(previous.plan, plan);
     if (differs.length) throw new UsageError(`--resume: ${out} holds a different experiment (differs in ${differs.join(', ')})`, 1);
   } else {
-    // Load the data and partition it once before writing anything, so bad data leaves no directory behind.
-    for (const repeat of repeatsOf(plan)) createFederatedDataset(plan.dataset, dataConfig(plan, repeat));
+    // Build each repeat's task (data, partition, model) once before writing anything, so bad data or a
+    // setting the task refuses leaves no directory behind.
+    await loadBuiltins();
+    for (const repeat of repeatsOf(plan)) await createTask(taskSpec(plan, repeat));
     mkdirSync(out, { recursive: true });
     const config: ExperimentConfig = {
       fedmm: VERSION,
