@@ -42,7 +42,8 @@ try {
 } catch (e) {
   const err = e instanceof Error ? e : new Error(String(e));
   const line = err.message.split('\n')[0];
-  process.stderr.write(`\r\x1b[2K`.repeat(process.stderr.isTTY ? 1 : 0) + `fedmm: ${line}\n`);
+  const clearBar = process.stderr.isTTY ? '\r\x1b[2K' : '';
+  process.stderr.write(`${clearBar}fedmm: ${line}\n`);
   if (verbose && err.stack) process.stderr.write(err.stack + '\n');
   process.exitCode = err instanceof UsageError ? err.exitCode : 1;
 }
