@@ -29,6 +29,8 @@ describe('fedmm run', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^experiment\s+dataset\s+metric\s+test %/);
     expect(r.stdout).toContain(`results: ${out}`);
+    expect(r.stdout).toContain(`report: ${join(out, 'report.html')}`);
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('<svg class="chart"');
     expect(r.stderr).toContain('uci-har fedopt attention seed-3: round 2/2');
 
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));

@@ -117,10 +117,7 @@ export const gridCommand: Command = {
     }
     if (done.length) process.stdout.write(`${resultTable(done)}\n`);
     if (skipped) process.stdout.write(`${skipped} finished cell${skipped > 1 ? 's' : ''} skipped\n`);
-    if (args.options['no-report'] !== true && done.length) {
-      const path = writeReport(out);
-      process.stdout.write(`report: ${path}\n`);
-    }
+    if (args.options['no-report'] !== true && done.length) process.stdout.write(`report: ${writeReport(out)}\n`);
     process.stdout.write(`results: ${out}\n`);
     if (failed.length) {
       process.stderr.write(`fedmm: ${failed.length} of ${plans.length} grid cells failed (${failed.join(', ')}); fix the cause and re-run to retry them\n`);

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { formatOptions, parseArgs, UsageError, type OptionSpec } from '../args.js';
 import { runExperiment, shellCommand } from '../execute.js';
 import { Progress, progressMode } from '../progress.js';
+import { writeReport } from '../report/index.js';
 import { buildExecution, buildPlan, EXECUTION_OPTIONS, EXPERIMENT_OPTIONS, planLabel, type RunPlan } from '../run-options.js';
 import type { Command } from './command.js';
 import { interruptSignal, resultTable, runLines } from './shared.js';
@@ -10,6 +11,7 @@ import { interruptSignal, resultTable, runLines } from './shared.js';
 export const OUTPUT_OPTIONS: readonly OptionSpec[] = [
   { name: 'out', kind: 'string', value: 'DIR', help: 'output directory (default results/<dataset>-<alg>-<fusion>)' },
   { name: 'resume', kind: 'flag', help: 'continue the experiment in --out: keep finished runs, resume the others from their checkpoints' },
+  { name: 'no-report', kind: 'flag', help: 'do not write <out>/report.html at the end' },
 ];
 
 const OPTIONS: readonly OptionSpec[] = [...EXPERIMENT_OPTIONS, ...EXECUTION_OPTIONS, ...OUTPUT_OPTIONS];
@@ -31,8 +33,8 @@ export const runCommand: Command = {
   help: () => [
     'Usage: fedmm run --dataset ID [options]',
     '',
-    'Trains one federated experiment and writes <out>/config.json, <out>/result.json and, per seed or fold,',
-    '<out>/seed-N/{metrics.jsonl, model.safetensors, partition.json}. Settings not given take the',
+    'Trains one federated experiment and writes <out>/config.json, <out>/result.json, <out>/report.html and,',
+    'per seed or fold, <out>/seed-N/{metrics.jsonl, model.safetensors, partition.json}. Settings not given take the',
     "dataset's published FedMultimodal hyper-parameters; FedMultimodal's own flag names are accepted.",
     '',
     'Options:',
@@ -63,6 +65,7 @@ export const runCommand: Command = {
       }
       process.stdout.write(`${resultTable([{ name: result.label, result }])}\n`);
       if (!quiet && result.runs.length > 1) process.stdout.write(`${runLines(result)}\n`);
+      if (args.options['no-report'] !== true) process.stdout.write(`report: ${writeReport(out)}\n`);
       process.stdout.write(`results: ${out}\n`);
       return 0;
     } finally {
