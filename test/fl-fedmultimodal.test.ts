@@ -21,6 +21,14 @@ describe('FedMultimodal task', () => {
     expect(() => new FedMultimodalTask({ kind: 'fedmultimodal', dataset: 'uci-har', alpha: 1 })).toThrow("fedmultimodal task: unknown option 'alpha'");
   });
 
+  it('trains a unimodal baseline when given one modality', () => {
+    const acc = new FedMultimodalTask({ kind: 'fedmultimodal', dataset: 'uci-har', ...dataOptions, modalities: [0] });
+    const both = new FedMultimodalTask({ kind: 'fedmultimodal', dataset: 'uci-har', ...dataOptions });
+    expect(acc.numParams).toBeLessThan(both.numParams);
+    expect(Object.keys(acc.evaluate(acc.createModel(new Rng(1)), 'dev'))).toContain('macro-f1');
+    expect(() => new FedMultimodalTask({ kind: 'fedmultimodal', dataset: 'uci-har', ...dataOptions, modalities: [2] })).toThrow(/must be distinct indices/);
+  });
+
   it('passes the partition generator choice to the data layer', () => {
     const numpy = new FedMultimodalTask({ kind: 'fedmultimodal', dataset: 'uci-har', ...dataOptions, partitionRng: 'numpy' });
     expect(numpy.data.config.partitionRng).toBe('numpy');

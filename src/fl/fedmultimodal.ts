@@ -40,10 +40,12 @@ export interface FedMultimodalSpec extends TaskSpec {
   readonly evalBatchSize?: number;
   /** 'numpy': the paper's exact UCI-HAR shards (numpy's legacy generator); default 'fedmm'. */
   readonly partitionRng?: 'fedmm' | 'numpy';
+  /** Indices of the modalities the model reads (one index: a unimodal baseline); default all. */
+  readonly modalities?: readonly number[];
 }
 
 const KNOWN = ['kind', 'dataset', 'dirichletAlpha', 'missingModality', 'missingLabel', 'labelNoise', 'fusion', 'seed', 'dataSeed', 'scale',
-  'maxLen', 'fold', 'clients', 'source', 'dHid', 'evalBatchSize', 'partitionRng'];
+  'maxLen', 'fold', 'clients', 'source', 'dHid', 'evalBatchSize', 'partitionRng', 'modalities'];
 
 class ModuleModel implements TrainableModel<Batch> {
   readonly params: Float32Array;
@@ -135,7 +137,7 @@ export class FedMultimodalTask implements Task<Batch> {
   }
 
   private createModule(rng?: Rng): MultimodalClassifier {
-    return createModel(this.dataset, { fusion: this.spec.fusion ?? 'attention', dHid: this.spec.dHid ?? 128, rng });
+    return createModel(this.dataset, { fusion: this.spec.fusion ?? 'attention', dHid: this.spec.dHid ?? 128, modalities: this.spec.modalities, rng });
   }
 
   createModel(rng: Rng): TrainableModel<Batch> {
