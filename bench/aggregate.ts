@@ -2,30 +2,18 @@
 // from memory, not cache): update bytes per second, against a read-only float64 sum of the same bytes in
 // C++ (the addon's `sum`, 32 partial sums) measured right before and after each figure in the same run. Also the pending-buffer sizes and the
 // TypeScript fallback, and P split over 2 threads (the baseline stays the one-thread sum).
-import { Bench } from 'tinybench';
 import { nativeAggregateOps, referenceAggregateOps, StreamingMean } from '../src/aggregate/index.js';
 import type { AggregateOps } from '../src/aggregate/index.js';
 import { tryLoadAddon } from '../src/backend/native.js';
+import { randomArray } from '../src/bench/measure.js';
 import { Rng } from '../src/random.js';
+import { meanMs } from './common.js';
 
 const K = 100, P = 1_000_000;
 
-async function meanMs(fn: () => void, timeMs: number, iterations: number): Promise<number> {
-  const bench = new Bench({ time: timeMs, iterations, warmupIterations: 1 });
-  bench.add('task', fn);
-  await bench.run();
-  const r = bench.tasks[0].result;
-  if (r.state !== 'completed') throw new Error(`bench: task ended in state ${r.state}`);
-  return r.latency.mean;
-}
-
 export async function run(): Promise<void> {
   const rng = new Rng(5);
-  const updates = Array.from({ length: K }, () => {
-    const u = new Float32Array(P);
-    for (let i = 0; i < P; i++) u[i] = rng.uniform(-1, 1);
-    return u;
-  });
+  const updates = Array.from({ length: K }, () => randomArray(P, rng));
   const weights = updates.map(() => 1 + rng.int(100));
   const bytes = K * P * 4;
   const gbps = (ms: number): number => bytes / (ms * 1e6);
@@ -36,7 +24,7 @@ export async function run(): Promise<void> {
   // The machine is shared, so each streaming figure is divided by read-only sums measured right before and
   // right after it (their mean), not by one sum measured minutes earlier.
   const sink = { s: 0 };
-  const sumGbps = async (): Promise<number> => gbps(await meanMs(() => { for (const u of updates) sink.s += addon!.sum(u); }, 600, 3));
+  const sumGbps = async (): Promise<number> => gbps(await meanMs(() => { for (const u of updates) sink.s += addon!.sum(u); }, 600, 3, 1));
   const streaming = async (ops: AggregateOps, pending: number, label: string, threads = 1): Promise<void> => {
     const sm = new StreamingMean(P, { pending, ops, threads });
     const before = addon ? await sumGbps() : NaN;
@@ -44,7 +32,7 @@ export async function run(): Promise<void> {
       sm.reset();
       updates.forEach((u, k) => sm.add(u, weights[k]));
       sm.result(out);
-    }, 600, 3));
+    }, 600, 3, 1));
     const base = addon ? (before + (await sumGbps())) / 2 : NaN;
     rows.push({
       'K=100 × P=1M float32': label,

@@ -4,39 +4,21 @@
 //   gemm GFLOP/s, one GRU-classifier training step, and the weighted accumulation of client updates.
 // Every gpu figure goes through the Kernels interface, so it includes the host↔device copies the interface
 // forces. Exit status 1 if any parity case fails.
-import { Bench } from 'tinybench';
 import { setKernels } from '../src/backend/index.js';
 import type { Kernels } from '../src/backend/kernels.js';
 import { jsKernels } from '../src/backend/js/index.js';
 import { nativeKernels } from '../src/backend/native.js';
 import { nativeAggregateOps, referenceAggregateOps, type AggregateOps } from '../src/aggregate/ops.js';
-import * as F from '../src/nn/functional.js';
-import { GRU } from '../src/nn/gru.js';
-import { Linear } from '../src/nn/linear.js';
-import { Module } from '../src/nn/module.js';
-import { SGD } from '../src/optim/sgd.js';
+import { gemmThroughput, randomArray, type GemmShape } from '../src/bench/measure.js';
 import { Rng } from '../src/random.js';
-import { Tensor } from '../src/tensor/tensor.js';
 import { createGpuKernels, probeGpu, type GpuKernels } from '../kernels/index.js';
+import { gruTrainStep, meanMs } from './common.js';
 import { runParity } from './gpu-parity.js';
 
-/** Mean latency in ms of `fn` over at least `iterations` runs and `timeMs`. */
-async function measure(fn: () => void, timeMs = 300, iterations = 3): Promise<number> {
-  const bench = new Bench({ time: timeMs, iterations, warmupIterations: 1 });
-  bench.add('task', fn);
-  await bench.run();
-  const r = bench.tasks[0].result;
-  if (r.state !== 'completed') throw new Error(`bench: task ended in state ${r.state}`);
-  return r.latency.mean;
-}
+/** Mean latency in ms of `fn` over at least 3 runs and 300 ms. */
+const measure = (fn: () => void): Promise<number> => meanMs(fn, 300, 3, 1);
 
-function randomArray(n: number, rng: Rng): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = rng.uniform(-1, 1);
-  return a;
-}
-
-const GEMM_SHAPES = [
+const GEMM_SHAPES: (GemmShape & { label: string })[] = [
   { label: '64² · 64²', M: 64, N: 64, K: 64, transB: false },
   { label: '512² · 512²', M: 512, N: 512, K: 512, transB: false },
   { label: '1024² · 1024²', M: 1024, N: 1024, K: 1024, transB: false },
@@ -44,47 +26,15 @@ const GEMM_SHAPES = [
   { label: 'GRU input [16·128, 128]·[128, 384]ᵀ', M: 16 * 128, N: 384, K: 128, transB: true },
 ];
 
-async function gemmGflops(k: Kernels, s: (typeof GEMM_SHAPES)[number]): Promise<number> {
-  const rng = new Rng(1);
-  const a = randomArray(s.M * s.K, rng);
-  const b = randomArray(s.K * s.N, rng);
-  const c = new Float32Array(s.M * s.N);
-  const ms = await measure(() => k.gemm(false, s.transB, s.M, s.N, s.K, 1, a, b, 0, c));
-  return (2 * s.M * s.N * s.K) / (ms * 1e6);
+async function gemmGflops(k: Kernels, s: GemmShape): Promise<number> {
+  return (await gemmThroughput(k, s, new Rng(1), measure)).gflops;
 }
 
-/** A GRU over [B, T, I] and a linear head on the last hidden state (the engine benchmark's model). */
-class GruClassifier extends Module {
-  readonly gru: GRU;
-  readonly head: Linear;
-  constructor(inputSize: number, hidden: number, classes: number, rng: Rng) {
-    super();
-    this.gru = this.registerModule('gru', new GRU(inputSize, hidden, { batchFirst: true, rng }));
-    this.head = this.registerModule('head', new Linear(hidden, classes, { rng }));
-  }
-  forward(x: Tensor, lengths: Int32Array): Tensor {
-    const [, hN] = this.gru.forward(x, lengths);
-    return this.head.forward(hN.reshape([x.shape[0], this.gru.hiddenSize]));
-  }
-}
-
-/** ms per training step on `k`: batch 32, 50 steps, 40 features, hidden 64, 10 classes, SGD with momentum. */
+/** ms per training step of the GRU classifier (packed lengths) on `k`. */
 async function gruStepMs(k: Kernels): Promise<number> {
   const previous = setKernels(k);
   try {
-    const B = 32, T = 50, I = 40, H = 64, C = 10;
-    const rng = new Rng(2);
-    const model = new GruClassifier(I, H, C, rng);
-    model.flatten();
-    const opt = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
-    const x = Tensor.randn([B, T, I], { rng });
-    const lengths = Int32Array.from({ length: B }, () => 1 + rng.int(T));
-    const y = Int32Array.from({ length: B }, () => rng.int(C));
-    return await measure(() => {
-      opt.zeroGrad();
-      F.crossEntropy(model.forward(x, lengths), y).backward();
-      opt.step();
-    }, 1000, 3);
+    return await meanMs(gruTrainStep(new Rng(2), true), 1000, 3, 1);
   } finally {
     setKernels(previous);
   }

@@ -6,59 +6,19 @@
 // recurrent matmul): the same matmul sizes and gate count as PyTorch's form.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { Bench } from 'tinybench';
 import { backendInfo, kernels, useBackend } from '../src/backend/index.js';
 import type { BackendName } from '../src/backend/kernels.js';
 import { addonBuilt } from '../src/backend/native.js';
-import * as F from '../src/nn/functional.js';
-import { GRU } from '../src/nn/gru.js';
-import { Linear } from '../src/nn/linear.js';
-import { Module } from '../src/nn/module.js';
-import { SGD } from '../src/optim/sgd.js';
 import { Rng } from '../src/random.js';
-import { Tensor } from '../src/tensor/tensor.js';
+import { GRU_SIZES, gruTrainStep, meanMs } from './common.js';
 
-const B = 32, T = 50, I = 40, H = 64, C = 10;
-
-async function meanMs(fn: () => unknown | Promise<unknown>, timeMs: number, iterations: number): Promise<number> {
-  const bench = new Bench({ time: timeMs, iterations, warmupIterations: 2 });
-  bench.add('task', fn);
-  await bench.run();
-  const r = bench.tasks[0].result;
-  if (r.state !== 'completed') throw new Error(`bench: task ended in state ${r.state}`);
-  return r.latency.mean;
-}
-
-class GruClassifier extends Module {
-  readonly gru: GRU;
-  readonly head: Linear;
-  constructor(rng: Rng) {
-    super();
-    this.gru = this.registerModule('gru', new GRU(I, H, { batchFirst: true, rng }));
-    this.head = this.registerModule('head', new Linear(H, C, { rng }));
-  }
-  forward(x: Tensor, lengths: Int32Array | null): Tensor {
-    const [, hN] = this.gru.forward(x, lengths);
-    return this.head.forward(hN.reshape([B, H]));
-  }
-}
+const { B, T, I, H, C } = GRU_SIZES;
 
 async function fedmmStepMs(backend: BackendName, packed: boolean): Promise<number> {
   const previous = kernels().name;
   useBackend(backend);
   try {
-    const rng = new Rng(7);
-    const model = new GruClassifier(rng);
-    model.flatten();
-    const opt = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
-    const x = Tensor.randn([B, T, I], { rng });
-    const lengths = packed ? Int32Array.from({ length: B }, () => 1 + rng.int(T)) : null;
-    const y = Int32Array.from({ length: B }, () => rng.int(C));
-    return await meanMs(() => {
-      opt.zeroGrad();
-      F.crossEntropy(model.forward(x, lengths), y).backward();
-      opt.step();
-    }, backend === 'js' ? 3000 : 1500, 5);
+    return await meanMs(gruTrainStep(new Rng(7), packed), backend === 'js' ? 3000 : 1500, 5, 2);
   } finally {
     useBackend(previous);
   }
@@ -97,8 +57,7 @@ async function tfjsStepMs(): Promise<number | string> {
       opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as import('@tensorflow/tfjs').Tensor) as import('@tensorflow/tfjs').Scalar);
     });
   };
-  const ms = await meanMs(step, 3000, 5);
-  return ms;
+  return meanMs(step, 3000, 5, 2);
 }
 
 export async function run(): Promise<void> {

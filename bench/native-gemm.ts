@@ -4,9 +4,10 @@
 // The baseline (SSE2, no FMA) is shown in GFLOP/s only. The ratio column compares each variant with the
 // baseline build measured in the same run.
 import { readFileSync } from 'node:fs';
-import { Bench } from 'tinybench';
 import { loadAddon, tryLoadAddon, type IsaVariant } from '../src/backend/native.js';
+import { randomArray } from '../src/bench/measure.js';
 import { Rng } from '../src/random.js';
+import { meanMs } from './common.js';
 
 interface Shape {
   label: string;
@@ -36,12 +37,6 @@ function nominalGHz(): number | null {
   }
 }
 
-function rand(n: number, rng: Rng): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = rng.uniform(-1, 1);
-  return a;
-}
-
 export async function run(): Promise<void> {
   if (!tryLoadAddon()) {
     console.log('native-gemm: native addon not built; skipped');
@@ -55,16 +50,12 @@ export async function run(): Promise<void> {
   try {
     for (const s of SHAPES) {
       const rng = new Rng(3);
-      const a = rand(s.M * s.K, rng), b = rand(s.K * s.N, rng), c = new Float32Array(s.M * s.N);
+      const a = randomArray(s.M * s.K, rng), b = randomArray(s.K * s.N, rng), c = new Float32Array(s.M * s.N);
       const gflops: Partial<Record<IsaVariant, number>> = {};
       for (const v of variants) {
         addon.setVariant(v);
-        const bench = new Bench({ time: 300, iterations: 10, warmupIterations: 3 });
-        bench.add(v, () => addon.gemm(s.transA, s.transB, s.M, s.N, s.K, 1, a, b, 0, c));
-        await bench.run();
-        const r = bench.tasks[0].result;
-        if (r.state !== 'completed') throw new Error(`native-gemm: ${v} ended in state ${r.state}`);
-        gflops[v] = (2 * s.M * s.N * s.K) / (r.latency.mean * 1e6);
+        const ms = await meanMs(() => addon.gemm(s.transA, s.transB, s.M, s.N, s.K, 1, a, b, 0, c), 300, 10, 3);
+        gflops[v] = (2 * s.M * s.N * s.K) / (ms * 1e6);
       }
       for (const v of variants) {
         const g = gflops[v]!;

@@ -2,9 +2,9 @@
 // UCI-HAR model, round throughput in client updates/s — with a machine summary, a table, and --json for
 // comparing machines and commits. Each figure is the median of timed repetitions after a warm-up.
 import { execFileSync } from 'node:child_process';
-import { performance } from 'node:perf_hooks';
 import { aggregateOps } from '../../aggregate/ops.js';
 import { backendInfo, kernels, useBackend } from '../../backend/index.js';
+import { gemmThroughput, medianMs, randomArray } from '../../bench/measure.js';
 import { FedMultimodalTask } from '../../fl/fedmultimodal.js';
 import { Rng } from '../../random.js';
 import { runFederated } from '../../runtime/index.js';
@@ -33,26 +33,6 @@ export interface BenchFigure {
   readonly detail: string;
 }
 
-/** Median ms of `fn` over timed repetitions (after one warm-up), for at least `budgetMs` or `minReps`. */
-function timeMs(fn: () => void, budgetMs = 800, minReps = 5): number {
-  fn();
-  const samples: number[] = [];
-  const end = performance.now() + budgetMs;
-  while (samples.length < minReps || (performance.now() < end && samples.length < 1000)) {
-    const t = performance.now();
-    fn();
-    samples.push(performance.now() - t);
-  }
-  samples.sort((a, b) => a - b);
-  return samples[samples.length >> 1];
-}
-
-function randomArray(n: number, rng: Rng): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = rng.uniform(-1, 1);
-  return a;
-}
-
 /** Weighted accumulation of 8 client updates of 1M floats (the server's streaming mean). */
 function aggregateBench(): BenchFigure[] {
   const ops = aggregateOps();
@@ -62,25 +42,24 @@ function aggregateBench(): BenchFigure[] {
   const updates = Array.from({ length: K }, () => randomArray(P, rng));
   const weights = Float64Array.from({ length: K }, (_, i) => 10 + i);
   const acc = new Float64Array(P);
-  const ms = timeMs(() => ops.fold(acc, updates, weights, K));
+  const ms = medianMs(() => ops.fold(acc, updates, weights, K));
   const bytes = K * P * 4 + 2 * P * 8;
   return [{ suite: 'aggregate', name: 'fold 8 updates × 1M floats', value: bytes / (ms * 1e6), unit: 'GB/s', detail: `${ms.toFixed(2)} ms, ops ${ops.variant}` }];
 }
 
-function gemmBench(): BenchFigure[] {
+async function gemmBench(): Promise<BenchFigure[]> {
   const k = kernels();
   const rng = new Rng(2);
   const shapes = [
     { name: 'GEMM 512×512×512', M: 512, N: 512, K: 512, transB: false },
     { name: 'GEMM GRU input [2048,128]·[384,128]ᵀ', M: 2048, N: 384, K: 128, transB: true },
   ];
-  return shapes.map((s) => {
-    const a = randomArray(s.M * s.K, rng);
-    const b = randomArray(s.K * s.N, rng);
-    const c = new Float32Array(s.M * s.N);
-    const ms = timeMs(() => k.gemm(false, s.transB, s.M, s.N, s.K, 1, a, b, 0, c));
-    return { suite: 'gemm' as const, name: s.name, value: (2 * s.M * s.N * s.K) / (ms * 1e6), unit: 'GFLOP/s', detail: `${ms.toFixed(2)} ms` };
-  });
+  const figures: BenchFigure[] = [];
+  for (const s of shapes) {
+    const { ms, gflops } = await gemmThroughput(k, s, rng, medianMs);
+    figures.push({ suite: 'gemm', name: s.name, value: gflops, unit: 'GFLOP/s', detail: `${ms.toFixed(2)} ms` });
+  }
+  return figures;
 }
 
 /** One local SGD step (forward, backward, SGD) of the UCI-HAR attention model on a batch of 16. */
@@ -93,7 +72,7 @@ function trainStepBench(): BenchFigure[] {
   const momentum = new Float32Array(model.params.length);
   const sgd = kernels().sgdStep;
   const rng = new Rng(4);
-  const ms = timeMs(() => {
+  const ms = medianMs(() => {
     model.lossAndGrad(batch, { classScale: null, rng });
     sgd(model.params, model.grads, momentum, { lr: 0.05, momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 1e-5, hasMomentumBuffer: true });
   }, 3000, 5);
