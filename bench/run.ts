@@ -5,6 +5,7 @@ import * as engine from './engine.js';
 import * as gruTrain from './gru-train.js';
 import * as nativeGemm from './native-gemm.js';
 import * as runtime from './runtime.js';
+import * as runtimeTfjs from './runtime-tfjs.js';
 
 const modules: { name: string; run: () => Promise<void> }[] = [
   { name: 'engine', run: engine.run },
@@ -12,6 +13,7 @@ const modules: { name: string; run: () => Promise<void> }[] = [
   { name: 'aggregate', run: aggregate.run },
   { name: 'gru-train', run: gruTrain.run },
   { name: 'runtime', run: runtime.run },
+  { name: 'runtime-tfjs', run: runtimeTfjs.run },
   { name: 'client-state', run: clientState.run },
 ];
 
