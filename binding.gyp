@@ -1,5 +1,5 @@
 # The fedmm native addon. The kernel sources in native/isa are compiled once per ISA variant, each into its
-# own static library and namespace with its own cflags (never -march=native, never -ffast-math), and the
+# own static library and namespace with its own cflags (no host-tuned -march flag, never -ffast-math), and the
 # addon picks one at run time from the CPU's features; arm64 (and any non-x64 target) builds the baseline only.
 {
   'variables': {
