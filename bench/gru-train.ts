@@ -4,13 +4,12 @@
 // All sequences use the full 50 steps here (tfjs has no packed sequences); a second fedmm row uses random
 // lengths 1..50, the packed case. tfjs's GRU supports only reset_after = false (reset gate before the
 // recurrent matmul): the same matmul sizes and gate count as PyTorch's form.
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { backendInfo, kernels, useBackend } from '../src/backend/index.js';
 import type { BackendName } from '../src/backend/kernels.js';
 import { addonBuilt } from '../src/backend/native.js';
 import { Rng } from '../src/random.js';
 import { GRU_SIZES, gruTrainStep, meanMs } from './common.js';
+import { loadTfjs } from './tfjs.js';
 
 const { B, T, I, H, C } = GRU_SIZES;
 
@@ -29,22 +28,10 @@ let tfjsFlavour = '';
 
 /** ms per step on tfjs-backend-wasm (one thread), or a reason it could not run. */
 async function tfjsStepMs(): Promise<number | string> {
-  let tf: typeof import('@tensorflow/tfjs');
-  let wasm: typeof import('@tensorflow/tfjs-backend-wasm');
-  try {
-    tf = await import('@tensorflow/tfjs');
-    wasm = await import('@tensorflow/tfjs-backend-wasm');
-  } catch (e) {
-    return `tfjs not installed (${(e as Error).message.split('\n')[0]})`;
-  }
-  const wasmDir = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'));
-  wasm.setWasmPaths(join(wasmDir, '/'));
-  wasm.setThreadsCount(1);
-  if (!(await tf.setBackend('wasm'))) return 'tfjs wasm backend failed to initialise';
-  await tf.ready();
-  if (tf.getBackend() !== 'wasm') return `tfjs runs on '${tf.getBackend()}', not wasm`;
-  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  tfjsFlavour = `${simd ? 'SIMD' : 'no SIMD'}, ${wasm.getThreadsCount()} thread(s)`;
+  const loaded = await loadTfjs();
+  if (typeof loaded === 'string') return loaded;
+  const { tf } = loaded;
+  tfjsFlavour = loaded.flavour;
   const model = tf.sequential();
   model.add(tf.layers.gru({ units: H, inputShape: [T, I] }));
   model.add(tf.layers.dense({ units: C }));

@@ -15,15 +15,14 @@
 // cross-entropy. All UCI-HAR windows are 128 steps, so fedmm's masks and packed lengths change nothing
 // here and the TF.js model needs none. Also reported: process CPU ms per update (all threads), which the
 // shared machine's load disturbs less than wall time.
-import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import { backendInfo } from '../src/backend/index.js';
 import { createFederatedDataset } from '../src/data/federated.js';
 import type { Batch, DataConfig } from '../src/data/types.js';
 import { Rng } from '../src/random.js';
 import { runFederated, sampleClients, type RoundRecord } from '../src/runtime/scheduler.js';
+import { loadTfjs } from './tfjs.js';
 
 const DATA: DataConfig = { seed: 0 };
 const TASK = { kind: 'fedmultimodal', dataset: 'uci-har', seed: 0 };
@@ -65,34 +64,6 @@ async function fedmm(rounds: number, workers: number): Promise<SideResult & { nu
     localEpochs: 1, ...LOCAL,
   }, { onRound });
   return { numParams: r.weights.length, rounds: out };
-}
-
-interface Tfjs {
-  tf: typeof TF;
-  /** e.g. 'SIMD, 1 thread(s)'. */
-  flavour: string;
-}
-
-/** TF.js on its wasm backend with one thread, or a reason it could not start. */
-async function loadTfjs(): Promise<Tfjs | string> {
-  let tf: typeof TF;
-  let wasm: typeof import('@tensorflow/tfjs-backend-wasm');
-  try {
-    tf = await import('@tensorflow/tfjs');
-    wasm = await import('@tensorflow/tfjs-backend-wasm');
-  } catch (e) {
-    return `tfjs not installed (${(e as Error).message.split('\n')[0]})`;
-  }
-  // Another benchmark of the same run (gru-train) may have started the backend already; its settings hold.
-  if (!tf.findBackend('wasm')) {
-    wasm.setWasmPaths(join(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm')), '/'));
-    wasm.setThreadsCount(1);
-  }
-  if (!(await tf.setBackend('wasm'))) return 'tfjs wasm backend failed to initialise';
-  await tf.ready();
-  if (tf.getBackend() !== 'wasm') return `tfjs runs on '${tf.getBackend()}', not wasm`;
-  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  return { tf, flavour: `${simd ? 'SIMD' : 'no SIMD'}, ${wasm.getThreadsCount()} thread(s)` };
 }
 
 const KERNEL = 5;
