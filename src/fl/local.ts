@@ -2,6 +2,7 @@
 //   grads = ∂loss/∂w  →  clip to global L2 norm gradClip  →  strategy term (FedProx, SCAFFOLD)  →
 //   PyTorch SGD step (weight decay, momentum; a fresh momentum buffer per client and round).
 import { kernels } from '../backend/index.js';
+import { clipGradBuffers } from '../optim/clip.js';
 import type { Rng } from '../random.js';
 import type { ClientContext, ClientHooks, LocalTrainConfig } from './strategy.js';
 import type { SizedBatch, TaskData, TrainableModel } from './task.js';
@@ -19,14 +20,7 @@ export interface LocalResult {
  * Returns the norm before clipping. maxNorm 0 only measures.
  */
 export function clipGradNorm(grad: Float32Array, maxNorm: number): number {
-  let sq = 0;
-  for (let i = 0; i < grad.length; i++) sq += grad[i] * grad[i];
-  const norm = Math.sqrt(sq);
-  if (maxNorm > 0) {
-    const coef = maxNorm / (norm + 1e-6);
-    if (coef < 1) for (let i = 0; i < grad.length; i++) grad[i] *= coef;
-  }
-  return norm;
+  return clipGradBuffers([grad], maxNorm > 0 ? maxNorm : Infinity);
 }
 
 /** Checks local-training settings; throws a one-line error. */

@@ -1,5 +1,5 @@
 // Gradient clipping by total norm: PyTorch's torch.nn.utils.clip_grad_norm_ (L2).
-import type { Tensor } from '../tensor/tensor.js';
+import type { FloatArray, Tensor } from '../tensor/tensor.js';
 
 /**
  * norm = √(Σ over every gradient element g²); when maxNorm / (norm + 1e-6) < 1 every gradient is scaled
@@ -7,7 +7,11 @@ import type { Tensor } from '../tensor/tensor.js';
  */
 export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number): number {
   if (!(maxNorm >= 0)) throw new Error(`clipGradNorm: maxNorm must be a non-negative number, got ${maxNorm}`);
-  const grads = [...params].flatMap((p) => (p.grad ? [p.grad.data] : []));
+  return clipGradBuffers([...params].flatMap((p) => (p.grad ? [p.grad.data] : [])), maxNorm);
+}
+
+/** clipGradNorm over raw gradient buffers (e.g. a model's one flat gradient buffer); maxNorm ∞ only measures. */
+export function clipGradBuffers(grads: readonly FloatArray[], maxNorm: number): number {
   let sq = 0;
   for (const g of grads) for (let i = 0; i < g.length; i++) sq += g[i] * g[i];
   const norm = Math.sqrt(sq);

@@ -1,4 +1,4 @@
 export { Optimizer, type OptimizerState } from './optimizer.js';
 export { SGD, type SGDOptions } from './sgd.js';
 export { Adam, AdamW, type AdamOptions } from './adam.js';
-export { clipGradNorm } from './clip.js';
+export { clipGradBuffers, clipGradNorm } from './clip.js';
