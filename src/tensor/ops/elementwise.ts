@@ -172,7 +172,7 @@ export function sigmoid(a: Tensor): Tensor {
     });
 }
 
-export function sigmoidScalar(x: number): number {
+function sigmoidScalar(x: number): number {
   return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
 }
 
