@@ -32,13 +32,18 @@ export interface RunSetup {
   readonly numParams: number;
 }
 
-export interface ClientJob {
-  readonly setup: RunSetup;
+/** One client's training in a round, as the run loop hands it to a ClientExecutor. */
+export interface ClientWork {
   readonly round: number;
   readonly clientId: number;
   /** The client's persistent state (its buffers are transferred to the worker). */
   readonly state: Vectors | null;
   readonly fault: InjectedFault | null;
+}
+
+/** A ClientWork with the run's setup: the message a worker receives. */
+export interface ClientJob extends ClientWork {
+  readonly setup: RunSetup;
 }
 
 /** Outputs of the global model on evaluation batches [from, to) of a split (Task.predictBatches). */

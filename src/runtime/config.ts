@@ -1,8 +1,9 @@
-// RunConfig: everything a federated run needs, fully specified and validated (one-line errors naming the
-// field). `resolveRunConfig` fills defaults — from the dataset's published hyper-parameters when a
-// FedMultimodal dataset is named — and checks every field.
+// RunConfig: everything a federated run needs, defined ONCE in the table FIELDS below. From it come the
+// RunConfig type, the validation (`resolveRunConfig`: defaults filled — from the dataset's published
+// hyper-parameters when a FedMultimodal dataset is named — and one-line errors naming the field), the resume
+// digest (the fields marked `digest`) and the option table of docs/runtime.md (`configOptionTable`).
 import { availableParallelism } from 'node:os';
-import { getDataset } from '../data/registry.js';
+import { getDataset, type HyperParams } from '../data/registry.js';
 import type { InjectedFault } from './client-job.js';
 import type { TaskSpec } from '../fl/task.js';
 
@@ -16,191 +17,284 @@ export interface FaultSpec {
   readonly times: number;
 }
 
-export interface RunConfig {
-  /** What is trained. Built from `dataset` + the data options below when not given. */
-  readonly task: TaskSpec;
-  /** FedMultimodal dataset id (informational when `task` was given explicitly). */
-  readonly dataset: string | null;
-  readonly dirichletAlpha: number | null;
-  readonly missingModality: number;
-  readonly missingLabel: number;
-  readonly labelNoise: number;
-  readonly fusion: Fusion;
-  /** More FedMultimodal task options merged into the task spec: scale, dataSeed, fold, clients, maxLen,
-   *  source ({ kind: 'uci-har', path } for the real data), dHid, evalBatchSize. */
-  readonly dataOptions: Readonly<Record<string, unknown>>;
-  /** fedavg | fedprox | fedrs | fedopt | scaffold, or a plugin's. */
-  readonly algorithm: string;
-  /** The algorithm's parameters (serverLr, mu, alpha, optimizer, beta1, beta2, tau, serverMomentum). */
-  readonly algorithmParams: Readonly<Record<string, number | string>>;
-  readonly rounds: number;
-  /** Share of clients sampled per round: int(clientRate·N) clients, at least 1. */
-  readonly clientRate: number;
-  readonly localEpochs: number;
-  readonly batchSize: number;
-  readonly lr: number;
-  readonly momentum: number;
-  readonly weightDecay: number;
-  readonly gradClip: number;
-  readonly seed: number;
-  /** Worker threads; 0 runs clients one after another on the main thread (same results). */
-  readonly workers: number;
-  /** Evaluate on dev and test every this many rounds and after the last; 0 = never (benchmarks). */
-  readonly evalEvery: number;
-  /** Checkpoint every this many rounds; 0 = never. Needs outDir. */
-  readonly checkpointEvery: number;
-  /** Run directory (metrics.jsonl, result.json, model.bin, checkpoints/, client-state/, trace.json); null = none. */
-  readonly outDir: string | null;
-  /** Continue from outDir's latest checkpoint. */
-  readonly resume: boolean;
-  /** Write a Chrome trace-event file (outDir/trace.json). */
-  readonly trace: boolean;
-  /** Retry a client once when its worker throws or dies. */
-  readonly retryFailed: boolean;
-  /** A round needs at least ceil(minClientFraction · sampled) accepted updates. */
-  readonly minClientFraction: number;
-  /** Below that: repeat the round (up to maxRoundAttempts tries) or stop. */
-  readonly onShortRound: 'repeat' | 'stop';
-  readonly maxRoundAttempts: number;
-  /** Memory budget of the client-state store before it spills to outDir/client-state. */
-  readonly clientStateBudgetBytes: number;
-  /** Jobs dispatched ahead of the oldest unfolded client (bounds the reorder buffer); 0 = 4 per worker. */
-  readonly window: number;
-  /** Modules that register extra tasks or strategies, imported on the main thread and in every worker. */
-  readonly plugins: readonly string[];
-  /** Injected faults (resilience tests and drills). */
-  readonly faults: readonly FaultSpec[];
+/** What a field's resolver sees: the raw input, the named dataset's hyper-parameters, and the other fields. */
+interface ResolveContext {
+  readonly input: Readonly<Record<string, unknown>>;
+  readonly hyper: HyperParams | null;
+  /** Another field's resolved value (resolved on first use; typed by the caller, as the table's type comes from this table). */
+  get(name: string): unknown;
 }
 
-export type RunConfigInput = Partial<Omit<RunConfig, 'faults'>> & {
-  /** Shorthands merged into algorithmParams. */
-  serverLr?: number;
-  mu?: number;
-  faults?: readonly (Omit<FaultSpec, 'times'> & { times?: number })[];
-};
+interface Field<T> {
+  /** The default as the docs' table shows it. */
+  readonly shown: string;
+  /** The docs' table's description. */
+  readonly doc: string;
+  /** The field changes results: a resume with a different value is refused. */
+  readonly digest: boolean;
+  /** The field's value from its raw input (undefined when not given); throws `config: <field> must be …`. */
+  resolve(raw: unknown, ctx: ResolveContext): T;
+}
 
-const KNOWN = new Set<string>([
-  'task', 'dataset', 'dirichletAlpha', 'missingModality', 'missingLabel', 'labelNoise', 'fusion', 'dataOptions', 'algorithm', 'algorithmParams',
-  'rounds', 'clientRate', 'localEpochs', 'batchSize', 'lr', 'momentum', 'weightDecay', 'gradClip', 'seed', 'workers',
-  'evalEvery', 'checkpointEvery', 'outDir', 'resume', 'trace', 'retryFailed', 'minClientFraction', 'onShortRound',
-  'maxRoundAttempts', 'clientStateBudgetBytes', 'window', 'plugins', 'faults', 'serverLr', 'mu',
-]);
+const field = <T>(f: Field<T>): Field<T> => f;
 
-const FAULT_KINDS: readonly InjectedFault[] = ['throw', 'crash', 'malformed', 'nan'];
-
-function fail(field: string, rule: string, value: unknown): never {
+function fail(name: string, rule: string, value: unknown): never {
   let shown: string;
   try {
     shown = JSON.stringify(value) ?? String(value);
   } catch {
     shown = String(value);
   }
-  throw new Error(`config: ${field} must be ${rule}, got ${shown}`);
+  throw new Error(`config: ${name} must be ${rule}, got ${shown}`);
 }
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
+function num(name: string, v: unknown, ok: (x: number) => boolean, rule: string): number {
+  if (!isNum(v) || !ok(v)) fail(name, rule, v);
+  return v;
+}
+
+function int(name: string, v: unknown, min: number): number {
+  if (!isInt(v) || v < min) fail(name, `an integer ≥ ${min}`, v);
+  return v;
+}
+
+function bool(name: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') fail(name, 'true or false', v);
+  return v;
+}
+
+const rate = (name: string, v: unknown): number => num(name, v, (x) => x >= 0 && x < 1, 'in [0, 1)');
+
+/** A field that only makes sense with a run directory. */
+function needsOutDir(name: string, value: boolean | number, ctx: ResolveContext): void {
+  if (value && ctx.get('outDir') === null) throw new Error(`config: ${name} needs an outDir`);
+}
+
+const FAULT_KINDS: readonly InjectedFault[] = ['throw', 'crash', 'malformed', 'nan'];
+
+/** Raw fault as given: `times` defaults to 1. */
+type FaultInput = Omit<FaultSpec, 'times'> & { times?: number };
+
+/** Every field of a run, in the docs' order. */
+const FIELDS = {
+  dataset: field<string | null>({
+    shown: '—', digest: false, doc: "FedMultimodal dataset id; builds `task = { kind: 'fedmultimodal', dataset, … }`",
+    resolve: (v) => {
+      if (v === undefined || v === null) return null;
+      if (typeof v !== 'string') fail('dataset', 'a dataset id', v);
+      getDataset(v);
+      return v;
+    },
+  }),
+  task: field<TaskSpec>({
+    shown: 'from `dataset`', digest: true, doc: "any registered task spec, e.g. `{ kind: 'logistic', numClients: 20 }` (`dataset` or `task` is required)",
+    resolve: (v, ctx) => {
+      if (v !== undefined) {
+        if (v === null || typeof v !== 'object' || typeof (v as TaskSpec).kind !== 'string') fail('task', "an object with a string 'kind'", v);
+        return v as TaskSpec;
+      }
+      const dataset = ctx.get('dataset') as string | null;
+      if (dataset === null) throw new Error('config: give a dataset (FedMultimodal id) or a task spec');
+      return {
+        ...(ctx.get('dataOptions') as Record<string, unknown>), kind: 'fedmultimodal', dataset, dirichletAlpha: ctx.get('dirichletAlpha'), missingModality: ctx.get('missingModality'),
+        missingLabel: ctx.get('missingLabel'), labelNoise: ctx.get('labelNoise'), fusion: ctx.get('fusion'), seed: ctx.get('seed'),
+      };
+    },
+  }),
+  dirichletAlpha: field<number | null>({
+    shown: "null (registry's 5.0)", digest: false, doc: 'Dirichlet α of the partition',
+    resolve: (v) => (v === undefined || v === null ? null : num('dirichletAlpha', v, (x) => x > 0, '> 0 or null')),
+  }),
+  missingModality: field<number>({ shown: '0', digest: false, doc: 'per training client, each modality missing with this probability, in [0, 1)', resolve: (v) => rate('missingModality', v ?? 0) }),
+  missingLabel: field<number>({ shown: '0', digest: false, doc: 'share of training labels dropped, in [0, 1)', resolve: (v) => rate('missingLabel', v ?? 0) }),
+  labelNoise: field<number>({ shown: '0', digest: false, doc: 'erroneous label rate, in [0, 1)', resolve: (v) => rate('labelNoise', v ?? 0) }),
+  fusion: field<Fusion>({
+    shown: "`'attention'`", digest: false, doc: "`'attention'` or `'concat'`",
+    resolve: (v) => {
+      const f = v ?? 'attention';
+      if (f !== 'attention' && f !== 'concat') fail('fusion', "'attention' or 'concat'", f);
+      return f;
+    },
+  }),
+  dataOptions: field<Readonly<Record<string, unknown>>>({
+    shown: '`{}`', digest: false,
+    doc: "more FedMultimodal task options: `scale`, `dataSeed`, `fold`, `clients`, `maxLen`, `source` (`{ kind: 'uci-har', path }` for the real data), `dHid`, `evalBatchSize`, `partitionRng` (`'numpy'`: the paper's exact UCI-HAR shards), `modalities` (indices; one = unimodal)",
+    resolve: (v) => {
+      const o = v ?? {};
+      if (o === null || typeof o !== 'object' || Array.isArray(o)) fail('dataOptions', 'an object', o);
+      return o as Record<string, unknown>;
+    },
+  }),
+  algorithm: field<string>({
+    shown: "`'fedavg'`", digest: true, doc: '`fedavg`, `fedprox`, `fedrs`, `fedopt`, `scaffold`, or a plugin\'s',
+    resolve: (v) => {
+      const a = v ?? 'fedavg';
+      if (typeof a !== 'string' || !/^[a-z][a-z0-9-]*$/.test(a)) fail('algorithm', 'an algorithm name', a);
+      return a;
+    },
+  }),
+  algorithmParams: field<Readonly<Record<string, number | string>>>({
+    shown: '`{}`', digest: true,
+    doc: 'per algorithm: all take `serverLr`; fedprox `mu` (0.01); fedrs `alpha` (0.9); fedopt `optimizer` (`sgdm` \\| `adam` \\| `yogi` \\| `adagrad`), `serverMomentum` (0.9), `beta1` (0.9), `beta2` (0.99), `tau` (1e-3). The shorthands `serverLr` and `mu` are merged in (an algorithm rejects parameters it does not take)',
+    resolve: (v, ctx) => {
+      const p: Record<string, number | string> = { ...((v as Record<string, number | string> | undefined) ?? {}) };
+      for (const k of SHORTHANDS) if (ctx.input[k] !== undefined) p[k] = ctx.input[k] as number;
+      const algorithm = ctx.get('algorithm') as string;
+      if (ctx.hyper && algorithm === 'fedopt' && p.serverLr === undefined) p.serverLr = ctx.hyper.serverLr;
+      if (ctx.hyper && algorithm === 'fedprox' && p.mu === undefined) p.mu = ctx.hyper.mu;
+      return p;
+    },
+  }),
+  rounds: field<number>({ shown: "dataset's, else 10", digest: false, doc: 'federated rounds (a resume may raise it)', resolve: (v, c) => int('rounds', v ?? c.hyper?.rounds ?? 10, 1) }),
+  clientRate: field<number>({
+    shown: "dataset's, else 0.1", digest: true, doc: 'int(rate·N) clients per round (at least 1)',
+    resolve: (v, c) => num('clientRate', v ?? c.hyper?.clientRate ?? 0.1, (x) => x > 0 && x <= 1, 'in (0, 1]'),
+  }),
+  localEpochs: field<number>({ shown: "dataset's, else 1", digest: true, doc: 'local epochs per round', resolve: (v, c) => int('localEpochs', v ?? c.hyper?.localEpochs ?? 1, 1) }),
+  batchSize: field<number>({ shown: "dataset's, else 16", digest: true, doc: 'local batch size', resolve: (v, c) => int('batchSize', v ?? c.hyper?.batchSize ?? 16, 1) }),
+  lr: field<number>({ shown: "dataset's, else 0.05", digest: true, doc: 'local learning rate', resolve: (v, c) => num('lr', v ?? c.hyper?.localLr ?? 0.05, (x) => x > 0, '> 0') }),
+  momentum: field<number>({
+    shown: "dataset's, else 0.9", digest: true, doc: 'local SGD momentum',
+    resolve: (v, c) => num('momentum', v ?? c.hyper?.momentum ?? 0.9, (x) => x >= 0 && x < 1, 'in [0, 1)'),
+  }),
+  weightDecay: field<number>({
+    shown: "dataset's, else 1e-5", digest: true, doc: 'local SGD weight decay',
+    resolve: (v, c) => num('weightDecay', v ?? c.hyper?.weightDecay ?? 1e-5, (x) => x >= 0, '≥ 0'),
+  }),
+  gradClip: field<number>({
+    shown: "dataset's, else 10", digest: true, doc: 'max global L2 norm of the local gradient; 0 disables',
+    resolve: (v, c) => num('gradClip', v ?? c.hyper?.gradClip ?? 10, (x) => x >= 0, '≥ 0 (0 disables)'),
+  }),
+  seed: field<number>({ shown: '0', digest: true, doc: 'every random stream of the run forks from it', resolve: (v) => int('seed', v ?? 0, 0) }),
+  workers: field<number>({
+    shown: 'CPU cores', digest: false, doc: 'Piscina worker threads; 0 = clients run one by one on the main thread (same bits)',
+    resolve: (v) => int('workers', v ?? availableParallelism(), 0),
+  }),
+  evalEvery: field<number>({ shown: '1', digest: true, doc: 'evaluate dev and test every k rounds and after the last; 0 = never', resolve: (v) => int('evalEvery', v ?? 1, 0) }),
+  checkpointEvery: field<number>({
+    shown: '0', digest: false, doc: 'checkpoint every k rounds (needs `outDir`); 0 = never',
+    resolve: (v, c) => {
+      const k = int('checkpointEvery', v ?? 0, 0);
+      needsOutDir('checkpointEvery', k, c);
+      return k;
+    },
+  }),
+  outDir: field<string | null>({
+    shown: 'null', digest: false, doc: 'run directory (see below); null = none',
+    resolve: (v) => {
+      const d = v ?? null;
+      if (d !== null && (typeof d !== 'string' || d === '')) fail('outDir', 'a directory path or null', d);
+      return d;
+    },
+  }),
+  resume: field<boolean>({
+    shown: 'false', digest: false, doc: "continue from `outDir`'s latest checkpoint (refused if a result-relevant field differs)",
+    resolve: (v, c) => {
+      const r = bool('resume', v ?? false);
+      needsOutDir('resume', r, c);
+      return r;
+    },
+  }),
+  trace: field<boolean>({
+    shown: 'false', digest: false, doc: 'write `outDir/trace.json` (Chrome trace events)',
+    resolve: (v, c) => {
+      const t = bool('trace', v ?? false);
+      needsOutDir('trace', t, c);
+      return t;
+    },
+  }),
+  retryFailed: field<boolean>({ shown: 'true', digest: false, doc: 'retry a client once when its worker throws or dies', resolve: (v) => bool('retryFailed', v ?? true) }),
+  minClientFraction: field<number>({
+    shown: '0.5', digest: true, doc: 'a round needs ceil(fraction · active sampled clients) accepted updates …',
+    resolve: (v) => num('minClientFraction', v ?? 0.5, (x) => x > 0 && x <= 1, 'in (0, 1]'),
+  }),
+  onShortRound: field<'repeat' | 'stop'>({
+    shown: "`'repeat'`", digest: false, doc: "… else repeat it (up to `maxRoundAttempts`) or `'stop'` with an error",
+    resolve: (v) => {
+      const s = v ?? 'repeat';
+      if (s !== 'repeat' && s !== 'stop') fail('onShortRound', "'repeat' or 'stop'", s);
+      return s;
+    },
+  }),
+  maxRoundAttempts: field<number>({ shown: '3', digest: false, doc: 'tries of a short round before the run stops', resolve: (v) => int('maxRoundAttempts', v ?? 3, 1) }),
+  clientStateBudgetBytes: field<number>({
+    shown: '1 GiB', digest: false, doc: 'client-state memory budget before spilling to `outDir/client-state/`',
+    resolve: (v) => int('clientStateBudgetBytes', v ?? 2 ** 30, 0),
+  }),
+  window: field<number>({
+    shown: '0 (= 4 per worker)', digest: false, doc: 'clients dispatched ahead of the oldest unfolded one (bounds the reorder buffer)',
+    resolve: (v) => int('window', v ?? 0, 0),
+  }),
+  plugins: field<readonly string[]>({
+    shown: '`[]`', digest: false, doc: 'module paths/URLs that register tasks or strategies, imported on the main thread and in every worker',
+    resolve: (v) => {
+      const p = v ?? [];
+      if (!Array.isArray(p) || p.some((x) => typeof x !== 'string' || x === '')) fail('plugins', 'a list of module paths', p);
+      return p as string[];
+    },
+  }),
+  faults: field<readonly FaultSpec[]>({
+    shown: '`[]`', digest: false, doc: "injected faults `{ round, client, kind: 'throw' \\| 'crash' \\| 'malformed' \\| 'nan', times (1) }`",
+    resolve: (v) => {
+      if (v !== undefined && !Array.isArray(v)) fail('faults', 'a list of faults', v);
+      return ((v ?? []) as FaultInput[]).map((f, i) => {
+        if (f === null || typeof f !== 'object') fail(`faults[${i}]`, 'an object', f);
+        if (!FAULT_KINDS.includes(f.kind)) fail(`faults[${i}].kind`, FAULT_KINDS.join(' | '), f.kind);
+        return { round: int(`faults[${i}].round`, f.round, 0), client: int(`faults[${i}].client`, f.client, 0), kind: f.kind, times: int(`faults[${i}].times`, f.times ?? 1, 1) };
+      });
+    },
+  }),
+};
+
+/** Input-only shorthands merged into algorithmParams. */
+const SHORTHANDS = ['serverLr', 'mu'] as const;
+
+type FieldValue<F> = F extends Field<infer T> ? T : never;
+
+/** A resolved run configuration: one readonly member per field of the table. */
+export type RunConfig = { readonly [K in keyof typeof FIELDS]: FieldValue<(typeof FIELDS)[K]> };
+
+/** What a caller gives: any subset of the fields (faults' `times` optional) and the shorthands. */
+export type RunConfigInput = Partial<Omit<RunConfig, 'faults'>> & {
+  faults?: readonly FaultInput[];
+  serverLr?: number;
+  mu?: number;
+};
+
+const NAMES = Object.keys(FIELDS) as (keyof RunConfig)[];
+
 /** Fills defaults and validates; throws `config: <field> must be …, got …`. */
 export function resolveRunConfig(input: RunConfigInput): RunConfig {
   if (input === null || typeof input !== 'object') fail('the run config', 'an object', input);
-  for (const k of Object.keys(input)) if (!KNOWN.has(k)) throw new Error(`config: unknown field '${k}'`);
-  const dataset = input.dataset ?? null;
-  if (dataset === null && input.task === undefined) throw new Error('config: give a dataset (FedMultimodal id) or a task spec');
-  const hyper = dataset !== null ? getDataset(dataset).hyper : null;
-
-  const num = (field: string, v: unknown, ok: (x: number) => boolean, rule: string): number => {
-    if (!isNum(v) || !ok(v)) fail(field, rule, v);
-    return v;
+  const raw = input as Readonly<Record<string, unknown>>;
+  for (const k of Object.keys(raw)) if (!(k in FIELDS) && !(SHORTHANDS as readonly string[]).includes(k)) throw new Error(`config: unknown field '${k}'`);
+  const values: Partial<Record<keyof RunConfig, unknown>> = {};
+  const ctx: ResolveContext = {
+    input: raw,
+    get hyper() {
+      const dataset = ctx.get('dataset') as string | null;
+      return dataset === null ? null : getDataset(dataset).hyper;
+    },
+    get(name) {
+      const n = name as keyof RunConfig;
+      if (!(n in values)) values[n] = (FIELDS[n] as Field<unknown>).resolve(raw[n], ctx);
+      return values[n];
+    },
   };
-  const int = (field: string, v: unknown, min: number): number => {
-    if (!isInt(v) || v < min) fail(field, `an integer ≥ ${min}`, v);
-    return v;
-  };
-  const bool = (field: string, v: unknown): boolean => {
-    if (typeof v !== 'boolean') fail(field, 'true or false', v);
-    return v;
-  };
-  const rate = (field: string, v: unknown) => num(field, v, (x) => x >= 0 && x < 1, 'in [0, 1)');
+  return Object.fromEntries(NAMES.map((n) => [n, ctx.get(n)])) as RunConfig;
+}
 
-  const seed = int('seed', input.seed ?? 0, 0);
-  const dirichletAlpha = input.dirichletAlpha === undefined || input.dirichletAlpha === null ? null : num('dirichletAlpha', input.dirichletAlpha, (x) => x > 0, '> 0 or null');
-  const missingModality = rate('missingModality', input.missingModality ?? 0);
-  const missingLabel = rate('missingLabel', input.missingLabel ?? 0);
-  const labelNoise = rate('labelNoise', input.labelNoise ?? 0);
-  const fusion = input.fusion ?? 'attention';
-  if (fusion !== 'attention' && fusion !== 'concat') fail('fusion', "'attention' or 'concat'", fusion);
+/** The fields that change results, as JSON (a resume with a different digest is refused; `rounds` may grow). */
+export function configDigest(c: RunConfig): string {
+  return JSON.stringify(Object.fromEntries(NAMES.filter((n) => FIELDS[n].digest).map((n) => [n, c[n]])));
+}
 
-  const dataOptions = input.dataOptions ?? {};
-  if (dataOptions === null || typeof dataOptions !== 'object' || Array.isArray(dataOptions)) fail('dataOptions', 'an object', dataOptions);
-  let task: TaskSpec;
-  if (input.task !== undefined) {
-    if (input.task === null || typeof input.task !== 'object' || typeof input.task.kind !== 'string') fail('task', "an object with a string 'kind'", input.task);
-    task = input.task;
-  } else {
-    task = { ...dataOptions, kind: 'fedmultimodal', dataset: dataset!, dirichletAlpha, missingModality, missingLabel, labelNoise, fusion, seed };
-  }
-
-  const algorithm = input.algorithm ?? 'fedavg';
-  if (typeof algorithm !== 'string' || !/^[a-z][a-z0-9-]*$/.test(algorithm)) fail('algorithm', 'an algorithm name', algorithm);
-  const algorithmParams: Record<string, number | string> = { ...(input.algorithmParams ?? {}) };
-  if (input.serverLr !== undefined) algorithmParams.serverLr = input.serverLr;
-  if (input.mu !== undefined) algorithmParams.mu = input.mu;
-  if (hyper && algorithm === 'fedopt' && algorithmParams.serverLr === undefined) algorithmParams.serverLr = hyper.serverLr;
-  if (hyper && algorithm === 'fedprox' && algorithmParams.mu === undefined) algorithmParams.mu = hyper.mu;
-
-  const workers = int('workers', input.workers ?? availableParallelism(), 0);
-  const outDir = input.outDir ?? null;
-  if (outDir !== null && (typeof outDir !== 'string' || outDir === '')) fail('outDir', 'a directory path or null', outDir);
-  const checkpointEvery = int('checkpointEvery', input.checkpointEvery ?? 0, 0);
-  if (checkpointEvery > 0 && outDir === null) throw new Error('config: checkpointEvery needs an outDir');
-  const resume = bool('resume', input.resume ?? false);
-  if (resume && outDir === null) throw new Error('config: resume needs an outDir');
-  const trace = bool('trace', input.trace ?? false);
-  if (trace && outDir === null) throw new Error('config: trace needs an outDir');
-  const onShortRound = input.onShortRound ?? 'repeat';
-  if (onShortRound !== 'repeat' && onShortRound !== 'stop') fail('onShortRound', "'repeat' or 'stop'", onShortRound);
-  const plugins = input.plugins ?? [];
-  if (!Array.isArray(plugins) || plugins.some((p) => typeof p !== 'string' || p === '')) fail('plugins', 'a list of module paths', plugins);
-  const faults = (input.faults ?? []).map((f, i) => {
-    if (f === null || typeof f !== 'object') fail(`faults[${i}]`, 'an object', f);
-    if (!FAULT_KINDS.includes(f.kind)) fail(`faults[${i}].kind`, FAULT_KINDS.join(' | '), f.kind);
-    return { round: int(`faults[${i}].round`, f.round, 0), client: int(`faults[${i}].client`, f.client, 0), kind: f.kind, times: int(`faults[${i}].times`, f.times ?? 1, 1) };
-  });
-
-  return {
-    task,
-    dataset,
-    dirichletAlpha,
-    missingModality,
-    missingLabel,
-    labelNoise,
-    fusion,
-    dataOptions,
-    algorithm,
-    algorithmParams,
-    rounds: int('rounds', input.rounds ?? hyper?.rounds ?? 10, 1),
-    clientRate: num('clientRate', input.clientRate ?? hyper?.clientRate ?? 0.1, (x) => x > 0 && x <= 1, 'in (0, 1]'),
-    localEpochs: int('localEpochs', input.localEpochs ?? hyper?.localEpochs ?? 1, 1),
-    batchSize: int('batchSize', input.batchSize ?? hyper?.batchSize ?? 16, 1),
-    lr: num('lr', input.lr ?? hyper?.localLr ?? 0.05, (x) => x > 0, '> 0'),
-    momentum: num('momentum', input.momentum ?? hyper?.momentum ?? 0.9, (x) => x >= 0 && x < 1, 'in [0, 1)'),
-    weightDecay: num('weightDecay', input.weightDecay ?? hyper?.weightDecay ?? 1e-5, (x) => x >= 0, '≥ 0'),
-    gradClip: num('gradClip', input.gradClip ?? hyper?.gradClip ?? 10, (x) => x >= 0, '≥ 0 (0 disables)'),
-    seed,
-    workers,
-    evalEvery: int('evalEvery', input.evalEvery ?? 1, 0),
-    checkpointEvery,
-    outDir,
-    resume,
-    trace,
-    retryFailed: bool('retryFailed', input.retryFailed ?? true),
-    minClientFraction: num('minClientFraction', input.minClientFraction ?? 0.5, (x) => x > 0 && x <= 1, 'in (0, 1]'),
-    onShortRound,
-    maxRoundAttempts: int('maxRoundAttempts', input.maxRoundAttempts ?? 3, 1),
-    clientStateBudgetBytes: int('clientStateBudgetBytes', input.clientStateBudgetBytes ?? 2 ** 30, 0),
-    window: int('window', input.window ?? 0, 0),
-    plugins,
-    faults,
-  };
+/** The markdown option table of docs/runtime.md. */
+export function configOptionTable(): string {
+  const rows = NAMES.map((n) => `| \`${n}\` | ${FIELDS[n].shown} | ${FIELDS[n].digest ? 'yes' : ''} | ${FIELDS[n].doc} |`);
+  rows.push(`| ${SHORTHANDS.map((s) => `\`${s}\``).join(', ')} | — | yes | shorthands merged into \`algorithmParams\` |`);
+  return ['| field | default | in digest | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }

@@ -1,0 +1,103 @@
+// Where the selected clients get trained: a ClientExecutor runs one client's local training on the weights
+// it was last given, and scores the global model. The local executor runs jobs in a Piscina worker pool, or
+// one by one on the main thread with workers: 0 (the same job code, so the same bits); another executor
+// (a cluster) implements the same interface.
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { Rng } from '../random.js';
+import type { LocalTrainConfig, StrategyParams, Vectors } from '../fl/strategy.js';
+import type { EvalPart, Metrics, Task, TaskSpec } from '../fl/task.js';
+import { broadcastViews, runClientJob, type ClientJobResult, type ClientWork, type EvalJob, type ClientJob, type RunSetup } from './client-job.js';
+
+export interface ClientExecutor {
+  /** Clients trained at once: sizes the dispatch window and the overhead share. */
+  readonly lanes: number;
+  /** Makes the round's global weights and the strategy's broadcast vectors the ones clients train from. */
+  publish(global: Float32Array, vectors: Vectors): void;
+  /** Trains one client from the published weights; rejects when its job throws or its worker dies. */
+  train(work: ClientWork): Promise<ClientJobResult>;
+  /** Dev or test metrics of `weights` (publishes them as the global weights). */
+  evaluate(weights: Float32Array, split: 'dev' | 'test'): Promise<Metrics>;
+  close(): Promise<void>;
+}
+
+/** What a run's clients need to know, the same for every job of the run. */
+export interface RunSpec {
+  readonly task: TaskSpec;
+  readonly algorithm: string;
+  readonly algorithmParams: StrategyParams;
+  readonly local: LocalTrainConfig;
+  readonly seed: number;
+  readonly plugins: readonly string[];
+  readonly broadcastNames: readonly string[];
+  readonly numParams: number;
+}
+
+/** dist/src/runtime/worker.js, whether this module runs compiled or from the TypeScript sources. */
+export function workerFile(): string {
+  const here = fileURLToPath(import.meta.url);
+  const file = here.endsWith('.js') ? join(dirname(here), 'worker.js') : resolve(dirname(here), '../../dist/src/runtime/worker.js');
+  if (!existsSync(file)) throw new Error(`runtime: worker script ${file} is missing; build first (npx tsc -p tsconfig.json)`);
+  return file;
+}
+
+/**
+ * This machine's executor: `workers` Piscina threads reading the weights from one SharedArrayBuffer, or the
+ * main thread when workers is 0. With workers and a task that evaluates in parts, each split's batches are
+ * cut into one contiguous range per worker and scored on the main thread in batch order, which gives the
+ * same bits as evaluating on the main thread.
+ */
+export class LocalExecutor implements ClientExecutor {
+  readonly lanes: number;
+  private readonly setup: RunSetup;
+  private readonly shared: ReturnType<typeof broadcastViews>;
+  private readonly pool: Piscina<ClientJob | EvalJob, ClientJobResult | EvalPart> | null;
+  private readonly evalModel;
+  private mainThreadQueue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly task: Task, spec: RunSpec, workers: number) {
+    this.lanes = Math.max(1, workers);
+    this.setup = { ...spec, runId: randomUUID(), broadcast: new SharedArrayBuffer(4 * spec.numParams * (1 + spec.broadcastNames.length)) };
+    this.shared = broadcastViews(this.setup);
+    this.evalModel = task.createModel(new Rng(spec.seed).fork('eval-model'));
+    this.pool = workers > 0 ? new Piscina({ filename: workerFile(), minThreads: workers, maxThreads: workers, idleTimeout: 30_000 }) : null;
+  }
+
+  publish(global: Float32Array, vectors: Vectors): void {
+    this.shared.global.set(global);
+    for (const name of this.setup.broadcastNames) this.shared.vectors[name].set(vectors[name]);
+  }
+
+  train(work: ClientWork): Promise<ClientJobResult> {
+    const job: ClientJob = { ...work, setup: this.setup };
+    if (this.pool) return this.pool.run(job) as Promise<ClientJobResult>;
+    // On the main thread, jobs share one model instance: run them one after another.
+    const result = this.mainThreadQueue.then(() => runClientJob(job));
+    this.mainThreadQueue = result.catch(() => undefined);
+    return result;
+  }
+
+  async evaluate(weights: Float32Array, split: 'dev' | 'test'): Promise<Metrics> {
+    const { task, pool } = this;
+    if (!pool || !task.evalBatches || !task.predictBatches || !task.scoreEval) {
+      this.evalModel.params.set(weights);
+      return task.evaluate(this.evalModel, split);
+    }
+    this.shared.global.set(weights);
+    const n = task.evalBatches(split);
+    const k = Math.max(1, Math.min(this.lanes, n));
+    const parts: Promise<EvalPart>[] = [];
+    for (let i = 0; i < k; i++) {
+      const job: EvalJob = { kind: 'eval', setup: this.setup, split, from: Math.floor((i * n) / k), to: Math.floor(((i + 1) * n) / k) };
+      parts.push(pool.run(job) as Promise<EvalPart>);
+    }
+    return task.scoreEval(split, await Promise.all(parts));
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.destroy();
+  }
+}

@@ -1,0 +1,144 @@
+// One federated round: select → broadcast → train → fold → server step.
+//
+// The round's clients are int(rate·N) drawn by a generator seeded with the round number (so every algorithm
+// sees the same schedule), less the inactive ones. The global weights and the strategy's broadcast vectors
+// are published to the executor, the train step trains the clients and hands back their accepted updates in
+// client-id order, and each is folded into the round's aggregator (a weighted mean of the delta and of every
+// extra, in float64) and its client state staged. With fewer than ceil(minClientFraction · selected)
+// accepted updates the round is tried again (or the run stops); else the server step updates the global
+// weights in place and the staged client states are committed.
+import { Rng } from '../random.js';
+import type { ClientUpdate, RoundMeans, ServerStrategy } from '../fl/strategy.js';
+import type { Task } from '../fl/task.js';
+import { wallNow } from './client-job.js';
+import type { RunConfig } from './config.js';
+import { RoundAccumulator } from './fold.js';
+import { emptyTimings, type PhaseTimings } from './profile.js';
+import { trainClients, type DroppedClient, type TrainStepContext } from './train-step.js';
+import type { Metrics } from '../fl/task.js';
+
+/** One line of metrics.jsonl. */
+export interface RoundRecord {
+  /** Round index, 0-based. */
+  round: number;
+  /** Tries this round took (> 1 when a short round was repeated). */
+  attempts: number;
+  /** Clients sampled, of those skipped as inactive (no modality or no labeled sample), updates accepted,
+   *  updates dropped, jobs retried (in the accepted attempt). */
+  sampled: number;
+  skipped: number;
+  accepted: number;
+  dropped: number;
+  retried: number;
+  /** Sample-weighted mean local training loss of the accepted updates. */
+  trainLoss: number;
+  /** Present in evaluation rounds. */
+  dev?: Metrics;
+  test?: Metrics;
+  phases: PhaseTimings;
+  /** 1 − Σ local-train time / (parallel lanes × round time without evaluation and checkpoint). */
+  overheadShare: number;
+  droppedClients: DroppedClient[];
+}
+
+export interface RunTotals {
+  updates: number;
+  dropped: number;
+  retried: number;
+  repeatedRounds: number;
+}
+
+/** Folds a round's accepted updates; the runtime's is the weighted mean (RoundAccumulator). */
+export interface RoundAggregator {
+  add(update: ClientUpdate, weight: number): void;
+  /** Updates added so far. */
+  readonly participants: number;
+  means(): RoundMeans;
+}
+
+export interface RoundContext extends TrainStepContext {
+  readonly task: Task;
+  readonly server: ServerStrategy;
+  readonly config: Pick<RunConfig, 'clientRate' | 'minClientFraction' | 'onShortRound' | 'maxRoundAttempts'>;
+  /** A fresh aggregator for one attempt of a round. */
+  newAggregator(): RoundAggregator;
+}
+
+/** The round's clients: int(rate·N) (at least 1) drawn without replacement by a generator seeded with the round, ascending. */
+export function sampleClients(round: number, numClients: number, rate: number): Int32Array {
+  const k = Math.max(1, Math.floor(rate * numClients));
+  return new Rng(round).sampleWithoutReplacement(numClients, k).sort();
+}
+
+/** Runs round `round` on `global` (updated in place); counts drops, retries and repeats into `totals`. */
+export async function runRound(ctx: RoundContext, round: number, global: Float32Array, totals: RunTotals): Promise<RoundRecord> {
+  const { task, server, store, executor, trace, config } = ctx;
+  const roundStart = wallNow();
+  const sampled = sampleClients(round, task.numClients, config.clientRate);
+  const ids = task.isActive ? sampled.filter((k) => task.isActive!(k)) : sampled;
+  const need = Math.ceil(config.minClientFraction * ids.length);
+  let broadcastMs = 0;
+  for (let attempt = 1; ; attempt++) {
+    const b0 = wallNow();
+    executor.publish(global, Object.fromEntries(server.broadcastNames.map((name) => [name, server.broadcast(name)])));
+    const b1 = wallNow();
+    broadcastMs += b1 - b0;
+    trace?.span(0, `broadcast ${round}`, 'broadcast', b0, b1);
+
+    const timings = emptyTimings();
+    const aggregator = ctx.newAggregator();
+    let lossSum = 0;
+    let sampleSum = 0;
+    const { retried, dropped } = await trainClients(ctx, round, ids, timings, (u) => {
+      const a = wallNow();
+      aggregator.add(u, server.weight(u));
+      if (server.nextClientState) store.stage(u.clientId, server.nextClientState(store.get(u.clientId), u));
+      lossSum += u.loss * u.numSamples;
+      sampleSum += u.numSamples;
+      const b = wallNow();
+      timings.aggregate += b - a;
+      trace?.span(0, `fold ${u.clientId}`, 'aggregate', a, b);
+    });
+    totals.dropped += dropped.length;
+    totals.retried += retried;
+
+    if (aggregator.participants < need) {
+      store.discard();
+      const msg = `round ${round}: only ${aggregator.participants} of ${ids.length} client updates accepted (need ${need})`;
+      if (config.onShortRound === 'stop' || attempt >= config.maxRoundAttempts) {
+        throw new Error(`${msg}; stopping after ${attempt} attempt${attempt > 1 ? 's' : ''}`);
+      }
+      totals.repeatedRounds++;
+      ctx.log(`${msg}; repeating the round`);
+      continue;
+    }
+
+    timings.broadcast = broadcastMs;
+    const s0 = wallNow();
+    if (aggregator.participants > 0) server.step(global, aggregator.means());
+    store.commit();
+    const s1 = wallNow();
+    timings.serverStep = s1 - s0;
+    trace?.span(0, `server step ${round}`, 'serverStep', s0, s1);
+    totals.updates += aggregator.participants;
+    timings.round = s1 - roundStart;
+    return {
+      round,
+      attempts: attempt,
+      sampled: sampled.length,
+      skipped: sampled.length - ids.length,
+      accepted: aggregator.participants,
+      dropped: dropped.length,
+      retried,
+      trainLoss: sampleSum > 0 ? lossSum / sampleSum : NaN,
+      phases: timings,
+      overheadShare: 0,
+      droppedClients: dropped,
+    };
+  }
+}
+
+/** The runtime's aggregator: weighted means of the delta and of each of the strategy's extras. */
+export function meanAggregator(numParams: number, server: ServerStrategy): () => RoundAggregator {
+  return () => new RoundAccumulator(numParams, server.extraNames);
+}

@@ -1,0 +1,109 @@
+// A round's train step: dispatch the selected clients to the executor (at most `window` ahead of the oldest
+// unfolded one), retry a failed job once, decode and validate each returning update, and hand the accepted
+// ones to `fold` in the round's client order (ascending id) through a reorder buffer — so what is folded does
+// not depend on arrival order or on the number of workers. A client whose job fails or whose update is
+// rejected is dropped with a one-line reason; it never reaches the fold.
+import { wallNow, type ClientJobResult, type InjectedFault } from './client-job.js';
+import type { ClientExecutor } from './executor.js';
+import type { ClientStateStore } from './client-state.js';
+import { ReorderBuffer } from './fold.js';
+import type { PhaseTimings, TraceWriter } from './profile.js';
+import { decodeUpdate, WireError, type DecodedUpdate } from './wire.js';
+
+export interface DroppedClient {
+  client: number;
+  reason: string;
+}
+
+export interface TrainStepContext {
+  readonly executor: ClientExecutor;
+  readonly store: ClientStateStore;
+  readonly numParams: number;
+  /** Vectors every update must carry (the strategy's extraNames). */
+  readonly extraNames: readonly string[];
+  /** Jobs in flight ahead of the oldest unfolded client; 0 = 4 per lane. */
+  readonly window: number;
+  readonly retryFailed: boolean;
+  /** The fault to inject into this try of a client's job, if any. */
+  faultFor(round: number, client: number): InjectedFault | null;
+  readonly trace: TraceWriter | null;
+  log(line: string): void;
+}
+
+export interface TrainStepOutcome {
+  retried: number;
+  dropped: DroppedClient[];
+}
+
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0];
+}
+
+/** Trains clients `ids` (ascending) of `round`; `fold` sees each accepted update in id order. */
+export function trainClients(ctx: TrainStepContext, round: number, ids: Int32Array, timings: PhaseTimings,
+  fold: (update: DecodedUpdate) => void): Promise<TrainStepOutcome> {
+  const { executor, trace } = ctx;
+  const n = ids.length;
+  const window = ctx.window || 4 * executor.lanes;
+  const dropped: DroppedClient[] = [];
+  let retried = 0;
+  const reorder = new ReorderBuffer<DecodedUpdate>(n, (_slot, u) => u && fold(u));
+  return new Promise<TrainStepOutcome>((resolvePromise, reject) => {
+    let next = 0;
+    let done = 0;
+    const drop = (slot: number, reason: string) => {
+      dropped.push({ client: ids[slot], reason });
+      ctx.log(`round ${round}: dropped client ${ids[slot]}: ${reason}`);
+      reorder.deliver(slot, null);
+    };
+    const received = (slot: number, res: ClientJobResult): void => {
+      const clientId = ids[slot];
+      const at = wallNow();
+      timings.localTrain += res.trainEnd - res.start;
+      timings.encode += res.end - res.trainEnd;
+      timings.transfer += Math.max(0, at - res.end);
+      trace?.span(res.thread, `client ${clientId}`, 'train', res.start, res.trainEnd, { round });
+      trace?.span(res.thread, `encode ${clientId}`, 'encode', res.trainEnd, res.end);
+      let update: DecodedUpdate;
+      try {
+        update = decodeUpdate(res.update, { round, clientId, numParams: ctx.numParams, extraNames: ctx.extraNames });
+      } catch (e) {
+        if (!(e instanceof WireError)) throw e;
+        timings.decode += wallNow() - at;
+        drop(slot, e.reason);
+        return;
+      }
+      const end = wallNow();
+      timings.decode += end - at;
+      trace?.span(0, `decode ${clientId}`, 'decode', at, end);
+      reorder.deliver(slot, update);
+    };
+    const pump = (): void => {
+      if (done === n) {
+        resolvePromise({ retried, dropped });
+        return;
+      }
+      while (next < n && next < reorder.cursor + window) launch(next++, 0);
+    };
+    const launch = (slot: number, attempt: number): void => {
+      const clientId = ids[slot];
+      executor.train({ round, clientId, state: ctx.store.get(clientId), fault: ctx.faultFor(round, clientId) }).then(
+        (res) => {
+          done++;
+          received(slot, res);
+        },
+        (err: unknown) => {
+          if (ctx.retryFailed && attempt === 0) {
+            retried++;
+            ctx.log(`round ${round}: client ${clientId} failed (${firstLine(err)}); retrying once`);
+            launch(slot, 1);
+            return;
+          }
+          done++;
+          drop(slot, `worker failed: ${firstLine(err)}`);
+        },
+      ).then(pump).catch(reject);
+    };
+    pump();
+  });
+}
