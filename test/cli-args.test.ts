@@ -112,7 +112,6 @@ describe('run plan', () => {
     expect(usageError(() => plan('--dataset', 'meld', '--alpha', '0.1'))).toBe('--alpha: meld is partitioned naturally (one client per speaker), not by Dirichlet');
     expect(usageError(() => plan('--dataset', 'uci-har', '--mu', '0.1'))).toBe('--mu applies to --alg fedprox only (got fedavg)');
     expect(usageError(() => plan('--dataset', 'uci-har', '--server-opt', 'adam'))).toBe('--server-opt applies to --alg fedopt only (got fedavg)');
-    expect(usageError(() => plan('--dataset', 'meld', '--data-dir', '/x'))).toMatch(/^--data-dir: real data is supported for uci-har only/);
     expect(usageError(() => plan('--dataset', 'uci-har', '--data-dir', '/x', '--scale', '0.5'))).toBe('--scale applies to simulated data only; drop it with --data-dir');
     expect(usageError(() => plan('--dataset', 'uci-har', '--modality', 'audio'))).toBe("--modality must be one of acc, gyro or multimodal for uci-har; got 'audio'");
     expect(usageError(() => plan('--dataset', 'uci-har', '--modality', 'acc', '--fusion', 'concat'))).toMatch(/exclude each other/);

@@ -48,7 +48,7 @@ describe('fedmm errors', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   test('usage errors: one line on stderr and exit code 2', () => {
-    expect(oneLineError(['frobnicate'], 2)).toBe("unknown command 'frobnicate'; commands: start, run, grid, report, datasets, bench, doctor (see 'fedmm --help')");
+    expect(oneLineError(['frobnicate'], 2)).toBe("unknown command 'frobnicate'; commands: start, run, grid, report, datasets, export-dataset, bench, doctor (see 'fedmm --help')");
     expect(oneLineError(['run', '--dataset', 'uci-har', '--roundz', '3'], 2)).toBe("unknown option '--roundz' for 'fedmm run' (did you mean '--rounds'?); see 'fedmm run --help'");
     expect(oneLineError(['run', '--dataset', 'uci-har', '--rounds', 'many'], 2)).toBe("--rounds expects a number, got 'many'");
     expect(oneLineError(['run', '--dataset', 'uci-har', '--client-rate', '1.5'], 2)).toBe('--client-rate must be > 0 and ≤ 1, got 1.5');
@@ -63,7 +63,7 @@ describe('fedmm errors', () => {
   test('failures: missing data or directories are one line with exit code 1; --verbose adds the stack', () => {
     const missing = join(dir, 'nowhere');
     const msg = oneLineError(['run', '--dataset', 'uci-har', '--data-dir', missing, '--rounds', '1', '--out', join(dir, 'o1')], 1);
-    expect(msg).toBe(`UCI-HAR: no such folder ${missing} (expected 'UCI HAR Dataset/train/Inertial Signals/*.txt' or 'body_acc_x_train.f32')`);
+    expect(msg).toBe(`uci-har: no such folder ${missing} (expected a prepared dataset or 'UCI HAR Dataset/' (official text layout) or the compact body_acc_x_train.f32 layout)`);
     expect(existsSync(join(dir, 'o1'))).toBe(false);
     expect(oneLineError(['report', missing], 1)).toBe(`report: ${missing} is not a directory`);
     expect(oneLineError(['report', dir], 1)).toMatch(/^report: no experiment in /);

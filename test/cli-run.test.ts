@@ -132,7 +132,7 @@ describe('fedmm grid', () => {
     expect(r.code).toBe(1);
     const errors = r.stderr.split('\n').filter((l) => l.startsWith('fedmm: '));
     expect(errors).toEqual([
-      `fedmm: grid cell 'bad' failed: UCI-HAR: no such folder ${missing} (expected 'UCI HAR Dataset/train/Inertial Signals/*.txt' or 'body_acc_x_train.f32')`,
+      `fedmm: grid cell 'bad' failed: uci-har: no such folder ${missing} (expected a prepared dataset or 'UCI HAR Dataset/' (official text layout) or the compact body_acc_x_train.f32 layout)`,
       "fedmm: 1 of 2 grid cells failed (bad); fix the cause and re-run to retry them",
     ]);
     expect(existsSync(join(out, 'good', 'result.json'))).toBe(true);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { useBackend } from '../backend/index.js';
 import { createFederatedDataset } from '../data/federated.js';
 import { getDataset } from '../data/registry.js';
+import { detectSource } from '../data/sources.js';
 import type { DataConfig } from '../data/types.js';
 import { createModel } from '../models/factory.js';
 import { createTask, type TaskSpec } from '../fl/task.js';
@@ -32,7 +33,7 @@ export function dataConfig(plan: RunPlan, repeat: Repeat): DataConfig {
     missingModality: plan.missingModality,
     missingLabel: plan.missingLabel,
     labelNoise: plan.labelNoise,
-    source: plan.dataDir === null ? { kind: 'simulated' } : { kind: 'uci-har', path: plan.dataDir },
+    source: plan.dataDir === null ? { kind: 'simulated' } : detectSource(getDataset(plan.dataset), plan.dataDir),
     partitionRng: plan.partitionRng,
   };
 }

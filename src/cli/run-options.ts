@@ -25,7 +25,7 @@ const rate = { kind: 'number', min: 0, max: 1, openMax: true, value: 'RATE' } as
 /** The experiment options shared by `run` and grid cells. */
 export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
   { name: 'dataset', kind: 'string', value: 'ID', help: `dataset: ${DATASET_IDS.join(', ')}` },
-  { name: 'data-dir', kind: 'string', value: 'DIR', aliases: ['data_dir'], help: 'real data folder (uci-har: compact .f32 or the official text layout); default: simulated data' },
+  { name: 'data-dir', kind: 'string', value: 'DIR', aliases: ['data_dir'], help: 'real data folder: a prepared dataset (manifest.json; any dataset) or the raw files (docs/datasets.md); default: simulated data' },
   { name: 'alg', kind: 'string', value: 'NAME', aliases: ['fed_alg'], help: 'algorithm: fedavg, fedprox, fedrs, fedopt, scaffold (default fedavg)' },
   { name: 'server-opt', kind: 'string', value: 'NAME', choices: SERVER_OPTIMIZERS, help: 'FedOpt server optimizer (default sgdm, as FedMultimodal)' },
   { name: 'fusion', kind: 'string', value: 'KIND', choices: ['attention', 'concat'], help: 'multimodal fusion (default attention)' },
@@ -187,7 +187,6 @@ export function buildPlan(args: ParsedArgs): RunPlan {
   if (flag(args, 'en_att') && fusionRaw === 'concat') throw new UsageError('--en_att (attention) and --fusion concat exclude each other');
   const modality = modalityOf(spec, str(args, 'modality'), fusionRaw);
   const dataDirRaw = str(args, 'data-dir');
-  if (dataDirRaw !== undefined && dataset !== 'uci-har') throw new UsageError(`--data-dir: real data is supported for uci-har only (got --dataset ${dataset}); omit it to simulate ${dataset}`);
   const scale = num(args, 'scale') ?? 1;
   if (dataDirRaw !== undefined && scale !== 1) throw new UsageError('--scale applies to simulated data only; drop it with --data-dir');
   const alphaRaw = num(args, 'alpha');

@@ -8,7 +8,8 @@ import { getDataset, type DatasetSpec } from './registry.js';
 import { corruptLabels, drawLabelMask, drawMissingModalities, labelTransitionMatrix } from './robustness.js';
 import { SimulatedSource, simulatedUniverse } from './simulate.js';
 import type { ClientDataset, ClientSummary, DataConfig, FederatedDataset, ResolvedDataConfig } from './types.js';
-import { loadUciHar, uciHarSource } from './uci-har.js';
+import { openPrepared } from './prepared.js';
+import { checkSource, loadRawSource } from './sources.js';
 import { indicesWhere, OFFICIAL_DEV, POOL, TEST, type Universe } from './universe.js';
 
 /** Fills in defaults and checks a DataConfig against a dataset. */
@@ -32,9 +33,9 @@ export function resolveConfig(spec: DatasetSpec, config: DataConfig = {}): Resol
     }
   }
   const source = config.source ?? { kind: 'simulated' as const };
-  if (source.kind === 'uci-har' && spec.id !== 'uci-har') throw new Error(`${spec.id}: the real UCI-HAR source only serves dataset uci-har`);
+  checkSource(spec, source);
   const scale = num('scale', config.scale, 1, (x) => x > 0 && x <= 1, 'in (0, 1]');
-  if (source.kind === 'uci-har' && scale !== 1) throw new Error(`${spec.id}: scale applies to simulated data only`);
+  if (source.kind !== 'simulated' && scale !== 1) throw new Error(`${spec.id}: scale applies to simulated data only`);
   const labelNoise = num('labelNoise', config.labelNoise, 0, rate, 'in [0, 1)');
   if (labelNoise > 0 && spec.multiLabel) {
     throw new Error(`${spec.id}: erroneous-label simulation is not defined for multi-label data (PTB-XL); use labelNoise 0`);
@@ -275,16 +276,18 @@ export function createFederatedDataset(id: string, config: DataConfig = {}): Fed
   const key = JSON.stringify([spec.id, cfg.seed, cfg.dataSeed, cfg.alpha, cfg.scale, maxLens, cfg.fold, cfg.clients ?? null, cfg.source, cfg.partitionRng]);
   let entry = planCache.get(key);
   if (!entry) {
-    let universe: Universe;
-    let source: SampleSource;
-    if (cfg.source.kind === 'uci-har') {
-      const data = loadUciHar(cfg.source.path);
-      ({ universe, source } = uciHarSource(data, maxLens));
+    if (cfg.source.kind === 'prepared') {
+      const source = openPrepared(spec, cfg.source.path, cfg.fold, maxLens);
+      entry = { source, plan: source.plan() };
     } else {
-      universe = simulatedUniverse(spec, cfg.dataSeed, cfg.scale, cfg.fold);
-      source = new SimulatedSource(spec, universe, cfg.dataSeed, maxLens);
+      const { universe, source } = cfg.source.kind === 'simulated'
+        ? (() => {
+            const u = simulatedUniverse(spec, cfg.dataSeed, cfg.scale, cfg.fold);
+            return { universe: u, source: new SimulatedSource(spec, u, cfg.dataSeed, maxLens) };
+          })()
+        : loadRawSource(spec, { kind: cfg.source.kind, path: cfg.source.path }, cfg.fold, maxLens);
+      entry = { source, plan: buildPlan(spec, universe, cfg) };
     }
-    entry = { source, plan: buildPlan(spec, universe, cfg) };
     if (planCache.size >= PLAN_CACHE_LIMIT) planCache.delete(planCache.keys().next().value!);
     planCache.set(key, entry);
   }

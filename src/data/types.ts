@@ -87,8 +87,16 @@ export interface ClientDataset {
   batchRange(batchSize: number, from: number, to: number): Iterable<Batch>;
 }
 
-/** Where a dataset's samples come from: the simulator (default) or the real UCI-HAR files. */
-export type DataSource = { readonly kind: 'simulated' } | { readonly kind: 'uci-har'; readonly path: string };
+/**
+ * Where a dataset's samples come from: the simulator (default), a prepared dataset folder (manifest.json +
+ * safetensors: src/data/prepared.ts), or a dataset's own raw files (UCI-HAR, KU-HAR, PTB-XL, audio WAVs).
+ */
+export type DataSource =
+  | { readonly kind: 'simulated' }
+  | { readonly kind: RealSourceKind; readonly path: string };
+
+/** The kinds of real data: a prepared folder, or a dataset's raw files. */
+export type RealSourceKind = 'prepared' | 'uci-har';
 
 /**
  * Everything that defines a federated dataset besides its id. Plain JSON: a worker thread re-creates any

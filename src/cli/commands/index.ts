@@ -3,12 +3,13 @@ import type { Command } from './command.js';
 import { benchCommand } from './bench.js';
 import { datasetsCommand } from './datasets.js';
 import { doctorCommand } from './doctor.js';
+import { exportDatasetCommand } from './export-dataset.js';
 import { gridCommand } from './grid.js';
 import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { startCommand } from './start.js';
 
-export const COMMANDS: readonly Command[] = [startCommand, runCommand, gridCommand, reportCommand, datasetsCommand, benchCommand, doctorCommand];
+export const COMMANDS: readonly Command[] = [startCommand, runCommand, gridCommand, reportCommand, datasetsCommand, exportDatasetCommand, benchCommand, doctorCommand];
 
 export function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

@@ -1,0 +1,53 @@
+// Real data: which kinds of files serve which dataset, how a --data-dir folder is recognised, and the
+// loaders of raw files (each gives the label table and the samples; the partition is then drawn from the
+// table as for simulated data).
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { SampleSource } from './client-dataset.js';
+import { isPreparedDataset } from './prepared.js';
+import type { DatasetSpec } from './registry.js';
+import type { DataSource, RealSourceKind } from './types.js';
+import { loadUciHar, uciHarSource } from './uci-har.js';
+import type { Universe } from './universe.js';
+
+/** Raw-file kinds per dataset (a prepared folder serves every dataset). */
+const RAW_KINDS: Readonly<Partial<Record<string, readonly RealSourceKind[]>>> = {
+  'uci-har': ['uci-har'],
+};
+
+/** What raw files a dataset can be read from, for messages. */
+const RAW_HINT: Readonly<Partial<Record<string, string>>> = {
+  'uci-har': "'UCI HAR Dataset/' (official text layout) or the compact body_acc_x_train.f32 layout",
+};
+
+/** Refuses a source that cannot serve the dataset. */
+export function checkSource(spec: DatasetSpec, source: DataSource): void {
+  if (source.kind === 'simulated' || source.kind === 'prepared') return;
+  if (!(RAW_KINDS[spec.id] ?? []).includes(source.kind)) throw new Error(`${spec.id}: raw ${source.kind} files cannot serve dataset ${spec.id}`);
+}
+
+/**
+ * The source a --data-dir folder holds for a dataset: a prepared dataset (manifest.json, or fold1/manifest.json)
+ * when present, else the dataset's raw layout. A clear error when the folder holds neither.
+ */
+export function detectSource(spec: DatasetSpec, path: string): DataSource {
+  const root = resolve(path);
+  if (!existsSync(root) || !statSync(root).isDirectory()) {
+    throw new Error(`${spec.id}: no such folder ${root} (expected a prepared dataset${RAW_HINT[spec.id] ? ` or ${RAW_HINT[spec.id]}` : ''})`);
+  }
+  if (isPreparedDataset(root)) return { kind: 'prepared', path: root };
+  const kinds = RAW_KINDS[spec.id];
+  if (!kinds) {
+    throw new Error(`${root}: no manifest.json: ${spec.id} is read from a prepared dataset only (convert FedMultimodal's features with scripts/import-fedmultimodal.py; see docs/datasets.md)`);
+  }
+  if (spec.id === 'uci-har') return { kind: 'uci-har', path: root };
+  throw new Error(`${root}: neither a prepared dataset (manifest.json) nor ${RAW_HINT[spec.id] ?? 'raw files'} for ${spec.id}`);
+}
+
+/** Label table and samples of a dataset's raw files. */
+export function loadRawSource(spec: DatasetSpec, source: { readonly kind: Exclude<RealSourceKind, 'prepared'>; readonly path: string }, _fold: number, maxLens: readonly number[]): { universe: Universe; source: SampleSource } {
+  switch (source.kind) {
+    case 'uci-har':
+      return uciHarSource(loadUciHar(source.path), maxLens);
+  }
+}
