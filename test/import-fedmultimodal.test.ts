@@ -97,7 +97,7 @@ describe.skipIf(skip !== '')('scripts/import-fedmultimodal.py (needs python3 wit
     }));
   }
 
-  test('CREMA-D folds (audio + video, missing and [1, T, D] features) convert value for value', () => {
+  test('CREMA-D folds (audio + video, missing and [1, T, D] features) convert value for value', { timeout: 120_000 }, () => {
     expect(made.code, made.stderr).toBe(0);
     const out = join(dir, 'crema');
     const r = py([SCRIPT, '--output-dir', orig, '--dataset', 'crema-d', '--out', out]);
@@ -129,7 +129,7 @@ describe.skipIf(skip !== '')('scripts/import-fedmultimodal.py (needs python3 wit
     expect(got).toEqual(expected['ptb-xl']);
   });
 
-  test('damaged pickles are refused naming the file and record', () => {
+  test('damaged pickles are refused naming the file and record', { timeout: 180_000 }, () => {
     const bad = join(dir, 'bad');
     const edit = (code: string) => py(['-c', `import pickle, sys\np = sys.argv[1]\nrecs = pickle.load(open(p, 'rb'))\n${code}\npickle.dump(recs, open(p, 'wb'))`, join(bad, 'feature/V1_to_V6/ptb-xl/12.pkl')]);
     expect(py([fixture, bad]).code).toBe(0);
