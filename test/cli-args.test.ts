@@ -117,7 +117,7 @@ describe('run plan', () => {
     expect(usageError(() => plan('--dataset', 'uci-har', '--modality', 'acc', '--fusion', 'concat'))).toMatch(/exclude each other/);
     expect(usageError(() => plan('--dataset', 'ptb-xl', '--label-noise', '0.1'))).toBe('--label-noise is not defined for multi-label ptb-xl');
     expect(usageError(() => plan('--dataset', 'uci-har', '--alg', 'fedsgd'))).toBe("--alg must be one of fedavg, fedprox, fedrs, fedopt, scaffold; got 'fedsgd'");
-    expect(usageError(() => plan('--dataset', 'meld', '--partition-rng', 'numpy'))).toBe("--partition-rng numpy (the paper's exact shards) exists for uci-har only (got --dataset meld)");
+    expect(usageError(() => plan('--dataset', 'meld', '--partition-rng', 'numpy'))).toBe("--partition-rng numpy replays the original's partition on real files: give --data-dir (simulated data: uci-har only; got --dataset meld)");
     expect(usageError(() => plan('--dataset', 'uci-har', '--partition-rng', 'numpy', '--partition-seed', '3'))).toMatch(/^--partition-seed and --partition-rng numpy exclude each other/);
     expect(plan('--dataset', 'uci-har', '--partition-rng', 'numpy').partitionRng).toBe('numpy');
     expect(plan('--dataset', 'uci-har').partitionRng).toBe('fedmm');

@@ -106,6 +106,6 @@ describe("the paper's UCI-HAR partition", () => {
     const fd = createFederatedDataset('uci-har', { scale: 0.2, alpha: 0.1, partitionRng: 'numpy' });
     expect(fd.numClients).toBe(20);
     for (const c of fd.summary()) expect(c.train).toBeGreaterThanOrEqual(5);
-    expect(() => createFederatedDataset('ucf101', { partitionRng: 'numpy' })).toThrow(/implemented for uci-har only/);
+    expect(() => createFederatedDataset('ucf101', { partitionRng: 'numpy' })).toThrow(/replays the original's partition code on the real files \(simulated data: uci-har only\)/);
   });
 });

@@ -32,7 +32,7 @@ describe('FedMultimodal task', () => {
   it('passes the partition generator choice to the data layer', () => {
     const numpy = new FedMultimodalTask({ kind: 'fedmultimodal', dataset: 'uci-har', ...dataOptions, partitionRng: 'numpy' });
     expect(numpy.data.config.partitionRng).toBe('numpy');
-    expect(() => new FedMultimodalTask({ kind: 'fedmultimodal', dataset: 'meld', scale: 0.1, partitionRng: 'numpy' })).toThrow(/implemented for uci-har only/);
+    expect(() => new FedMultimodalTask({ kind: 'fedmultimodal', dataset: 'meld', scale: 0.1, partitionRng: 'numpy' })).toThrow(/replays the original's partition code on the real files \(simulated data: uci-har only\)/);
   });
 
   it('evaluates in batch ranges exactly as in one pass', () => {

@@ -46,7 +46,7 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
   { name: 'folds', kind: 'string', value: 'LIST', help: "data folds, 1-based, e.g. '1-5' or 'all' (datasets with folds)" },
   { name: 'partition-seed', kind: 'integer', min: 0, value: 'N', help: 'seed of the partition, dev split and corruptions (default 0; fixed across --seeds)' },
   { name: 'alpha', kind: 'number', min: 0, openMin: true, value: 'A', help: 'Dirichlet concentration of the partition (default 5.0; the paper uses 5.0 and 0.1)' },
-  { name: 'partition-rng', kind: 'string', value: 'NAME', choices: ['fedmm', 'numpy'], help: "uci-har: 'numpy' replays FedMultimodal's partition code with numpy's generator (seed 8): the paper's exact shards and dev split (default fedmm)" },
+  { name: 'partition-rng', kind: 'string', value: 'NAME', choices: ['fedmm', 'numpy'], help: "'numpy': FedMultimodal's partition code replayed with numpy's generator (seed 8) — the paper's exact shards and dev splits (uci-har, and any dataset read from its raw files) — and its client schedule (np.random.seed(round)); default fedmm" },
   { name: 'missing-modality', ...rate, aliases: ['missing_modailty_rate', 'missing_modality_rate'], help: 'per training client, each modality missing with this probability' },
   { name: 'en_missing_modality', kind: 'flag', help: 'FedMultimodal switch: missing modality simulation (rate 0.5 unless given)' },
   { name: 'missing-label', ...rate, aliases: ['missing_label_rate'], help: 'share of training labels dropped' },
@@ -200,7 +200,9 @@ export function buildPlan(args: ParsedArgs): RunPlan {
   const fedrsAlpha = num(args, 'fedrs-alpha');
   if (fedrsAlpha !== undefined && algorithm !== 'fedrs') throw new UsageError(`--fedrs-alpha applies to --alg fedrs only (got ${algorithm})`);
   const partitionRng = str(args, 'partition-rng') as 'fedmm' | 'numpy' | undefined;
-  if (partitionRng === 'numpy' && dataset !== 'uci-har') throw new UsageError(`--partition-rng numpy (the paper's exact shards) exists for uci-har only (got --dataset ${dataset})`);
+  if (partitionRng === 'numpy' && dataset !== 'uci-har' && dataDirRaw === undefined) {
+    throw new UsageError(`--partition-rng numpy replays the original's partition on real files: give --data-dir (simulated data: uci-har only; got --dataset ${dataset})`);
+  }
   if (partitionRng === 'numpy' && num(args, 'partition-seed') !== undefined) throw new UsageError('--partition-seed and --partition-rng numpy exclude each other: the paper\'s partition has its own seed (8)');
   const enabled = (value: number | undefined, on: boolean, dflt: number) => value ?? (on ? dflt : 0);
   const labelNoise = enabled(num(args, 'label-noise'), flag(args, 'en_label_nosiy'), 0.1);

@@ -2,7 +2,7 @@
 // the robustness corruptions. Creating one builds no features; a client's samples appear on first use.
 import { Rng } from '../random.js';
 import { IndexedDataset, type SampleSource } from './client-dataset.js';
-import { numpyUciHarPartition } from './numpy-partition.js';
+import { numpySplitTrainDev, numpyUciHarPartition } from './numpy-partition.js';
 import { devCount, devSplit, dirichletPartition } from './partition.js';
 import { getDataset, type DatasetSpec } from './registry.js';
 import { corruptLabels, drawLabelMask, drawMissingModalities, labelTransitionMatrix } from './robustness.js';
@@ -42,7 +42,9 @@ export function resolveConfig(spec: DatasetSpec, config: DataConfig = {}): Resol
   }
   const partitionRng = config.partitionRng ?? 'fedmm';
   if (partitionRng !== 'fedmm' && partitionRng !== 'numpy') throw new Error(`${spec.id}: partitionRng must be 'fedmm' or 'numpy', got ${String(partitionRng)}`);
-  if (partitionRng === 'numpy' && spec.id !== 'uci-har') throw new Error(`${spec.id}: partitionRng 'numpy' (the paper's exact shards) is implemented for uci-har only`);
+  if (partitionRng === 'numpy' && spec.id !== 'uci-har' && source.kind === 'simulated') {
+    throw new Error(`${spec.id}: partitionRng 'numpy' replays the original's partition code on the real files (simulated data: uci-har only)`);
+  }
   const clients = config.clients;
   if (clients !== undefined && !(Number.isInteger(clients) && clients >= 1)) throw new Error(`${spec.id}: clients must be a positive integer, got ${clients}`);
   if (clients !== undefined && spec.partition !== 'dirichlet') throw new Error(`${spec.id}: clients applies to Dirichlet partitions only (${spec.id} is ${spec.partition})`);
@@ -83,6 +85,15 @@ function pick(positions: Int32Array, base: Int32Array): Int32Array {
   return positions.map((p) => base[p]).sort();
 }
 
+/** The original's split_train_dev on a client's samples: keys sorted as strings, numpy seed 8, first fifth dev. */
+function numpyDevSplit(pool: Int32Array, u: Universe): { train: Int32Array; dev: Int32Array } {
+  const keys = u.keys;
+  if (!keys) throw new Error('partitionRng numpy needs the original\'s sample keys, which only real data has');
+  const sorted = Array.from(pool).sort((a, b) => (keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : 0));
+  const { train, dev } = numpySplitTrainDev(sorted);
+  return { train: Int32Array.from(train).sort(), dev: Int32Array.from(dev).sort() };
+}
+
 function buildPlan(spec: DatasetSpec, u: Universe, cfg: ResolvedDataConfig): Plan {
   const root = new Rng(cfg.seed).fork(`partition/${spec.id}/${cfg.fold}`);
   const min = spec.minClientSize;
@@ -96,7 +107,9 @@ function buildPlan(spec: DatasetSpec, u: Universe, cfg: ResolvedDataConfig): Pla
     const officialDev = spec.id === 'ptb-xl';
     for (const g of groupsInPool()) {
       const pool = indicesWhere(u, POOL, g);
-      const { train, dev } = officialDev ? { train: pool, dev: indicesWhere(u, OFFICIAL_DEV, g) } : devSplit(pool, root.fork(`dev/${g}`));
+      const { train, dev } = officialDev
+        ? { train: pool, dev: indicesWhere(u, OFFICIAL_DEV, g) }
+        : cfg.partitionRng === 'numpy' ? numpyDevSplit(pool, u) : devSplit(pool, root.fork(`dev/${g}`));
       if (train.length >= min) clients.push({ name: u.groupNames[g], train, dev });
     }
   } else if (spec.partition === 'natural+dirichlet' && cfg.partitionRng === 'numpy') {

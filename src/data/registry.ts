@@ -234,7 +234,7 @@ export const DATASETS: Readonly<Record<DatasetId, DatasetSpec>> = {
       { name: 'gyro', dim: 3, maxLen: 64, encoder: 'conv-gru', description: 'gyroscope x/y/z, every 2nd of 128 samples, z-normalised per window' },
     ],
     numClasses: 8,
-    classNames: numbered('activity-', 8),
+    classNames: ['Stand', 'Sit', 'Walk', 'Lay', 'Jump', 'Run', 'Stair-up', 'Stair-down'],
     multiLabel: false,
     numClients: 65,
     partition: 'natural',

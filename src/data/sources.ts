@@ -4,6 +4,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { SampleSource } from './client-dataset.js';
+import { kuHarRoot, kuHarSource, loadKuHar } from './ku-har.js';
 import { isPreparedDataset } from './prepared.js';
 import type { DatasetSpec } from './registry.js';
 import type { DataSource, RealSourceKind } from './types.js';
@@ -13,11 +14,13 @@ import type { Universe } from './universe.js';
 /** Raw-file kinds per dataset (a prepared folder serves every dataset). */
 const RAW_KINDS: Readonly<Partial<Record<string, readonly RealSourceKind[]>>> = {
   'uci-har': ['uci-har'],
+  'ku-har': ['ku-har'],
 };
 
 /** What raw files a dataset can be read from, for messages. */
 const RAW_HINT: Readonly<Partial<Record<string, string>>> = {
   'uci-har': "'UCI HAR Dataset/' (official text layout) or the compact body_acc_x_train.f32 layout",
+  'ku-har': "KU-HAR's Trimmed_interpolated_data/ (the released time-domain CSVs)",
 };
 
 /** Refuses a source that cannot serve the dataset. */
@@ -41,13 +44,16 @@ export function detectSource(spec: DatasetSpec, path: string): DataSource {
     throw new Error(`${root}: no manifest.json: ${spec.id} is read from a prepared dataset only (convert FedMultimodal's features with scripts/import-fedmultimodal.py; see docs/datasets.md)`);
   }
   if (spec.id === 'uci-har') return { kind: 'uci-har', path: root };
+  if (spec.id === 'ku-har' && kuHarRoot(root)) return { kind: 'ku-har', path: root };
   throw new Error(`${root}: neither a prepared dataset (manifest.json) nor ${RAW_HINT[spec.id] ?? 'raw files'} for ${spec.id}`);
 }
 
 /** Label table and samples of a dataset's raw files. */
-export function loadRawSource(spec: DatasetSpec, source: { readonly kind: Exclude<RealSourceKind, 'prepared'>; readonly path: string }, _fold: number, maxLens: readonly number[]): { universe: Universe; source: SampleSource } {
+export function loadRawSource(spec: DatasetSpec, source: { readonly kind: Exclude<RealSourceKind, 'prepared'>; readonly path: string }, fold: number, maxLens: readonly number[]): { universe: Universe; source: SampleSource } {
   switch (source.kind) {
     case 'uci-har':
       return uciHarSource(loadUciHar(source.path), maxLens);
+    case 'ku-har':
+      return kuHarSource(loadKuHar(source.path), fold, maxLens);
   }
 }

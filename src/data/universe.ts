@@ -22,6 +22,8 @@ export interface Universe {
   readonly groupNames: readonly string[];
   /** POOL, OFFICIAL_DEV or TEST per sample. */
   readonly split: Uint8Array;
+  /** The original's partition key per sample (real data): the order its numpy train/dev split shuffles. */
+  readonly keys?: readonly string[];
 }
 
 /** Indices i with split[i] === role (and group[i] === g when g is given), in index order. */
