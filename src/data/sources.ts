@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import type { SampleSource } from './client-dataset.js';
 import { kuHarRoot, kuHarSource, loadKuHar } from './ku-har.js';
 import { isPreparedDataset } from './prepared.js';
+import { loadPtbXl, ptbXlRoot, ptbXlSource } from './ptb-xl.js';
 import type { DatasetSpec } from './registry.js';
 import type { DataSource, RealSourceKind } from './types.js';
 import { loadUciHar, uciHarSource } from './uci-har.js';
@@ -15,12 +16,14 @@ import type { Universe } from './universe.js';
 const RAW_KINDS: Readonly<Partial<Record<string, readonly RealSourceKind[]>>> = {
   'uci-har': ['uci-har'],
   'ku-har': ['ku-har'],
+  'ptb-xl': ['ptb-xl'],
 };
 
 /** What raw files a dataset can be read from, for messages. */
 const RAW_HINT: Readonly<Partial<Record<string, string>>> = {
   'uci-har': "'UCI HAR Dataset/' (official text layout) or the compact body_acc_x_train.f32 layout",
   'ku-har': "KU-HAR's Trimmed_interpolated_data/ (the released time-domain CSVs)",
+  'ptb-xl': 'the PTB-XL release (ptbxl_database.csv, scp_statements.csv, records100/)',
 };
 
 /** Refuses a source that cannot serve the dataset. */
@@ -45,6 +48,7 @@ export function detectSource(spec: DatasetSpec, path: string): DataSource {
   }
   if (spec.id === 'uci-har') return { kind: 'uci-har', path: root };
   if (spec.id === 'ku-har' && kuHarRoot(root)) return { kind: 'ku-har', path: root };
+  if (spec.id === 'ptb-xl' && ptbXlRoot(root)) return { kind: 'ptb-xl', path: root };
   throw new Error(`${root}: neither a prepared dataset (manifest.json) nor ${RAW_HINT[spec.id] ?? 'raw files'} for ${spec.id}`);
 }
 
@@ -55,5 +59,7 @@ export function loadRawSource(spec: DatasetSpec, source: { readonly kind: Exclud
       return uciHarSource(loadUciHar(source.path), maxLens);
     case 'ku-har':
       return kuHarSource(loadKuHar(source.path), fold, maxLens);
+    case 'ptb-xl':
+      return ptbXlSource(loadPtbXl(source.path), maxLens);
   }
 }
