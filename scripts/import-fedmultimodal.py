@@ -43,8 +43,8 @@ def numbered(prefix, n):
 
 
 DATASETS = {
-    'meld': ('meld', [AUDIO, TEXT], 0, False, 1, ['neutral', 'sadness', 'joy', 'anger']),
-    'crema-d': ('crema_d', [AUDIO, VIDEO], 5, False, 1, ['angry', 'sad', 'happy', 'neutral']),
+    'meld': ('meld', [AUDIO, TEXT], 0, False, 1, ['neutral', 'joy', 'sadness', 'anger']),
+    'crema-d': ('crema_d', [AUDIO, VIDEO], 5, False, 1, ['neutral', 'happy', 'sad', 'angry']),
     'ucf101': ('ucf101', [AUDIO, VIDEO], 3, True, 1, numbered('action-', 51)),
     'mit10': ('mit10', [AUDIO, VIDEO], 0, True, 1, numbered('moment-', 10)),
     'mit51': ('mit51', [AUDIO, VIDEO], 0, True, 1, numbered('moment-', 51)),
@@ -56,9 +56,16 @@ DATASETS = {
                ['NORM', 'MI', 'STTC', 'CD', 'HYP']),
     'hateful-memes': ('hateful_memes', [IMAGE, TEXT], 0, True, 0, ['not-hateful', 'hateful']),
     'crisis-mmd': ('crisis-mmd', [IMAGE, TEXT], 0, True, 0,
-                   ['not_humanitarian', 'infrastructure_and_utility_damage', 'vehicle_damage',
-                    'rescue_volunteering_or_donation_effort', 'other_relevant_information', 'affected_individuals',
-                    'injured_or_dead_people', 'missing_or_found_people']),
+                   ['affected_individuals', 'infrastructure_and_utility_damage', 'injured_or_dead_people',
+                    'missing_or_found_people', 'not_humanitarian', 'other_relevant_information',
+                    'rescue_volunteering_or_donation_effort', 'vehicle_damage']),
+}
+# The class names above are fedmm's (its registry order); where the original numbers its classes differently
+# (partition_manager.fetch_label_dict), its label k becomes fedmm's REMAP[k].
+REMAP = {
+    'meld': [0, 2, 1, 3],  # neutral, sadness, joy, anger
+    'crema-d': [3, 2, 1, 0],  # A(ngry), S(ad), H(appy), N(eutral)
+    'crisis-mmd': [4, 1, 7, 6, 5, 0, 2, 3],  # not_humanitarian, infrastructure, vehicle, rescue, other, affected, injured, missing
 }
 MULTI_LABEL = {'ptb-xl'}
 
@@ -141,7 +148,7 @@ def label_of(rec, path, j, num_classes, multi):
     return int(y)
 
 
-def read_client(dirs, dims, client, num_classes, multi):
+def read_client(dirs, dims, client, num_classes, multi, remap=None):
     """The records of one client in both modalities: [(label, [features A, features B])]."""
     paths = [os.path.join(d, f'{client}.pkl') for d in dirs]
     lists = [load_pickle(p) for p in paths]
@@ -160,6 +167,8 @@ def read_client(dirs, dims, client, num_classes, multi):
         label = label_of(a, paths[0], j, num_classes, multi)
         if not np.array_equal(label_of(b, paths[1], j, num_classes, multi), label):
             raise ImportError_(f'{paths[1]}: record {j} has label {b[-2]!r}, but {paths[0]} says {a[-2]!r}')
+        if remap is not None:
+            label = remap[label]
         out.append((record_id(a), label, [features_of(r, p, j, d) for r, p, d in zip((a, b), paths, dims)]))
     return out
 
@@ -203,7 +212,7 @@ def import_split(args, fold, out):
     # pass 1: counts, lengths, labels, checks
     counts, lengths, labels = {}, [[], []], []
     for c in order:
-        recs = read_client(dirs, dims, c, len(classes), multi)
+        recs = read_client(dirs, dims, c, len(classes), multi, REMAP.get(args.dataset))
         if partition is not None and c in partition:
             want = sorted(record_id(r) for r in partition[c])
             got = sorted(r[0] for r in recs)
@@ -223,7 +232,7 @@ def import_split(args, fold, out):
     for m, (name, _, dim) in enumerate(mods):
         def rows(f, m=m, dim=dim):
             for c in order:
-                for _, _, feats in read_client(dirs, dims, c, len(classes), multi):
+                for _, _, feats in read_client(dirs, dims, c, len(classes), multi, REMAP.get(args.dataset)):
                     row = np.zeros((T[m], dim), dtype='<f4')
                     if feats[m] is not None:
                         row[:feats[m].shape[0]] = feats[m]

@@ -43,7 +43,7 @@ for fold in (1, 2):
             audio.append([key, path, label, a])
             video.append([key, path, label, None if v is None else (v[None] if j == 2 else v)])
             p.append([key, path, label, 'speaker'])
-            samples.append({'label': label, 'a': a.ravel().tolist(), 'b': [] if v is None else v.ravel().tolist()})
+            samples.append({'label': [3, 2, 1, 0][label], 'a': a.ravel().tolist(), 'b': [] if v is None else v.ravel().tolist()})
         dump(f'{root}/feature/audio/mfcc/crema_d/fold{fold}/{c}.pkl', audio)
         dump(f'{root}/feature/video/mobilenet_v2/crema_d/fold{fold}/{c}.pkl', video)
         part[c] = p
@@ -117,7 +117,7 @@ describe.skipIf(skip !== '')('scripts/import-fedmultimodal.py (needs python3 wit
     const manifest = JSON.parse(readFileSync(join(out, 'fold1', 'manifest.json'), 'utf8'));
     expect(manifest.clients.map((c: { name: string }) => c.name)).toEqual(['1001', '1002']);
     expect(manifest.dev).toEqual([7, 8]);
-    expect(manifest.classes).toEqual(['angry', 'sad', 'happy', 'neutral']);
+    expect(manifest.classes).toEqual(['neutral', 'happy', 'sad', 'angry']); // fedmm's order; the original's A, S, H, N remapped
   });
 
   test('PTB-XL (multi-label, no folds) converts value for value', () => {

@@ -104,7 +104,7 @@ function buildPlan(spec: DatasetSpec, u: Universe, cfg: ResolvedDataConfig): Pla
     return Array.from(seen.keys()).filter((g) => seen[g] === 1);
   };
   if (spec.partition === 'natural') {
-    const officialDev = spec.id === 'ptb-xl';
+    const officialDev = u.split.includes(OFFICIAL_DEV); // PTB-XL's strat_fold 9, MELD's dev: clients keep all their training samples
     for (const g of groupsInPool()) {
       const pool = indicesWhere(u, POOL, g);
       const { train, dev } = officialDev
@@ -145,7 +145,11 @@ function buildPlan(spec: DatasetSpec, u: Universe, cfg: ResolvedDataConfig): Pla
     });
   }
   if (clients.length === 0) throw new Error(`${spec.id}: no client has ${min} training samples at scale ${cfg.scale}`);
-  const dev = Int32Array.from(clients.flatMap((c) => Array.from(c.dev))).sort();
+  // the official dev split (PTB-XL's strat_fold 9, MELD's dev) is the dev set whole, as in the original, also
+  // where its samples belong to no training client
+  const officialDev = indicesWhere(u, OFFICIAL_DEV);
+  const held = new Set(clients.flatMap((c) => Array.from(c.dev)));
+  const dev = Int32Array.from([...held, ...Array.from(officialDev).filter((i) => !held.has(i))]).sort();
   return { clients, test: indicesWhere(u, TEST), dev };
 }
 

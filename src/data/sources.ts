@@ -4,6 +4,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { SampleSource } from './client-dataset.js';
+import { cremaDRoot, loadSpeech, meldRoot, speechSource } from './audio/speech.js';
 import { kuHarRoot, kuHarSource, loadKuHar } from './ku-har.js';
 import { isPreparedDataset } from './prepared.js';
 import { loadPtbXl, ptbXlRoot, ptbXlSource } from './ptb-xl.js';
@@ -17,6 +18,8 @@ const RAW_KINDS: Readonly<Partial<Record<string, readonly RealSourceKind[]>>> = 
   'uci-har': ['uci-har'],
   'ku-har': ['ku-har'],
   'ptb-xl': ['ptb-xl'],
+  'crema-d': ['audio'],
+  meld: ['audio'],
 };
 
 /** What raw files a dataset can be read from, for messages. */
@@ -24,6 +27,8 @@ const RAW_HINT: Readonly<Partial<Record<string, string>>> = {
   'uci-har': "'UCI HAR Dataset/' (official text layout) or the compact body_acc_x_train.f32 layout",
   'ku-har': "KU-HAR's Trimmed_interpolated_data/ (the released time-domain CSVs)",
   'ptb-xl': 'the PTB-XL release (ptbxl_database.csv, scp_statements.csv, records100/)',
+  'crema-d': 'CREMA-D (AudioWAV/ and processedResults/summaryTable.csv)',
+  meld: 'MELD.Raw (the *_sent_emo.csv tables and the WAVs extracted into <split folder>/waves/)',
 };
 
 /** Refuses a source that cannot serve the dataset. */
@@ -49,6 +54,7 @@ export function detectSource(spec: DatasetSpec, path: string): DataSource {
   if (spec.id === 'uci-har') return { kind: 'uci-har', path: root };
   if (spec.id === 'ku-har' && kuHarRoot(root)) return { kind: 'ku-har', path: root };
   if (spec.id === 'ptb-xl' && ptbXlRoot(root)) return { kind: 'ptb-xl', path: root };
+  if ((spec.id === 'crema-d' && cremaDRoot(root)) || (spec.id === 'meld' && meldRoot(root))) return { kind: 'audio', path: root };
   throw new Error(`${root}: neither a prepared dataset (manifest.json) nor ${RAW_HINT[spec.id] ?? 'raw files'} for ${spec.id}`);
 }
 
@@ -61,5 +67,8 @@ export function loadRawSource(spec: DatasetSpec, source: { readonly kind: Exclud
       return kuHarSource(loadKuHar(source.path), fold, maxLens);
     case 'ptb-xl':
       return ptbXlSource(loadPtbXl(source.path), maxLens);
+    case 'audio':
+      if (spec.id !== 'crema-d' && spec.id !== 'meld') throw new Error(`${spec.id}: raw audio is read for crema-d and meld`);
+      return speechSource(loadSpeech(spec.id, source.path), fold, maxLens);
   }
 }

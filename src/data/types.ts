@@ -96,7 +96,7 @@ export type DataSource =
   | { readonly kind: RealSourceKind; readonly path: string };
 
 /** The kinds of real data: a prepared folder, or a dataset's raw files. */
-export type RealSourceKind = 'prepared' | 'uci-har' | 'ku-har' | 'ptb-xl';
+export type RealSourceKind = 'prepared' | 'uci-har' | 'ku-har' | 'ptb-xl' | 'audio';
 
 /**
  * Everything that defines a federated dataset besides its id. Plain JSON: a worker thread re-creates any
