@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NumpyLegacyRandom, powLibm } from '../src/data/numpy-legacy.js';
 import { createFederatedDataset } from '../src/data/index.js';
-import { numpyUciHarPartition } from '../src/data/numpy-partition.js';
+import { numpyClientChoice, numpyUciHarPartition } from '../src/data/numpy-partition.js';
+import { FedMultimodalTask } from '../src/fl/fedmultimodal.js';
 
 describe('numpy legacy MT19937', () => {
   it('seeds, samples, shuffles and draws normals, gammas and Dirichlets like np.random', () => {
@@ -107,5 +108,28 @@ describe("the paper's UCI-HAR partition", () => {
     expect(fd.numClients).toBe(20);
     for (const c of fd.summary()) expect(c.train).toBeGreaterThanOrEqual(5);
     expect(() => createFederatedDataset('ucf101', { partitionRng: 'numpy' })).toThrow(/replays the original's partition code on the real files \(simulated data: uci-har only\)/);
+  });
+
+  it("replays the original server's client schedule: np.random.seed(round); choice(N, int(rate·N), replace=False)", () => {
+    // values from numpy 2.4: np.random.seed(r); np.random.choice(range(105), 10, replace=False)
+    expect(Array.from(numpyClientChoice(0, 105, 10))).toEqual([26, 61, 2, 62, 85, 48, 16, 100, 56, 45]);
+    expect(Array.from(numpyClientChoice(1, 105, 10))).toEqual([65, 35, 42, 93, 38, 39, 54, 86, 31, 77]);
+    expect(Array.from(numpyClientChoice(199, 105, 10))).toEqual([80, 92, 29, 31, 52, 44, 38, 25, 21, 99]);
+    expect(Array.from(numpyClientChoice(7, 33, Math.floor(0.25 * 33)))).toEqual([2, 28, 1, 9, 13, 5, 20, 16]);
+  });
+
+  it('maps the schedule through the original client order (ids sorted as strings) under partitionRng numpy', () => {
+    const spec = { kind: 'fedmultimodal', dataset: 'uci-har', scale: 0.2, dirichletAlpha: 0.1, partitionRng: 'numpy' } as const;
+    const task = new FedMultimodalTask(spec);
+    const names = task.data.summary().map((c) => c.name);
+    const order = task.data.originalOrder;
+    // '<subject>-<shard>' sorted as strings: subject 1's shards, then 11's, 14's … before 3's
+    const paper = (k: number) => names[k].replace(/^subject-0*(\d+)\/shard-(\d+)$/, '$1-$2');
+    const sortedPaper = Array.from(order, paper);
+    expect(sortedPaper).toEqual([...sortedPaper].sort());
+    const k = Math.floor(0.4 * task.numClients);
+    const want = Array.from(numpyClientChoice(3, task.numClients, k), (i) => order[i]).sort((a, b) => a - b);
+    expect(Array.from(task.scheduleClients(3, 0.4)!)).toEqual(want);
+    expect(new FedMultimodalTask({ ...spec, partitionRng: 'fedmm' }).scheduleClients(3, 0.4)).toBeNull();
   });
 });

@@ -66,6 +66,8 @@ export function resolveConfig(spec: DatasetSpec, config: DataConfig = {}): Resol
 
 interface ClientPlan {
   readonly name: string;
+  /** The client's id in FedMultimodal's partition when it differs from name (UCI-HAR shards: '<subject>-<shard>'). */
+  readonly originalName?: string;
   readonly train: Int32Array;
   readonly dev: Int32Array;
 }
@@ -110,7 +112,7 @@ function buildPlan(spec: DatasetSpec, u: Universe, cfg: ResolvedDataConfig): Pla
       const { train, dev } = officialDev
         ? { train: pool, dev: indicesWhere(u, OFFICIAL_DEV, g) }
         : cfg.partitionRng === 'numpy' ? numpyDevSplit(pool, u) : devSplit(pool, root.fork(`dev/${g}`));
-      if (train.length >= min) clients.push({ name: u.groupNames[g], train, dev });
+      if (train.length >= min) clients.push({ name: u.groupNames[g], originalName: u.originalGroupNames?.[g], train, dev });
     }
   } else if (spec.partition === 'natural+dirichlet' && cfg.partitionRng === 'numpy') {
     // The paper's shards: the original code under numpy's generator, on training rows in file order.
@@ -119,7 +121,7 @@ function buildPlan(spec: DatasetSpec, u: Universe, cfg: ResolvedDataConfig): Pla
     const devParts = new Map([...paper.dev].map(([g, rows]) => [g, evenParts(pick(rows, pool), spec.shardsPerClient)]));
     paper.shards.forEach((sh, k) => {
       const j = k % spec.shardsPerClient;
-      clients.push({ name: `${u.groupNames[sh.subject]}/shard-${j}`, train: pick(sh.indices, pool), dev: devParts.get(sh.subject)![j] });
+      clients.push({ name: `${u.groupNames[sh.subject]}/shard-${j}`, originalName: sh.name, train: pick(sh.indices, pool), dev: devParts.get(sh.subject)![j] });
     });
   } else if (spec.partition === 'natural+dirichlet') {
     const shards = spec.shardsPerClient;
@@ -259,6 +261,11 @@ class Federated implements FederatedDataset {
   private fitsCache(n: number): boolean {
     const perSample = this.source.maxLens.reduce((a, len, m) => a + len * this.source.dims[m], 0);
     return n * perSample <= POOL_CACHE_FLOATS;
+  }
+
+  get originalOrder(): Int32Array {
+    const names = this.plan.clients.map((c) => c.originalName ?? c.name);
+    return Int32Array.from(names.keys()).sort((a, b) => (names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : a - b));
   }
 
   summary(): ClientSummary[] {

@@ -11,6 +11,15 @@ export function numpySplitTrainDev<T>(keys: readonly T[]): { train: T[]; dev: T[
 }
 
 /**
+ * The original server's client schedule (server_trainer.sample_clients): np.random.seed(round), then
+ * np.random.choice(n, k, replace=False) — the first k of a legacy permutation of arange(n).
+ */
+export function numpyClientChoice(round: number, n: number, k: number): Int32Array {
+  if (!(Number.isInteger(k) && k >= 0 && k <= n)) throw new Error(`numpy choice: cannot take ${k} of ${n} without replacement`);
+  return new NumpyLegacyRandom(round).shuffle(Int32Array.from({ length: n }, (_, i) => i)).slice(0, k);
+}
+
+/**
  * partition_manager.direchlet_partition: np.random.seed(8); repeat until every client has ≥ minSize items:
  * for k in range(len(unique(labels))) shuffle the class's positions, draw Dir(α), zero clients holding
  * ≥ N/K, normalise, cut at (cumsum·n_k).astype(int). Returns positions per client.

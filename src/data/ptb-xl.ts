@@ -145,6 +145,8 @@ export function ptbXlSource(data: PtbXlData, maxLens: readonly number[]): { univ
     group: Int32Array.from(data.sites, (s) => groupOf.get(s)!),
     numGroups: siteNames.length,
     groupNames: siteNames.map((s) => `site-${s}`),
+    // the original keys clients by pandas' float site: str(2.0) = '2.0'
+    originalGroupNames: siteNames.map((s) => (Number.isInteger(Number(s)) ? `${s}.0` : s)),
     split: Uint8Array.from(data.folds, (f) => (f === 10 ? TEST : f === 9 ? OFFICIAL_DEV : POOL)),
   };
   const source: SampleSource = {

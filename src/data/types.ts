@@ -180,4 +180,7 @@ export interface FederatedDataset {
   test(): ClientDataset;
   /** Samples and label histogram per client (after corruption), no features generated. */
   summary(): ClientSummary[];
+  /** fedmm client ids in the order FedMultimodal lists its clients (their ids sorted as strings): the
+   *  original's client index i is fedmm client originalOrder[i]. */
+  readonly originalOrder: Int32Array;
 }

@@ -24,6 +24,8 @@ export interface Universe {
   readonly split: Uint8Array;
   /** The original's partition key per sample (real data): the order its numpy train/dev split shuffles. */
   readonly keys?: readonly string[];
+  /** Per group, the client id FedMultimodal's partition gives it when it differs from groupNames (real data). */
+  readonly originalGroupNames?: readonly string[];
 }
 
 /** Indices i with split[i] === role (and group[i] === g when g is given), in index order. */

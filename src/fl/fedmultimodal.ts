@@ -7,6 +7,7 @@ import { noGrad, Tensor } from '../tensor/index.js';
 import { binaryCrossEntropyWithLogits, crossEntropy } from '../nn/losses.js';
 import { linear } from '../nn/functional.js';
 import { createFederatedDataset } from '../data/federated.js';
+import { numpyClientChoice } from '../data/numpy-partition.js';
 import { getDataset, type DatasetSpec, type MetricName } from '../data/registry.js';
 import { accuracy, argmax, binaryAucFromScores, macroF1, multiLabelMacroF1, topKAccuracy, uar } from '../data/metrics.js';
 import type { Batch, ClientDataset, DataConfig, DataSource, FederatedDataset } from '../data/types.js';
@@ -146,6 +147,15 @@ export class FedMultimodalTask implements Task<Batch> {
 
   isActive(clientId: number): boolean {
     return this.active.has(clientId);
+  }
+
+  /** Under partitionRng 'numpy', the original server's schedule: np.random.seed(round), then
+   *  np.random.choice(N, int(rate·N), replace=False) over its clients sorted by id, mapped to fedmm's ids. */
+  scheduleClients(round: number, clientRate: number): Int32Array | null {
+    if (this.spec.partitionRng !== 'numpy') return null;
+    const order = this.data.originalOrder;
+    const k = Math.max(1, Math.floor(clientRate * this.numClients));
+    return Int32Array.from(numpyClientChoice(round, this.numClients, k), (i) => order[i]).sort();
   }
 
   clientData(clientId: number): TaskData<Batch> {

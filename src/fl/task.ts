@@ -76,6 +76,9 @@ export interface Task<B extends SizedBatch = SizedBatch> {
   /** False for a client that cannot train (FedMultimodal: missing both modalities, or no labeled sample); a
    *  sampled inactive client is skipped, not counted as a failure. Absent: every client is active. */
   isActive?(clientId: number): boolean;
+  /** The clients of a round when the task prescribes them (FedMultimodal's own schedule under
+   *  partitionRng 'numpy'), ascending; null or absent: the runtime draws them. */
+  scheduleClients?(round: number, clientRate: number): Int32Array | null;
   /** A training client's data (generated or loaded lazily, deterministic in the spec and the id). */
   clientData(clientId: number): TaskData<B>;
   /** Metrics of `model` on the pooled dev or test set. */

@@ -74,7 +74,7 @@ export function sampleClients(round: number, numClients: number, rate: number): 
 export async function runRound(ctx: RoundContext, round: number, global: Float32Array, totals: RunTotals): Promise<RoundRecord> {
   const { task, server, store, executor, trace, config } = ctx;
   const roundStart = wallNow();
-  const sampled = sampleClients(round, task.numClients, config.clientRate);
+  const sampled = task.scheduleClients?.(round, config.clientRate) ?? sampleClients(round, task.numClients, config.clientRate);
   const ids = task.isActive ? sampled.filter((k) => task.isActive!(k)) : sampled;
   const need = Math.ceil(config.minClientFraction * ids.length);
   let broadcastMs = 0;

@@ -213,6 +213,11 @@ export function speechSource(data: SpeechData, fold: number, maxLens: readonly n
     groupNames: speakers.map((s) => (data.dataset === 'crema-d' ? `speaker-${s}` : s.replace(/^train\//, ''))),
     split: Uint8Array.from(data.clips, (c) => (test.has(c.speaker) ? TEST : c.split)),
     keys: data.clips.map((c) => c.key),
+    // MELD's partition numbers its training speakers 0, 1, … in sorted order; CREMA-D keys them by speaker id
+    originalGroupNames: data.dataset === 'meld' ? (() => {
+      let k = 0;
+      return speakers.map((s) => (s.startsWith('train/') ? String(k++) : s));
+    })() : speakers,
   };
   const source: SampleSource = {
     size: n,
