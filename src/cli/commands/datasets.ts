@@ -25,7 +25,7 @@ export const datasetsCommand: Command = {
   help: () => [
     'Usage: fedmm datasets [ID] [options]',
     '',
-    'Lists the FedMultimodal datasets fedmm simulates (and, for uci-har, reads from real data). With an id,',
+    'Lists the FedMultimodal datasets fedmm simulates or reads from real data (--data-dir: docs/datasets.md). With an id,',
     'shows that dataset in full.',
     '',
     'Options:',
