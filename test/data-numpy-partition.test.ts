@@ -119,7 +119,7 @@ describe("the paper's UCI-HAR partition", () => {
   });
 
   it('maps the schedule through the original client order (ids sorted as strings) under partitionRng numpy', () => {
-    const spec = { kind: 'fedmultimodal', dataset: 'uci-har', scale: 0.2, dirichletAlpha: 0.1, partitionRng: 'numpy' } as const;
+    const spec = { kind: 'fedmultimodal', dataset: 'uci-har', scale: 0.5, dirichletAlpha: 0.1, partitionRng: 'numpy' } as const;
     const task = new FedMultimodalTask(spec);
     const names = task.data.summary().map((c) => c.name);
     const order = task.data.originalOrder;
@@ -127,6 +127,7 @@ describe("the paper's UCI-HAR partition", () => {
     const paper = (k: number) => names[k].replace(/^subject-0*(\d+)\/shard-(\d+)$/, '$1-$2');
     const sortedPaper = Array.from(order, paper);
     expect(sortedPaper).toEqual([...sortedPaper].sort());
+    expect(sortedPaper.slice(4, 7)).toEqual(['1-4', '11-0', '11-1']);
     const k = Math.floor(0.4 * task.numClients);
     const want = Array.from(numpyClientChoice(3, task.numClients, k), (i) => order[i]).sort((a, b) => a - b);
     expect(Array.from(task.scheduleClients(3, 0.4)!)).toEqual(want);

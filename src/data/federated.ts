@@ -121,7 +121,9 @@ function buildPlan(spec: DatasetSpec, u: Universe, cfg: ResolvedDataConfig): Pla
     const devParts = new Map([...paper.dev].map(([g, rows]) => [g, evenParts(pick(rows, pool), spec.shardsPerClient)]));
     paper.shards.forEach((sh, k) => {
       const j = k % spec.shardsPerClient;
-      clients.push({ name: `${u.groupNames[sh.subject]}/shard-${j}`, originalName: sh.name, train: pick(sh.indices, pool), dev: devParts.get(sh.subject)![j] });
+      // the original keys a shard '<subject id>-<shard>' (group names are 'subject-07')
+      const originalName = `${Number(u.groupNames[sh.subject].replace(/^subject-/, ''))}-${j}`;
+      clients.push({ name: `${u.groupNames[sh.subject]}/shard-${j}`, originalName, train: pick(sh.indices, pool), dev: devParts.get(sh.subject)![j] });
     });
   } else if (spec.partition === 'natural+dirichlet') {
     const shards = spec.shardsPerClient;
