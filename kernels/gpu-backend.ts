@@ -1,12 +1,13 @@
 // The gpu backend: the engine's Kernels interface over gpu.js kernels running in the device process.
 //
-// Float32Array only: Float64Array (gradient checks) and problems whose arrays exceed 2^24 elements while on
-// a GPU mode (gpu.js's generated index arithmetic is f32 there, exact only below that) go to the TypeScript
-// reference. Every call copies its inputs to the device process and its outputs back into the caller's
+// Registered for Float32Array only: the dispatcher (src/backend/registry.ts) sends Float64Array (gradient
+// checks) and problems whose arrays exceed 2^24 elements while on a GPU mode (gpu.js's generated index
+// arithmetic is f32 there, exact only below that) to the TypeScript reference. Every call copies its inputs to the device process and its outputs back into the caller's
 // arrays: the interface takes and returns host memory, so each kernel call ends in a readback of what it
 // writes; what stays on the device is everything inside one call (see ops.ts).
 import type { AdamOptions, Conv1dDims, FloatArray, GruDims, Kernels, SgdOptions } from '../src/backend/kernels.js';
-import { jsKernels } from '../src/backend/js/index.js';
+import { referenceOps } from '../src/backend/js/index.js';
+import { dispatchKernels, registeredKernels, type KernelEntries } from '../src/backend/registry.js';
 import type { CompileRecord, DeviceMode } from './device.js';
 import type { Attempt, InitAnswer, ModeRequest } from './device-host.js';
 import { deviceThread } from './device-thread.js';
@@ -44,10 +45,6 @@ export interface GpuKernels extends Kernels {
   close(): void;
 }
 
-function isF32(...arrays: (FloatArray | null | undefined)[]): boolean {
-  return arrays.every((a) => a === null || a === undefined || a instanceof Float32Array);
-}
-
 function f32(a: FloatArray): Float32Array {
   return a as Float32Array;
 }
@@ -73,110 +70,91 @@ export function createGpuKernels(mode: ModeRequest = 'auto'): GpuKernels {
   /** Whether a problem of these array sizes runs here (else the reference takes it). */
   const fits = (...sizes: number[]): boolean => !onGpu || sizes.every((n) => n <= GPU_MAX_ELEMENTS);
 
-  const k: GpuKernels = {
-    name: 'gpu',
-    variant: VARIANT[answer.mode],
+  // Float32 only (the registry's default); `accepts` keeps problems within the GPU's index limit.
+  const entries: KernelEntries = {
+    gemm: {
+      accepts: (_tA, _tB, M, N, K) => fits(M * K, K * N, M * N),
+      run: (transA, transB, M, N, K, alpha, a, b, beta, c) => {
+        const r = call('gemm', { transA, transB, M, N, K, alpha, a: f32(a).subarray(0, M * K), b: f32(b).subarray(0, K * N), beta,
+          c: beta !== 0 ? f32(c).subarray(0, M * N) : new Float32Array(0) });
+        into(c, r.c);
+      },
+    },
+    conv1dForward: {
+      accepts: (x, w, _bias, out) => fits(x.length, w.length, out.length),
+      run: (x, w, bias, out, d: Conv1dDims) => into(out, call('conv1dForward', { x, w, bias, d: { ...d } }).out),
+    },
+    conv1dBackward: {
+      accepts: (x, w, gOut) => fits(x.length, w.length, gOut.length),
+      run: (x, w, gOut, gx, gw, gBias, d: Conv1dDims) => {
+        const r = call('conv1dBackward', { x, w, gOut, wantGx: gx !== null, wantGw: gw !== null, wantGBias: gBias !== null, d: { ...d } });
+        into(gx, r.gx);
+        into(gw, r.gw);
+        into(gBias, r.gBias);
+      },
+    },
+    maxPool1dForward: {
+      accepts: (_x, _out, _argmax, rows, L) => fits(rows * L),
+      run: (x, out, argmax, rows, L, kernel, stride) => {
+        const r = call('maxPoolForward', { x: f32(x).subarray(0, rows * L), rows, L, kernel, stride });
+        into(out, r.out);
+        into(argmax, r.argmax);
+      },
+    },
+    maxPool1dBackward: {
+      accepts: (_gOut, _argmax, _gx, rows, L) => fits(rows * L),
+      run: (gOut, argmax, gx, rows, L, Lout) => into(gx, call('maxPoolBackward', {
+        gOut: f32(gOut).subarray(0, rows * Lout), argmax: argmax.subarray(0, rows * Lout), rows, L, Lout,
+      }).gx),
+    },
+    gruForward: {
+      accepts: (x, _lengths, _h0, wIh, wHh, _bIh, _bHh, _out, _hN, saved) => fits(x.length, saved.length, wIh.length, wHh.length),
+      run: (x, lengths, h0, wIh, wHh, bIh, bHh, out, hN, saved, d: GruDims) => {
+        const r = call('gruForward', { x, lengths, h0, wIh, wHh, bIh, bHh, d: { ...d } });
+        into(out, r.out);
+        into(hN, r.hN);
+        into(saved, r.saved);
+      },
+    },
+    gruBackward: {
+      accepts: (x, _lengths, _h0, wIh, wHh, _out, saved, _gOut, _ghN, _gx, _gh0, _gWih, _gWhh, _gbIh, _gbHh, d) =>
+        fits(x.length, saved.length, wIh.length, wHh.length, d.B * d.T * 7 * d.H),
+      run: (x, lengths, h0, wIh, wHh, out, saved, gOut, ghN, gx, gh0, gWih, gWhh, gbIh, gbHh, d: GruDims) => {
+        const want = { gx: gx !== null, gh0: gh0 !== null, gWih: gWih !== null, gWhh: gWhh !== null, gbIh: gbIh !== null, gbHh: gbHh !== null };
+        const r = call('gruBackward', { x, lengths, h0, wIh, wHh, out, saved, gOut, ghN, want, d: { ...d } });
+        into(gx, r.gx);
+        into(gh0, r.gh0);
+        into(gWih, r.gWih);
+        into(gWhh, r.gWhh);
+        into(gbIh, r.gbIh);
+        into(gbHh, r.gbHh);
+      },
+    },
+    sgdStep: {
+      accepts: (param) => fits(param.length),
+      run: (param, grad, momentumBuf, o: SgdOptions) => {
+        if (o.momentum !== 0 && !momentumBuf) throw new Error('sgdStep: momentum needs a momentum buffer');
+        const r = call('sgdStep', { param, grad, momentumBuf: o.momentum !== 0 ? momentumBuf : null, ...o });
+        into(param, r.param);
+        if (o.momentum !== 0) into(momentumBuf, r.momentumBuf);
+      },
+    },
+    adamStep: {
+      accepts: (param) => fits(param.length),
+      run: (param, grad, expAvg, expAvgSq, o: AdamOptions) => {
+        const r = call('adamStep', { param, grad, expAvg, expAvgSq, ...o });
+        into(param, r.param);
+        into(expAvg, r.expAvg);
+        into(expAvgSq, r.expAvgSq);
+      },
+    },
+  };
+  const dispatched = dispatchKernels('gpu', () => VARIANT[answer.mode], { ...registeredKernels('gpu'), ...entries }, referenceOps);
+
+  const extras: Omit<GpuKernels, keyof Kernels> = {
     mode: answer.mode,
     adapter: answer.adapter,
     attempts: answer.attempts,
-
-    gemm(transA, transB, M, N, K, alpha, a, b, beta, c) {
-      if (!isF32(a, b, c) || !fits(M * K, K * N, M * N)) {
-        jsKernels.gemm(transA, transB, M, N, K, alpha, a, b, beta, c);
-        return;
-      }
-      const r = call('gemm', { transA, transB, M, N, K, alpha, a: f32(a).subarray(0, M * K), b: f32(b).subarray(0, K * N), beta,
-        c: beta !== 0 ? f32(c).subarray(0, M * N) : new Float32Array(0) });
-      into(c, r.c);
-    },
-
-    conv1dForward(x, w, bias, out, d: Conv1dDims) {
-      if (!isF32(x, w, bias, out) || !fits(x.length, w.length, out.length)) {
-        jsKernels.conv1dForward(x, w, bias, out, d);
-        return;
-      }
-      into(out, call('conv1dForward', { x, w, bias, d: { ...d } }).out);
-    },
-
-    conv1dBackward(x, w, gOut, gx, gw, gBias, d: Conv1dDims) {
-      if (!isF32(x, w, gOut, gx, gw, gBias) || !fits(x.length, w.length, gOut.length)) {
-        jsKernels.conv1dBackward(x, w, gOut, gx, gw, gBias, d);
-        return;
-      }
-      const r = call('conv1dBackward', { x, w, gOut, wantGx: gx !== null, wantGw: gw !== null, wantGBias: gBias !== null, d: { ...d } });
-      into(gx, r.gx);
-      into(gw, r.gw);
-      into(gBias, r.gBias);
-    },
-
-    maxPool1dForward(x, out, argmax, rows, L, kernel, stride) {
-      if (!isF32(x, out) || !fits(rows * L)) {
-        jsKernels.maxPool1dForward(x, out, argmax, rows, L, kernel, stride);
-        return;
-      }
-      const r = call('maxPoolForward', { x: f32(x).subarray(0, rows * L), rows, L, kernel, stride });
-      into(out, r.out);
-      into(argmax, r.argmax);
-    },
-
-    maxPool1dBackward(gOut, argmax, gx, rows, L, Lout) {
-      if (!isF32(gOut, gx) || !fits(rows * L)) {
-        jsKernels.maxPool1dBackward(gOut, argmax, gx, rows, L, Lout);
-        return;
-      }
-      into(gx, call('maxPoolBackward', {
-        gOut: f32(gOut).subarray(0, rows * Lout), argmax: argmax.subarray(0, rows * Lout), rows, L, Lout,
-      }).gx);
-    },
-
-    gruForward(x, lengths, h0, wIh, wHh, bIh, bHh, out, hN, saved, d: GruDims) {
-      if (!isF32(x, h0, wIh, wHh, bIh, bHh, out, hN, saved) || !fits(x.length, saved.length, wIh.length, wHh.length)) {
-        jsKernels.gruForward(x, lengths, h0, wIh, wHh, bIh, bHh, out, hN, saved, d);
-        return;
-      }
-      const r = call('gruForward', { x, lengths, h0, wIh, wHh, bIh, bHh, d: { ...d } });
-      into(out, r.out);
-      into(hN, r.hN);
-      into(saved, r.saved);
-    },
-
-    gruBackward(x, lengths, h0, wIh, wHh, out, saved, gOut, ghN, gx, gh0, gWih, gWhh, gbIh, gbHh, d: GruDims) {
-      if (!isF32(x, h0, wIh, wHh, out, saved, gOut, ghN, gx, gh0, gWih, gWhh, gbIh, gbHh)
-        || !fits(x.length, saved.length, wIh.length, wHh.length, d.B * d.T * 7 * d.H)) {
-        jsKernels.gruBackward(x, lengths, h0, wIh, wHh, out, saved, gOut, ghN, gx, gh0, gWih, gWhh, gbIh, gbHh, d);
-        return;
-      }
-      const want = { gx: gx !== null, gh0: gh0 !== null, gWih: gWih !== null, gWhh: gWhh !== null, gbIh: gbIh !== null, gbHh: gbHh !== null };
-      const r = call('gruBackward', { x, lengths, h0, wIh, wHh, out, saved, gOut, ghN, want, d: { ...d } });
-      into(gx, r.gx);
-      into(gh0, r.gh0);
-      into(gWih, r.gWih);
-      into(gWhh, r.gWhh);
-      into(gbIh, r.gbIh);
-      into(gbHh, r.gbHh);
-    },
-
-    sgdStep(param, grad, momentumBuf, o: SgdOptions) {
-      if (!isF32(param, grad, momentumBuf) || !fits(param.length)) {
-        jsKernels.sgdStep(param, grad, momentumBuf, o);
-        return;
-      }
-      if (o.momentum !== 0 && !momentumBuf) throw new Error('sgdStep: momentum needs a momentum buffer');
-      const r = call('sgdStep', { param, grad, momentumBuf: o.momentum !== 0 ? momentumBuf : null, ...o });
-      into(param, r.param);
-      if (o.momentum !== 0) into(momentumBuf, r.momentumBuf);
-    },
-
-    adamStep(param, grad, expAvg, expAvgSq, o: AdamOptions) {
-      if (!isF32(param, grad, expAvg, expAvgSq) || !fits(param.length)) {
-        jsKernels.adamStep(param, grad, expAvg, expAvgSq, o);
-        return;
-      }
-      const r = call('adamStep', { param, grad, expAvg, expAvgSq, ...o });
-      into(param, r.param);
-      into(expAvg, r.expAvg);
-      into(expAvgSq, r.expAvgSq);
-    },
 
     weightedAccumulate(updates, weights, beta, acc) {
       const P = acc.length;
@@ -220,5 +198,5 @@ export function createGpuKernels(mode: ModeRequest = 'auto'): GpuKernels {
       closed = true;
     },
   };
-  return k;
+  return Object.assign(dispatched, extras);
 }

@@ -9,8 +9,10 @@ import type { BackendName, Kernels } from './kernels.js';
 import { jsKernels } from './js/index.js';
 import { activeIsa, addonBuilt, IsaUnavailableError, nativeKernels } from './native.js';
 import { createGpuKernels, probeGpu } from '../../kernels/index.js';
+import { onRegistryChange } from './registry.js';
 
 export type { BackendName, Kernels } from './kernels.js';
+export { registerKernel, registerKernels, type KernelEntry, type KernelEntries } from './registry.js';
 
 /** Builds a backend's kernels, or throws a one-line reason why it is not available. */
 export type BackendLoader = () => Kernels;
@@ -37,6 +39,8 @@ export function registerBackend(name: BackendName, loader: BackendLoader): void 
 export type BackendChoice = BackendName | 'auto';
 
 let active: Kernels | null = null;
+/** Whether `active` came from a loader (not from setKernels). */
+let activeLoaded = false;
 let autoFallbackReported = false;
 
 function load(name: BackendName): Kernels {
@@ -95,8 +99,14 @@ function pickCpu(): Kernels {
 export function useBackend(name: BackendChoice): Kernels {
   const next = name === 'auto' ? pickAuto() : load(name);
   active = next;
+  activeLoaded = true;
   return next;
 }
+
+// A kernel registered after the active backend was built reaches it: the backend is rebuilt from its loader.
+onRegistryChange(() => {
+  if (active && activeLoaded) active = load(active.name);
+});
 
 function choiceFromEnv(): BackendChoice {
   const v = (process.env.FEDMM_BACKEND ?? 'auto').trim();
@@ -118,6 +128,7 @@ export function referenceKernels(): Kernels {
 export function setKernels(k: Kernels): Kernels {
   const previous = kernels();
   active = k;
+  activeLoaded = false;
   return previous;
 }
 

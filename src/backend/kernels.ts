@@ -1,12 +1,13 @@
-// The kernel interface: the heavy numeric work every backend provides.
+// The kernel signatures: the numeric work a backend may provide, one entry per op.
 //
-// Tensor ops (src/tensor) and layers (src/nn) call these through `kernels()`; elementwise ops stay in
-// TypeScript for every backend (they are memory-bound and cheap next to a call across a boundary).
+// Tensor ops (src/tensor) and layers (src/nn) call these through `kernels()`, the active backend's
+// dispatcher (src/backend/registry.ts), which alone decides when the TypeScript reference runs instead
+// (a float64 call, a size the backend does not take, an op the backend lacks).
 // Conventions for every kernel:
 // - arrays are contiguous and row-major; the shape comment names each one's layout;
 // - outputs are caller-provided and OVERWRITTEN (never accumulated into), unless a comment says otherwise;
-// - the TypeScript reference (src/backend/js) takes Float32Array or Float64Array (float64 is for gradient
-//   checks); other backends may accept only Float32Array and delegate anything else to the reference.
+// - the TypeScript reference (src/backend/js) implements every op over Float32Array or Float64Array
+//   (float64 is for gradient checks); another backend registers only what it runs (see registry.ts).
 
 export type FloatArray = Float32Array | Float64Array;
 
@@ -52,11 +53,8 @@ export interface AdamOptions {
   step: number;
 }
 
-export interface Kernels {
-  readonly name: BackendName;
-  /** Which code path runs: 'typescript', 'avx512', 'avx2', 'baseline', 'webgpu', 'cpu-fallback', … */
-  readonly variant: string;
-
+/** Every op's signature; a backend's kernels (`Kernels`) provide all of them through the dispatcher. */
+export interface KernelOps {
   /**
    * c[M,N] = alpha · op(a) · op(b) + beta · c.
    * op(a) is [M,K]: a is stored [M,K], or [K,M] when transA. op(b) is [K,N]: b is [K,N], or [N,K] when transB.
@@ -110,4 +108,13 @@ export interface Kernels {
 
   /** PyTorch Adam / AdamW for one flat buffer, in place (expAvg, expAvgSq are the moment buffers). */
   adamStep(param: FloatArray, grad: FloatArray, expAvg: FloatArray, expAvgSq: FloatArray, o: AdamOptions): void;
+}
+
+export type OpName = keyof KernelOps;
+
+/** A backend's kernels as the engine sees them: every op, dispatched (registry.ts). */
+export interface Kernels extends KernelOps {
+  readonly name: BackendName;
+  /** Which code path runs: 'typescript', 'avx512', 'avx2', 'baseline', 'webgpu', 'cpu-fallback', … */
+  readonly variant: string;
 }

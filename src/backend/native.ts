@@ -2,14 +2,15 @@
 //
 // The addon holds three builds of its kernels (AVX-512 F/BW/DQ/VL, AVX2+FMA, baseline SSE2 — the baseline
 // only on arm64) and picks the best one this CPU runs; FEDMM_ISA=avx512|avx2|baseline or useIsa() forces
-// one. The native kernels take Float32Array; anything else (Float64Array for gradient checks) goes to the
-// TypeScript reference, as do the kernels the addon does not provide yet (conv1d, GRU).
+// one. The native kernels are registered for float32 (src/backend/registry.ts); the dispatcher sends anything
+// else (Float64Array for gradient checks) and any op the addon lacks to the TypeScript reference.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AdamOptions, Conv1dDims, FloatArray, GruDims, Kernels, SgdOptions } from './kernels.js';
-import { jsKernels } from './js/index.js';
+import type { AdamOptions, Conv1dDims, GruDims, Kernels, SgdOptions } from './kernels.js';
+import { referenceOps } from './js/index.js';
+import { dispatchKernels, onRegistryChange, registeredKernels, registerKernels, type KernelEntries } from './registry.js';
 
 export type IsaVariant = 'avx512' | 'avx2' | 'baseline';
 export const ISA_VARIANTS: readonly IsaVariant[] = ['avx512', 'avx2', 'baseline'];
@@ -182,81 +183,63 @@ export function activeIsa(): IsaVariant {
   return loadAddon().info().active;
 }
 
-const isF32 = (a: FloatArray | null): boolean => a === null || a instanceof Float32Array;
-const allF32 = (...arrays: (FloatArray | null)[]): boolean => arrays.every(isF32);
-type F32 = Float32Array;
-type F32n = Float32Array | null;
-
-function makeNativeKernels(a: NativeAddon): Kernels {
-  const ref = jsKernels;
+/** The addon's kernels as registry entries (float32; the dispatcher sends float64 calls to the reference). */
+function nativeEntries(a: NativeAddon): KernelEntries {
   return {
-    name: 'native',
-    get variant(): string {
-      return a.info().active;
+    gemm: { run: (transA, transB, M, N, K, alpha, x, y, beta, c) => a.gemm(transA, transB, M, N, K, alpha, x as F32, y as F32, beta, c as F32) },
+    conv1dForward: {
+      run: (x, w, bias, out, d: Conv1dDims) => a.conv1dForward(x as F32, w as F32, bias as F32n, out as F32, d.B, d.Cin, d.L, d.Cout,
+        d.K, d.stride, d.padding, d.Lout),
     },
-    gemm(transA, transB, M, N, K, alpha, x, y, beta, c): void {
-      if (x instanceof Float32Array && y instanceof Float32Array && c instanceof Float32Array) {
-        a.gemm(transA, transB, M, N, K, alpha, x, y, beta, c);
-      } else ref.gemm(transA, transB, M, N, K, alpha, x, y, beta, c);
+    conv1dBackward: {
+      run: (x, w, gOut, gx, gw, gBias, d: Conv1dDims) => a.conv1dBackward(x as F32, w as F32, gOut as F32, gx as F32n, gw as F32n,
+        gBias as F32n, d.B, d.Cin, d.L, d.Cout, d.K, d.stride, d.padding, d.Lout),
     },
-    conv1dForward(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, d: Conv1dDims): void {
-      if (allF32(x, w, bias, out)) {
-        a.conv1dForward(x as F32, w as F32, bias as F32n, out as F32, d.B, d.Cin, d.L, d.Cout, d.K, d.stride,
-          d.padding, d.Lout);
-      } else ref.conv1dForward(x, w, bias, out, d);
+    maxPool1dForward: { run: (x, out, argmax, rows, L, kernel, stride) => a.maxPool1dForward(x as F32, out as F32, argmax, rows, L, kernel, stride) },
+    maxPool1dBackward: { run: (gOut, argmax, gx, rows, L, Lout) => a.maxPool1dBackward(gOut as F32, argmax, gx as F32, rows, L, Lout) },
+    gruForward: {
+      run: (x, lengths, h0, wIh, wHh, bIh, bHh, out, hN, saved, d: GruDims) => a.gruForward(x as F32, lengths, h0 as F32n, wIh as F32,
+        wHh as F32, bIh as F32n, bHh as F32n, out as F32, hN as F32, saved as F32, d.B, d.T, d.I, d.H),
     },
-    conv1dBackward(x, w, gOut, gx, gw, gBias, d): void {
-      if (allF32(x, w, gOut, gx, gw, gBias)) {
-        a.conv1dBackward(x as F32, w as F32, gOut as F32, gx as F32n, gw as F32n, gBias as F32n, d.B, d.Cin, d.L,
-          d.Cout, d.K, d.stride, d.padding, d.Lout);
-      } else ref.conv1dBackward(x, w, gOut, gx, gw, gBias, d);
+    gruBackward: {
+      run: (x, lengths, h0, wIh, wHh, out, saved, gOut, ghN, gx, gh0, gWih, gWhh, gbIh, gbHh, d: GruDims) => a.gruBackward(x as F32,
+        lengths, h0 as F32n, wIh as F32, wHh as F32, out as F32, saved as F32, gOut as F32n, ghN as F32n, gx as F32n, gh0 as F32n,
+        gWih as F32n, gWhh as F32n, gbIh as F32n, gbHh as F32n, d.B, d.T, d.I, d.H),
     },
-    maxPool1dForward(x, out, argmax, rows, L, kernel, stride): void {
-      if (x instanceof Float32Array && out instanceof Float32Array) {
-        a.maxPool1dForward(x, out, argmax, rows, L, kernel, stride);
-      } else ref.maxPool1dForward(x, out, argmax, rows, L, kernel, stride);
+    sgdStep: {
+      run: (param, grad, buf, o: SgdOptions) => a.sgdStep(param as F32, grad as F32, buf as F32n, o.lr, o.momentum, o.dampening,
+        o.nesterov, o.weightDecay, o.hasMomentumBuffer),
     },
-    maxPool1dBackward(gOut, argmax, gx, rows, L, Lout): void {
-      if (gOut instanceof Float32Array && gx instanceof Float32Array) a.maxPool1dBackward(gOut, argmax, gx, rows, L, Lout);
-      else ref.maxPool1dBackward(gOut, argmax, gx, rows, L, Lout);
-    },
-    gruForward(x, lengths, h0, wIh, wHh, bIh, bHh, out, hN, saved, d: GruDims): void {
-      if (allF32(x, h0, wIh, wHh, bIh, bHh, out, hN, saved)) {
-        a.gruForward(x as F32, lengths, h0 as F32n, wIh as F32, wHh as F32, bIh as F32n, bHh as F32n, out as F32,
-          hN as F32, saved as F32, d.B, d.T, d.I, d.H);
-      } else ref.gruForward(x, lengths, h0, wIh, wHh, bIh, bHh, out, hN, saved, d);
-    },
-    gruBackward(x, lengths, h0, wIh, wHh, out, saved, gOut, ghN, gx, gh0, gWih, gWhh, gbIh, gbHh, d): void {
-      if (allF32(x, h0, wIh, wHh, out, saved, gOut, ghN, gx, gh0, gWih, gWhh, gbIh, gbHh)) {
-        a.gruBackward(x as F32, lengths, h0 as F32n, wIh as F32, wHh as F32, out as F32, saved as F32, gOut as F32n,
-          ghN as F32n, gx as F32n, gh0 as F32n, gWih as F32n, gWhh as F32n, gbIh as F32n, gbHh as F32n,
-          d.B, d.T, d.I, d.H);
-      } else ref.gruBackward(x, lengths, h0, wIh, wHh, out, saved, gOut, ghN, gx, gh0, gWih, gWhh, gbIh, gbHh, d);
-    },
-    sgdStep(param: FloatArray, grad: FloatArray, buf: FloatArray | null, o: SgdOptions): void {
-      if (param instanceof Float32Array && grad instanceof Float32Array && isF32(buf)) {
-        a.sgdStep(param, grad, buf as Float32Array | null, o.lr, o.momentum, o.dampening, o.nesterov, o.weightDecay,
-          o.hasMomentumBuffer);
-      } else ref.sgdStep(param, grad, buf, o);
-    },
-    adamStep(param: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, o: AdamOptions): void {
-      if (param instanceof Float32Array && grad instanceof Float32Array && m instanceof Float32Array
-        && v instanceof Float32Array) {
+    adamStep: {
+      run: (param, grad, m, v, o: AdamOptions) => {
         // The same step constants as src/backend/js/optim.ts, computed here so both round alike.
         const stepSize = o.lr / (1 - Math.pow(o.beta1, o.step));
         const sqrtBc2 = Math.sqrt(1 - Math.pow(o.beta2, o.step));
         const decay = o.decoupledWeightDecay ? 1 - o.lr * o.weightDecay : 1;
         const l2 = o.decoupledWeightDecay ? 0 : o.weightDecay;
-        a.adamStep(param, grad, m, v, o.beta1, o.beta2, o.eps, stepSize, sqrtBc2, decay, l2);
-      } else ref.adamStep(param, grad, m, v, o);
+        a.adamStep(param as F32, grad as F32, m as F32, v as F32, o.beta1, o.beta2, o.eps, stepSize, sqrtBc2, decay, l2);
+      },
     },
   };
 }
 
-let kernelsObject: Kernels | null = null;
+type F32 = Float32Array;
+type F32n = Float32Array | null;
 
-/** The native Kernels (loads the addon; throws a one-line reason if it cannot). */
+let kernelsObject: Kernels | null = null;
+let entriesRegistered = false;
+onRegistryChange(() => {
+  kernelsObject = null;
+});
+
+/** The native Kernels (loads the addon and registers its kernels; throws a one-line reason if it cannot). */
 export function nativeKernels(): Kernels {
-  if (!kernelsObject) kernelsObject = makeNativeKernels(loadAddon());
+  if (kernelsObject) return kernelsObject;
+  const a = loadAddon();
+  if (!entriesRegistered) {
+    entriesRegistered = true;
+    registerKernels('native', nativeEntries(a));
+  }
+  kernelsObject = dispatchKernels('native', () => a.info().active, registeredKernels('native'), referenceOps);
   return kernelsObject;
 }

@@ -1,15 +1,11 @@
 // The GRU: a differentiable op over the backend's gruForward/gruBackward kernels, and PyTorch's nn.GRU layer.
 import type { FloatArray, GruDims } from '../backend/kernels.js';
-import { kernels, referenceKernels } from '../backend/index.js';
+import { kernels } from '../backend/index.js';
 import { addGrad, allocFloat, makeOutput, resultDtype, Tensor, type DType } from '../tensor/tensor.js';
 import { shapeString } from '../tensor/shape.js';
 import { defaultRng, type Rng } from '../random.js';
 import { checkSize } from './args.js';
 import { Module, type Parameter } from './module.js';
-
-function kernelsFor(dtype: DType) {
-  return dtype === 'float64' ? referenceKernels() : kernels();
-}
 
 /** t's values as `dtype` (the same array when it already is). */
 function dataAs(t: Tensor, dtype: DType): FloatArray {
@@ -81,12 +77,12 @@ export function gru(x: Tensor, lengths: Int32Array | null, h0: Tensor | null,
   const combined = allocFloat(dtype, outSize + B * H);
   const saved = allocFloat(dtype, B * T * 4 * H);
   const out = combined.subarray(0, outSize);
-  kernelsFor(dtype).gruForward(xd!, lens, h0d, wIhd!, wHhd!, bIhd, bHhd, out, combined.subarray(outSize), saved, d);
+  kernels().gruForward(xd!, lens, h0d, wIhd!, wHhd!, bIhd, bHhd, out, combined.subarray(outSize), saved, d);
 
   const node = makeOutput(combined, [combined.length], inputs, (g) => {
     const grads = params.map((t) => (t && t.requiresGrad ? allocFloat(dtype, t.size) : null));
     const [gx, gh0, gWih, gWhh, gbIh, gbHh] = grads;
-    kernelsFor(dtype).gruBackward(xd!, lens, h0d, wIhd!, wHhd!, out, saved,
+    kernels().gruBackward(xd!, lens, h0d, wIhd!, wHhd!, out, saved,
       g.subarray(0, outSize), g.subarray(outSize), gx, gh0, gWih, gWhh, gbIh, gbHh, d);
     params.forEach((t, k) => {
       const gk = grads[k];

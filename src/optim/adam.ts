@@ -1,5 +1,6 @@
 // Adam (L2 weight decay folded into the gradient) and AdamW (decoupled weight decay): PyTorch's update rules.
 import type { FloatArray } from '../backend/kernels.js';
+import { kernels } from '../backend/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Optimizer } from './optimizer.js';
 
@@ -41,7 +42,7 @@ export class Adam extends Optimizer {
 
   /** One update of every parameter that has a gradient (one kernel call when they are flat). */
   step(): void {
-    const k = this.kernels();
+    const k = kernels();
     this.forEachSpan((param, grad, offset, length, step) => {
       k.adamStep(param, grad, this.expAvg.subarray(offset, offset + length), this.expAvgSq.subarray(offset, offset + length), {
         lr: this.lr, beta1: this.betas[0], beta2: this.betas[1], eps: this.eps, weightDecay: this.weightDecay,

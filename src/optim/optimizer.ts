@@ -1,7 +1,6 @@
 // Base of the optimizers: parameter bookkeeping, one flat state buffer per kind, the contiguity test that
 // lets a step run as ONE kernel call over a flattened module's buffers, and state dicts.
-import type { FloatArray, Kernels } from '../backend/kernels.js';
-import { kernels, referenceKernels } from '../backend/index.js';
+import type { FloatArray } from '../backend/kernels.js';
 import { allocFloat, type DType, type Tensor } from '../tensor/tensor.js';
 
 /** Everything a checkpoint needs to resume an optimizer. */
@@ -52,11 +51,6 @@ export abstract class Optimizer {
   /** A zeroed state buffer laid out like the parameters. */
   protected stateBuffer(): FloatArray {
     return allocFloat(this.dtype, this.total);
-  }
-
-  /** The kernels for this optimizer's dtype (float64 runs on the reference). */
-  protected kernels(): Kernels {
-    return this.dtype === 'float64' ? referenceKernels() : kernels();
   }
 
   /** Zeroes every gradient in place (buffers are kept, so flat gradient views stay views). */

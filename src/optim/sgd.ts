@@ -1,5 +1,6 @@
 // SGD with momentum, dampening, Nesterov and L2 weight decay: PyTorch's torch.optim.SGD update rule.
 import type { FloatArray } from '../backend/kernels.js';
+import { kernels } from '../backend/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Optimizer } from './optimizer.js';
 
@@ -41,7 +42,7 @@ export class SGD extends Optimizer {
 
   /** One update of every parameter that has a gradient (one kernel call when they are flat). */
   step(): void {
-    const k = this.kernels();
+    const k = kernels();
     const withMomentum = this.momentum !== 0;
     this.forEachSpan((param, grad, offset, length, step) => {
       k.sgdStep(param, grad, withMomentum ? this.momentumBuffer.subarray(offset, offset + length) : null, {

@@ -1,14 +1,15 @@
-// The TypeScript reference backend: every kernel in plain loops, over Float32Array or Float64Array.
-import type { Kernels } from '../kernels.js';
+// The TypeScript reference backend: every kernel in plain loops, over Float32Array or Float64Array. It is
+// also the dispatcher's fallback for every other backend (src/backend/registry.ts).
+import type { KernelOps, Kernels } from '../kernels.js';
+import { dispatchKernels } from '../registry.js';
 import { gemm } from './gemm.js';
 import { conv1dBackward, conv1dForward } from './conv1d.js';
 import { maxPool1dBackward, maxPool1dForward } from './maxpool1d.js';
 import { gruBackward, gruForward } from './gru.js';
 import { adamStep, sgdStep } from './optim.js';
 
-export const jsKernels: Kernels = {
-  name: 'js',
-  variant: 'typescript',
+/** Every op's reference implementation. */
+export const referenceOps: KernelOps = {
   gemm,
   conv1dForward,
   conv1dBackward,
@@ -19,3 +20,5 @@ export const jsKernels: Kernels = {
   sgdStep,
   adamStep,
 };
+
+export const jsKernels: Kernels = dispatchKernels('js', () => 'typescript', {}, referenceOps);

@@ -1,16 +1,12 @@
-// 1-D convolution over [B, C, L] through the backend's conv1d kernels (float64 goes to the reference).
+// 1-D convolution over [B, C, L] through the backend's conv1d kernels (the dispatcher sends float64 to the reference).
 import type { Conv1dDims, FloatArray } from '../../backend/kernels.js';
-import { kernels, referenceKernels } from '../../backend/index.js';
+import { kernels } from '../../backend/index.js';
 import { addGrad, allocFloat, makeOutput, resultDtype, Tensor, type DType } from '../tensor.js';
 import { shapeString } from '../shape.js';
 
 export interface Conv1dOptions {
   stride?: number;
   padding?: number;
-}
-
-function kernelsFor(a: FloatArray) {
-  return a instanceof Float64Array ? referenceKernels() : kernels();
 }
 
 /** The array in `dtype`, copied only when it is in the other one. */
@@ -45,7 +41,7 @@ export function conv1d(x: Tensor, w: Tensor, bias: Tensor | null = null, options
   const xd = inDtype(x.data, dtype);
   const wd = inDtype(w.data, dtype);
   const out = allocFloat(dtype, B * Cout * Lout);
-  const k = kernelsFor(out);
+  const k = kernels();
   k.conv1dForward(xd, wd, bias ? inDtype(bias.data, dtype) : null, out, d);
   const inputs = bias ? [x, w, bias] : [x, w];
   return makeOutput(out, [B, Cout, Lout], inputs, (g) => {

@@ -1,6 +1,6 @@
 // Matrix product, batched, with transpose flags, through the backend's GEMM.
 import type { FloatArray } from '../../backend/kernels.js';
-import { kernels, referenceKernels } from '../../backend/index.js';
+import { kernels } from '../../backend/index.js';
 import { addGrad, allocFloat, makeOutput, resultDtype, Tensor } from '../tensor.js';
 import { shapeString } from '../shape.js';
 
@@ -9,10 +9,6 @@ export interface MatmulOptions {
   transA?: boolean;
   /** Use the transpose of b's last two axes. */
   transB?: boolean;
-}
-
-function gemmFor(a: FloatArray) {
-  return a instanceof Float64Array ? referenceKernels() : kernels();
 }
 
 /**
@@ -49,7 +45,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
 
   const dtype = resultDtype(a, b);
   const out = allocFloat(dtype, count * M * N);
-  const k = gemmFor(out);
+  const k = kernels();
   const x = a.data;
   const y = b.data;
   const sa = M * K;
@@ -67,7 +63,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   }
 
   return makeOutput(out, [...batch, M, N], [a, b], (g) => {
-    const kb = gemmFor(g);
+    const kb = kernels();
     if (a.requiresGrad) {
       const ga = allocFloat(dtype, a.size);
       // d op(a) = g · op(b)ᵀ ; stored as a is: transA ⇒ da = op(b) · gᵀ.

@@ -1,5 +1,5 @@
-// Max pooling over the last axis through the backend's maxPool1d kernels (float64 goes to the reference).
-import { kernels, referenceKernels } from '../../backend/index.js';
+// Max pooling over the last axis through the backend's maxPool1d kernels (the dispatcher sends float64 to the reference).
+import { kernels } from '../../backend/index.js';
 import { addGrad, allocFloat, makeOutput, Tensor } from '../tensor.js';
 import { shapeString } from '../shape.js';
 
@@ -17,7 +17,7 @@ export function maxPool1d(x: Tensor, kernel: number, stride: number = kernel): T
   const Lout = Math.floor((L - kernel) / stride) + 1;
   const out = allocFloat(x.dtype, rows * Lout);
   const argmax = new Int32Array(rows * Lout);
-  const k = x.data instanceof Float64Array ? referenceKernels() : kernels();
+  const k = kernels();
   k.maxPool1dForward(x.data, out, argmax, rows, L, kernel, stride);
   return makeOutput(out, [...x.shape.slice(0, -1), Lout], [x], (g) => {
     const gx = allocFloat(x.dtype, x.size);
