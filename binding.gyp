@@ -9,6 +9,7 @@
       'native/isa/optim.cc',
       'native/isa/conv1d.cc',
       'native/isa/gru.cc',
+      'native/isa/fused.cc',
       'native/isa/table.cc',
     ],
     'isa_cflags': ['-O3', '-fPIC', '-fno-math-errno', '-ffp-contract=off', '-fno-trapping-math', '-fno-exceptions', '-fno-rtti'],

@@ -578,6 +578,260 @@ Napi::Value DequantizeInt8(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---- fused layers ----
+
+View<int32_t> i32(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* what) {
+  return typed<int32_t, napi_int32_array>(info, i, fn, what, "Int32Array");
+}
+
+struct BlockDims {
+  size_t B, Cin, L, Cout, K, stride, pad, Lout, poolK, poolS, P;
+};
+
+// The 11 dims of a conv block from argument `i` on, checked for consistency.
+BlockDims block_dims(const Napi::CallbackInfo& info, size_t i, const char* fn) {
+  BlockDims d{count(info, i, fn, "B"), count(info, i + 1, fn, "Cin"), count(info, i + 2, fn, "L"),
+              count(info, i + 3, fn, "Cout"), count(info, i + 4, fn, "K"), count(info, i + 5, fn, "stride"),
+              count(info, i + 6, fn, "padding"), count(info, i + 7, fn, "Lout"), count(info, i + 8, fn, "poolKernel"),
+              count(info, i + 9, fn, "poolStride"), count(info, i + 10, fn, "P")};
+  if (d.K < 1 || d.stride < 1 || d.L + 2 * d.pad < d.K || (d.L + 2 * d.pad - d.K) / d.stride + 1 != d.Lout ||
+      d.poolK < 1 || d.poolS < 1 || d.poolK > d.Lout || (d.Lout - d.poolK) / d.poolS + 1 != d.P)
+    fail(info.Env(), std::string(fn) + ": inconsistent dims (need Lout = floor((L + 2·padding − K)/stride) + 1, "
+                                       "P = floor((Lout − poolKernel)/poolStride) + 1)");
+  prod(info, fn, {d.Cin, d.K, d.Lout});
+  prod(info, fn, {d.B, d.Cout, d.Lout});
+  return d;
+}
+
+Napi::Value ConvBlockForward(const Napi::CallbackInfo& info) {
+  const char* fn = "convBlockForward";
+  const BlockDims d = block_dims(info, 7, fn);
+  const size_t n = prod(info, fn, {d.B, d.Cout, d.P});
+  auto x = f32(info, 0, fn, "x");
+  auto w = f32(info, 1, fn, "w");
+  auto bias = f32opt(info, 2, fn, "bias", d.Cout);
+  auto mask = f32opt(info, 3, fn, "mask", n);
+  auto pooled = f32(info, 4, fn, "pooled");
+  auto am = i32(info, 5, fn, "argmax");
+  auto out = f32(info, 6, fn, "out");
+  need(info, x, prod(info, fn, {d.B, d.Cin, d.L}), fn, "x");
+  need(info, w, prod(info, fn, {d.Cout, d.Cin, d.K}), fn, "w");
+  need(info, pooled, n, fn, "pooled");
+  need(info, am, n, fn, "argmax");
+  need(info, out, n, fn, "out");
+  T().conv_block_forward(x.p, w.p, bias.p, mask.p, pooled.p, am.p, out.p, d.B, d.Cin, d.L, d.Cout, d.K, d.stride,
+                         d.pad, d.Lout, d.poolK, d.poolS, d.P);
+  return info.Env().Undefined();
+}
+
+Napi::Value ConvBlockBackward(const Napi::CallbackInfo& info) {
+  const char* fn = "convBlockBackward";
+  const BlockDims d = block_dims(info, 9, fn);
+  const size_t n = prod(info, fn, {d.B, d.Cout, d.P});
+  auto x = f32(info, 0, fn, "x");
+  auto w = f32(info, 1, fn, "w");
+  auto pooled = f32(info, 2, fn, "pooled");
+  auto am = i32(info, 3, fn, "argmax");
+  auto mask = f32opt(info, 4, fn, "mask", n);
+  auto g = f32(info, 5, fn, "gOut");
+  auto gx = f32opt(info, 6, fn, "gx", prod(info, fn, {d.B, d.Cin, d.L}));
+  auto gw = f32opt(info, 7, fn, "gw", prod(info, fn, {d.Cout, d.Cin, d.K}));
+  auto gb = f32opt(info, 8, fn, "gBias", d.Cout);
+  need(info, x, prod(info, fn, {d.B, d.Cin, d.L}), fn, "x");
+  need(info, w, prod(info, fn, {d.Cout, d.Cin, d.K}), fn, "w");
+  need(info, pooled, n, fn, "pooled");
+  need(info, am, n, fn, "argmax");
+  need(info, g, n, fn, "gOut");
+  for (size_t i = 0; i < n; i++)
+    if (am.p[i] < 0 || (size_t)am.p[i] >= d.Lout)
+      fail(info.Env(), std::string(fn) + ": argmax[" + std::to_string(i) + "] is outside 0.." + std::to_string(d.Lout - 1));
+  T().conv_block_backward(x.p, w.p, pooled.p, am.p, mask.p, g.p, gx.p, gw.p, gb.p, d.B, d.Cin, d.L, d.Cout, d.K,
+                          d.stride, d.pad, d.Lout, d.P);
+  return info.Env().Undefined();
+}
+
+int act_code(const Napi::CallbackInfo& info, size_t i, const char* fn) {
+  const size_t a = count(info, i, fn, "act");
+  if (a > 2) fail(info.Env(), std::string(fn) + ": act must be 0 (none), 1 (relu) or 2 (tanh)");
+  return (int)a;
+}
+
+Napi::Value LinearForward(const Napi::CallbackInfo& info) {
+  const char* fn = "linearForward";
+  const size_t M = count(info, 7, fn, "M"), N = count(info, 8, fn, "N"), K = count(info, 9, fn, "K");
+  const size_t mn = prod(info, fn, {M, N});
+  auto x = f32(info, 0, fn, "x");
+  auto w = f32(info, 1, fn, "w");
+  auto bias = f32opt(info, 2, fn, "bias", N);
+  const int act = act_code(info, 3, fn);
+  auto mask = f32opt(info, 4, fn, "mask", mn);
+  auto y = f32(info, 5, fn, "y");
+  auto out = f32(info, 6, fn, "out");
+  need(info, x, prod(info, fn, {M, K}), fn, "x");
+  need(info, w, prod(info, fn, {N, K}), fn, "w");
+  need(info, y, mn, fn, "y");
+  need(info, out, mn, fn, "out");
+  T().linear_forward(x.p, w.p, bias.p, act, mask.p, y.p, out.p, M, N, K);
+  return info.Env().Undefined();
+}
+
+Napi::Value LinearBackward(const Napi::CallbackInfo& info) {
+  const char* fn = "linearBackward";
+  const size_t M = count(info, 9, fn, "M"), N = count(info, 10, fn, "N"), K = count(info, 11, fn, "K");
+  const size_t mn = prod(info, fn, {M, N});
+  auto x = f32(info, 0, fn, "x");
+  auto w = f32(info, 1, fn, "w");
+  auto y = f32(info, 2, fn, "y");
+  const int act = act_code(info, 3, fn);
+  auto mask = f32opt(info, 4, fn, "mask", mn);
+  auto g = f32(info, 5, fn, "gOut");
+  auto gx = f32opt(info, 6, fn, "gx", prod(info, fn, {M, K}));
+  auto gw = f32opt(info, 7, fn, "gw", prod(info, fn, {N, K}));
+  auto gb = f32opt(info, 8, fn, "gBias", N);
+  need(info, x, prod(info, fn, {M, K}), fn, "x");
+  need(info, w, prod(info, fn, {N, K}), fn, "w");
+  need(info, y, mn, fn, "y");
+  need(info, g, mn, fn, "gOut");
+  T().linear_backward(x.p, w.p, y.p, act, mask.p, g.p, gx.p, gw.p, gb.p, M, N, K);
+  return info.Env().Undefined();
+}
+
+struct AttDims {
+  size_t B, T, D, hidden, heads;
+};
+
+AttDims att_dims(const Napi::CallbackInfo& info, size_t i, const char* fn) {
+  AttDims d{count(info, i, fn, "B"), count(info, i + 1, fn, "T"), count(info, i + 2, fn, "D"),
+            count(info, i + 3, fn, "hidden"), count(info, i + 4, fn, "heads")};
+  if (d.T < 1 || d.heads < 1) fail(info.Env(), std::string(fn) + ": T and heads must be ≥ 1");
+  prod(info, fn, {d.B, d.T, d.hidden});
+  prod(info, fn, {d.B, d.T, d.D});
+  prod(info, fn, {d.B, d.heads, d.D});
+  return d;
+}
+
+Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
+  const char* fn = "attentionFusionForward";
+  const AttDims d = att_dims(info, 9, fn);
+  auto h = f32(info, 0, fn, "h");
+  auto mask = f32(info, 1, fn, "mask");
+  auto w1 = f32(info, 2, fn, "w1");
+  auto b1 = f32opt(info, 3, fn, "b1", d.hidden);
+  auto w2 = f32(info, 4, fn, "w2");
+  auto b2 = f32opt(info, 5, fn, "b2", d.heads);
+  auto u = f32(info, 6, fn, "u");
+  auto a = f32(info, 7, fn, "a");
+  auto out = f32(info, 8, fn, "out");
+  need(info, h, d.B * d.T * d.D, fn, "h");
+  need(info, mask, d.B * d.T, fn, "mask");
+  need(info, w1, prod(info, fn, {d.hidden, d.D}), fn, "w1");
+  need(info, w2, prod(info, fn, {d.heads, d.hidden}), fn, "w2");
+  need(info, u, d.B * d.T * d.hidden, fn, "u");
+  need(info, a, prod(info, fn, {d.B, d.heads, d.T}), fn, "a");
+  need(info, out, d.B * d.heads * d.D, fn, "out");
+  T().attention_forward(h.p, mask.p, w1.p, b1.p, w2.p, b2.p, u.p, a.p, out.p, d.B, d.T, d.D, d.hidden, d.heads);
+  return info.Env().Undefined();
+}
+
+Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
+  const char* fn = "attentionFusionBackward";
+  const AttDims d = att_dims(info, 12, fn);
+  auto h = f32(info, 0, fn, "h");
+  auto mask = f32(info, 1, fn, "mask");
+  auto w1 = f32(info, 2, fn, "w1");
+  auto w2 = f32(info, 3, fn, "w2");
+  auto u = f32(info, 4, fn, "u");
+  auto a = f32(info, 5, fn, "a");
+  auto g = f32(info, 6, fn, "gOut");
+  auto gh = f32opt(info, 7, fn, "gh", d.B * d.T * d.D);
+  auto gw1 = f32opt(info, 8, fn, "gw1", prod(info, fn, {d.hidden, d.D}));
+  auto gb1 = f32opt(info, 9, fn, "gb1", d.hidden);
+  auto gw2 = f32opt(info, 10, fn, "gw2", prod(info, fn, {d.heads, d.hidden}));
+  auto gb2 = f32opt(info, 11, fn, "gb2", d.heads);
+  need(info, h, d.B * d.T * d.D, fn, "h");
+  need(info, mask, d.B * d.T, fn, "mask");
+  need(info, w1, prod(info, fn, {d.hidden, d.D}), fn, "w1");
+  need(info, w2, prod(info, fn, {d.heads, d.hidden}), fn, "w2");
+  need(info, u, d.B * d.T * d.hidden, fn, "u");
+  need(info, a, prod(info, fn, {d.B, d.heads, d.T}), fn, "a");
+  need(info, g, d.B * d.heads * d.D, fn, "gOut");
+  T().attention_backward(h.p, mask.p, w1.p, w2.p, u.p, a.p, g.p, gh.p, gw1.p, gb1.p, gw2.p, gb2.p, d.B, d.T, d.D,
+                         d.hidden, d.heads);
+  return info.Env().Undefined();
+}
+
+// targets[N], each in [0, C)
+const int32_t* class_targets(const Napi::CallbackInfo& info, size_t i, size_t N, size_t C, const char* fn) {
+  auto t = i32(info, i, fn, "targets");
+  need(info, t, N, fn, "targets");
+  for (size_t n = 0; n < N; n++)
+    if (t.p[n] < 0 || (size_t)t.p[n] >= C)
+      fail(info.Env(), std::string(fn) + ": targets[" + std::to_string(n) + "] = " + std::to_string(t.p[n]) +
+                           " is outside 0.." + std::to_string(C - 1));
+  return t.p;
+}
+
+Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
+  const char* fn = "crossEntropyForward";
+  const size_t N = count(info, 3, fn, "N"), C = count(info, 4, fn, "C");
+  if (N < 1 || C < 1) fail(info.Env(), std::string(fn) + ": N and C must be ≥ 1");
+  auto x = f32(info, 0, fn, "logits");
+  const int32_t* t = class_targets(info, 1, N, C, fn);
+  auto probs = f32(info, 2, fn, "probs");
+  need(info, x, prod(info, fn, {N, C}), fn, "logits");
+  need(info, probs, N * C, fn, "probs");
+  return Napi::Number::New(info.Env(), T().cross_entropy_forward(x.p, t, probs.p, N, C));
+}
+
+Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
+  const char* fn = "crossEntropyBackward";
+  const size_t N = count(info, 4, fn, "N"), C = count(info, 5, fn, "C");
+  auto probs = f32(info, 0, fn, "probs");
+  const int32_t* t = class_targets(info, 1, N, C, fn);
+  const double scale = num(info, 2, fn, "scale");
+  auto gx = f32(info, 3, fn, "gx");
+  need(info, probs, prod(info, fn, {N, C}), fn, "probs");
+  need(info, gx, N * C, fn, "gx");
+  T().cross_entropy_backward(probs.p, t, scale, gx.p, N, C);
+  return info.Env().Undefined();
+}
+
+Napi::Value BceForward(const Napi::CallbackInfo& info) {
+  const char* fn = "bceWithLogitsForward";
+  const size_t n = count(info, 2, fn, "n");
+  if (n < 1) fail(info.Env(), std::string(fn) + ": n must be ≥ 1");
+  auto x = f32(info, 0, fn, "x");
+  auto y = f32(info, 1, fn, "y");
+  need(info, x, n, fn, "x");
+  need(info, y, n, fn, "y");
+  return Napi::Number::New(info.Env(), T().bce_forward(x.p, y.p, n));
+}
+
+Napi::Value BceBackward(const Napi::CallbackInfo& info) {
+  const char* fn = "bceWithLogitsBackward";
+  const size_t n = count(info, 4, fn, "n");
+  auto x = f32(info, 0, fn, "x");
+  auto y = f32(info, 1, fn, "y");
+  const double scale = num(info, 2, fn, "scale");
+  auto gx = f32(info, 3, fn, "gx");
+  need(info, x, n, fn, "x");
+  need(info, y, n, fn, "y");
+  need(info, gx, n, fn, "gx");
+  T().bce_backward(x.p, y.p, scale, gx.p, n);
+  return info.Env().Undefined();
+}
+
+Napi::Value DropoutMask(const Napi::CallbackInfo& info) {
+  const char* fn = "dropoutMask";
+  auto state = typed<uint32_t, napi_uint32_array>(info, 0, fn, "state", "Uint32Array");
+  need(info, state, 4, fn, "state");
+  const double threshold = num(info, 1, fn, "threshold");
+  const float scale = (float)num(info, 2, fn, "scale");
+  auto mask = f32(info, 3, fn, "mask");
+  T().dropout_mask(state.p, threshold, scale, mask.p, mask.n);
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   if (!active) {
     for (const Variant& v : kVariants) {
@@ -594,6 +848,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"fedoptStep", FedoptStep}, {"serverSgdStep", ServerSgdStep}, {"scaffoldClientControl", ScaffoldClient},
       {"scaffoldAccumulate", ScaffoldAccumulate}, {"scaffoldApply", ScaffoldApply}, {"toFp16", ToFp16},
       {"fromFp16", FromFp16}, {"quantizeInt8", QuantizeInt8}, {"dequantizeInt8", DequantizeInt8},
+      {"convBlockForward", ConvBlockForward}, {"convBlockBackward", ConvBlockBackward},
+      {"linearForward", LinearForward}, {"linearBackward", LinearBackward},
+      {"attentionFusionForward", AttentionForward}, {"attentionFusionBackward", AttentionBackward},
+      {"crossEntropyForward", CrossEntropyForward}, {"crossEntropyBackward", CrossEntropyBackward},
+      {"bceWithLogitsForward", BceForward}, {"bceWithLogitsBackward", BceBackward}, {"dropoutMask", DropoutMask},
   };
   for (const Entry& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
   return exports;

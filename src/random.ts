@@ -173,6 +173,22 @@ export class Rng {
     return p.slice(0, k);
   }
 
+  /** Copies the four xoshiro128** state words into `into` (for kernels that draw, see dropoutMask). */
+  readWords(into: Uint32Array): void {
+    into[0] = this.s0;
+    into[1] = this.s1;
+    into[2] = this.s2;
+    into[3] = this.s3;
+  }
+
+  /** Continues from four state words a kernel advanced (the inverse of readWords). */
+  writeWords(from: Uint32Array): void {
+    this.s0 = from[0];
+    this.s1 = from[1];
+    this.s2 = from[2];
+    this.s3 = from[3];
+  }
+
   getState(): RngState {
     return { seed: this.seed, s: [this.s0, this.s1, this.s2, this.s3], spareNormal: this.spareNormal };
   }

@@ -66,8 +66,8 @@ void gemm_prepacked_b(bool transA, size_t M, size_t N, size_t K, float alpha, co
                       float beta, float* c);
 
 // Grow-only 64-byte-aligned scratch owned by the calling thread (no allocation once warm).
-// Slots: 0–1 GEMM packing, 2–3 conv1d, 4 GRU.
-constexpr int kScratchSlots = 5;
+// Slots: 0–1 GEMM packing, 2–3 conv1d, 4 GRU, 5–8 fused layers (fused.cc).
+constexpr int kScratchSlots = 9;
 float* scratch_floats(int slot, size_t n);
 
 // expf within 1 ulp of the correctly rounded result over [−87.3, 88.7] (Cephes polynomial), branch-free

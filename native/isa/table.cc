@@ -11,6 +11,7 @@ void fill_aggregate(KernelTable& t);
 void fill_optim(KernelTable& t);
 void fill_conv1d(KernelTable& t);
 void fill_gru(KernelTable& t);
+void fill_fused(KernelTable& t);
 
 #define FEDMM_STR2(x) #x
 #define FEDMM_STR(x) FEDMM_STR2(x)
@@ -23,6 +24,7 @@ static KernelTable build() {
   fill_optim(t);
   fill_conv1d(t);
   fill_gru(t);
+  fill_fused(t);
   return t;
 }
 

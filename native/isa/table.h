@@ -37,6 +37,41 @@ struct KernelTable {
   // gx[rows,L] = scatter of gOut[rows,Lout] through argmax
   void (*maxpool1d_backward)(const float* gOut, const int32_t* argmax, float* gx, size_t rows, size_t L,
                              size_t Lout);
+  // ---- fused layers (fused.cc) ----
+  // conv1d → relu → maxpool → ⊙ mask: x[B,Cin,L] → pooled, argmax, out [B,Cout,P] (bias, mask may be null)
+  void (*conv_block_forward)(const float* x, const float* w, const float* bias, const float* mask, float* pooled,
+                             int32_t* argmax, float* out, size_t B, size_t Cin, size_t L, size_t Cout, size_t K,
+                             size_t stride, size_t padding, size_t Lout, size_t poolK, size_t poolS, size_t P);
+  // its backward from gOut[B,Cout,P] → gx, gw, gBias (each may be null)
+  void (*conv_block_backward)(const float* x, const float* w, const float* pooled, const int32_t* argmax,
+                              const float* mask, const float* gOut, float* gx, float* gw, float* gBias, size_t B,
+                              size_t Cin, size_t L, size_t Cout, size_t K, size_t stride, size_t padding,
+                              size_t Lout, size_t P);
+  // y[M,N] = act(x[M,K]·w[N,K]ᵀ + bias) (act 0 none, 1 relu, 2 tanh); out = y ⊙ mask (out may be y)
+  void (*linear_forward)(const float* x, const float* w, const float* bias, int act, const float* mask, float* y,
+                         float* out, size_t M, size_t N, size_t K);
+  // its backward from gOut[M,N] → gx[M,K], gw[N,K], gBias[N] (each may be null)
+  void (*linear_backward)(const float* x, const float* w, const float* y, int act, const float* mask,
+                          const float* gOut, float* gx, float* gw, float* gBias, size_t M, size_t N, size_t K);
+  // fuse_base attention: h[B,T,D], mask[B,T] → u[B,T,hidden], a[B,heads,T], out[B,heads·D]
+  void (*attention_forward)(const float* h, const float* mask, const float* w1, const float* b1, const float* w2,
+                            const float* b2, float* u, float* a, float* out, size_t B, size_t T, size_t D,
+                            size_t hidden, size_t heads);
+  // its backward from gOut[B,heads·D] → gh, gw1, gb1, gw2, gb2 (each may be null)
+  void (*attention_backward)(const float* h, const float* mask, const float* w1, const float* w2, const float* u,
+                             const float* a, const float* gOut, float* gh, float* gw1, float* gb1, float* gw2,
+                             float* gb2, size_t B, size_t T, size_t D, size_t hidden, size_t heads);
+  // mean softmax cross-entropy of x[N,C] against targets[N]; probs[N,C] = row softmax
+  double (*cross_entropy_forward)(const float* x, const int32_t* targets, float* probs, size_t N, size_t C);
+  // gx = (probs − onehot)·scale
+  void (*cross_entropy_backward)(const float* probs, const int32_t* targets, double scale, float* gx, size_t N,
+                                 size_t C);
+  // mean BCE with logits over [n]; gx = (σ(x) − y)·scale
+  double (*bce_forward)(const float* x, const float* y, size_t n);
+  void (*bce_backward)(const float* x, const float* y, double scale, float* gx, size_t n);
+  // mask[n] = draw < threshold ? 0 : scale, one xoshiro128** draw per element; state[4] advances
+  void (*dropout_mask)(uint32_t* state, double threshold, float scale, float* mask, size_t n);
+
   // PyTorch SGD over [n] in place
   void (*sgd_step)(float* param, const float* grad, float* buf, size_t n, double lr, double momentum,
                    double dampening, bool nesterov, double weightDecay, bool hasBuf);

@@ -31,6 +31,27 @@ export interface Conv1dDims {
   /** output length = floor((L + 2·padding − K) / stride) + 1 */ Lout: number;
 }
 
+/** A Conv1d → ReLU → MaxPool1d block (ConvBlock ops): the convolution's dims, then the pooling's. */
+export interface ConvBlockDims extends Conv1dDims {
+  poolKernel: number;
+  poolStride: number;
+  /** pooled length = floor((Lout − poolKernel) / poolStride) + 1 */ P: number;
+}
+
+/** Activation applied by the fused linear kernels. */
+export type Activation = 'none' | 'relu' | 'tanh';
+
+export interface AttentionDims {
+  B: number;
+  /** time steps */ T: number;
+  /** feature size of h */ D: number;
+  /** width of the scoring MLP's hidden layer */ hidden: number;
+  heads: number;
+}
+
+/** The score FedMultimodal's attention gives masked steps before the softmax. */
+export const ATTENTION_MASKED_SCORE = -1e5;
+
 export interface SgdOptions {
   lr: number;
   momentum: number;
@@ -102,6 +123,78 @@ export interface KernelOps {
     gOut: FloatArray | null, ghN: FloatArray | null,
     gx: FloatArray | null, gh0: FloatArray | null, gWih: FloatArray | null, gWhh: FloatArray | null,
     gbIh: FloatArray | null, gbHh: FloatArray | null, d: GruDims): void;
+
+  /**
+   * One encoder block, PyTorch's Conv1d → ReLU → MaxPool1d → Dropout as one call:
+   *   z = conv1d(x[B,Cin,L], w[Cout,Cin,K]) + bias[Cout] → [B,Cout,Lout];  r = relu(z) (NaN passes);
+   *   pooled[B,Cout,P] = max over each window of r, argmax[B,Cout,P] = its index in 0..Lout−1 (first on ties,
+   *   NaN wins); out[B,Cout,P] = pooled ⊙ mask (mask[B,Cout,P] holds 0 or 1/(1−p); null = no dropout, out may
+   *   then be pooled itself). pooled and argmax are what the backward needs.
+   */
+  convBlockForward(x: FloatArray, w: FloatArray, bias: FloatArray | null, mask: FloatArray | null,
+    pooled: FloatArray, argmax: Int32Array, out: FloatArray, d: ConvBlockDims): void;
+
+  /**
+   * Backward of convBlockForward from gOut[B,Cout,P]: gz[B,Cout,Lout] = scatter of gOut ⊙ mask through argmax
+   * where pooled > 0 (ReLU's gradient; 0 at exactly 0), then conv1dBackward → gx[B,Cin,L], gw[Cout,Cin,K],
+   * gBias[Cout] (each optional).
+   */
+  convBlockBackward(x: FloatArray, w: FloatArray, pooled: FloatArray, argmax: Int32Array, mask: FloatArray | null,
+    gOut: FloatArray, gx: FloatArray | null, gw: FloatArray | null, gBias: FloatArray | null, d: ConvBlockDims): void;
+
+  /**
+   * PyTorch's Linear → activation → Dropout as one call: y[M,N] = act(x[M,K] · w[N,K]ᵀ + bias[N]);
+   * out[M,N] = y ⊙ mask (mask[M,N] of 0 or 1/(1−p); null = no dropout, out may then be y itself).
+   */
+  linearForward(x: FloatArray, w: FloatArray, bias: FloatArray | null, act: Activation, mask: FloatArray | null,
+    y: FloatArray, out: FloatArray, M: number, N: number, K: number): void;
+
+  /**
+   * Backward of linearForward from gOut[M,N]: gz = gOut ⊙ mask ⊙ act'(y) (relu: y > 0; tanh: 1 − y²), then
+   * gx[M,K] = gz · w, gw[N,K] = gzᵀ · x, gBias[N] = Σ_m gz (each optional).
+   */
+  linearBackward(x: FloatArray, w: FloatArray, y: FloatArray, act: Activation, mask: FloatArray | null, gOut: FloatArray,
+    gx: FloatArray | null, gw: FloatArray | null, gBias: FloatArray | null, M: number, N: number, K: number): void;
+
+  /**
+   * FedMultimodal's fuse_base attention (its FuseBaseSelfAttention) over h[B,T,D] with mask[B,T] (0 = padded
+   * step or missing modality):
+   *   u[B,T,hidden] = tanh(h · w1[hidden,D]ᵀ + b1[hidden]);  s[B,T,heads] = u · w2[heads,hidden]ᵀ + b2[heads];
+   *   s[b,t,·] = ATTENTION_MASKED_SCORE where mask[b,t] = 0;  a[B,heads,T] = softmax over t of s[b,·,k];
+   *   out[B,heads·D]: out[b, k·D + j] = Σ_t a[b,k,t] · h[b,t,j].
+   * u and a are saved for the backward. Biases may be null.
+   */
+  attentionFusionForward(h: FloatArray, mask: FloatArray, w1: FloatArray, b1: FloatArray | null, w2: FloatArray,
+    b2: FloatArray | null, u: FloatArray, a: FloatArray, out: FloatArray, d: AttentionDims): void;
+
+  /**
+   * Backward of attentionFusionForward from gOut[B,heads·D]: gh[B,T,D], gw1[hidden,D], gb1[hidden],
+   * gw2[heads,hidden], gb2[heads] (each optional; masked steps' scores get no gradient, as masked_fill's).
+   */
+  attentionFusionBackward(h: FloatArray, mask: FloatArray, w1: FloatArray, w2: FloatArray, u: FloatArray, a: FloatArray, gOut: FloatArray,
+    gh: FloatArray | null, gw1: FloatArray | null, gb1: FloatArray | null, gw2: FloatArray | null, gb2: FloatArray | null,
+    d: AttentionDims): void;
+
+  /**
+   * Mean softmax cross-entropy of logits[N,C] against class indices targets[N] (each in [0, C)):
+   * returns (1/N) Σ_n (log Σ_c exp x[n,c] − x[n,t_n]) and writes probs[N,C] = softmax of each row.
+   */
+  crossEntropyForward(logits: FloatArray, targets: Int32Array, probs: FloatArray, N: number, C: number): number;
+
+  /** gx[N,C] = (probs − onehot(targets)) · scale (scale = upstream gradient / N). */
+  crossEntropyBackward(probs: FloatArray, targets: Int32Array, scale: number, gx: FloatArray, N: number, C: number): void;
+
+  /** Mean of max(x,0) − x·y + log(1 + exp(−|x|)) over x[n], y[n] (binary_cross_entropy_with_logits). */
+  bceWithLogitsForward(x: FloatArray, y: FloatArray, n: number): number;
+
+  /** gx[n] = (σ(x) − y) · scale. */
+  bceWithLogitsBackward(x: FloatArray, y: FloatArray, scale: number, gx: FloatArray, n: number): void;
+
+  /**
+   * Inverted-dropout mask from xoshiro128** state[4] (src/random.ts's Rng, advanced in place): one 32-bit draw
+   * per element, mask[i] = draw < threshold ? 0 : scale (threshold = p·2³², scale = 1/(1−p), 0 when p = 1).
+   */
+  dropoutMask(state: Uint32Array, threshold: number, scale: number, mask: FloatArray): void;
 
   /** PyTorch SGD for one flat buffer, in place: param, grad and momentumBuf all of length n. */
   sgdStep(param: FloatArray, grad: FloatArray, momentumBuf: FloatArray | null, o: SgdOptions): void;

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AdamOptions, Conv1dDims, GruDims, Kernels, SgdOptions } from './kernels.js';
+import type { Activation, AdamOptions, AttentionDims, Conv1dDims, ConvBlockDims, GruDims, Kernels, SgdOptions } from './kernels.js';
 import { referenceOps } from './js/index.js';
 import { dispatchKernels, onRegistryChange, registeredKernels, registerKernels, type KernelEntries } from './registry.js';
 
@@ -84,7 +84,28 @@ export interface NativeAddon extends NativeAggregateFunctions {
   adamStep(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, beta1: number, beta2: number,
     eps: number, stepSize: number, sqrtBc2: number, decay: number, l2: number): void;
   sum(x: Float32Array): number;
+  convBlockForward(x: F32, w: F32, bias: F32n, mask: F32n, pooled: F32, argmax: Int32Array, out: F32, B: number, Cin: number,
+    L: number, Cout: number, K: number, stride: number, padding: number, Lout: number, poolKernel: number, poolStride: number, P: number): void;
+  convBlockBackward(x: F32, w: F32, pooled: F32, argmax: Int32Array, mask: F32n, gOut: F32, gx: F32n, gw: F32n, gBias: F32n,
+    B: number, Cin: number, L: number, Cout: number, K: number, stride: number, padding: number, Lout: number, poolKernel: number,
+    poolStride: number, P: number): void;
+  /** act: 0 none, 1 relu, 2 tanh */
+  linearForward(x: F32, w: F32, bias: F32n, act: number, mask: F32n, y: F32, out: F32, M: number, N: number, K: number): void;
+  linearBackward(x: F32, w: F32, y: F32, act: number, mask: F32n, gOut: F32, gx: F32n, gw: F32n, gBias: F32n, M: number, N: number,
+    K: number): void;
+  attentionFusionForward(h: F32, mask: F32, w1: F32, b1: F32n, w2: F32, b2: F32n, u: F32, a: F32, out: F32, B: number, T: number,
+    D: number, hidden: number, heads: number): void;
+  attentionFusionBackward(h: F32, mask: F32, w1: F32, w2: F32, u: F32, a: F32, gOut: F32, gh: F32n, gw1: F32n, gb1: F32n, gw2: F32n,
+    gb2: F32n, B: number, T: number, D: number, hidden: number, heads: number): void;
+  crossEntropyForward(logits: F32, targets: Int32Array, probs: F32, N: number, C: number): number;
+  crossEntropyBackward(probs: F32, targets: Int32Array, scale: number, gx: F32, N: number, C: number): void;
+  bceWithLogitsForward(x: F32, y: F32, n: number): number;
+  bceWithLogitsBackward(x: F32, y: F32, scale: number, gx: F32, n: number): void;
+  dropoutMask(state: Uint32Array, threshold: number, scale: number, mask: F32): void;
 }
+
+type F32 = Float32Array;
+type F32n = Float32Array | null;
 
 const ADDON_FILE = join('build', 'Release', 'fedmm.node');
 
@@ -206,6 +227,37 @@ function nativeEntries(a: NativeAddon): KernelEntries {
         lengths, h0 as F32n, wIh as F32, wHh as F32, out as F32, saved as F32, gOut as F32n, ghN as F32n, gx as F32n, gh0 as F32n,
         gWih as F32n, gWhh as F32n, gbIh as F32n, gbHh as F32n, d.B, d.T, d.I, d.H),
     },
+    convBlockForward: {
+      run: (x, w, bias, mask, pooled, argmax, out, d: ConvBlockDims) => a.convBlockForward(x as F32, w as F32, bias as F32n, mask as F32n,
+        pooled as F32, argmax, out as F32, d.B, d.Cin, d.L, d.Cout, d.K, d.stride, d.padding, d.Lout, d.poolKernel, d.poolStride, d.P),
+    },
+    convBlockBackward: {
+      run: (x, w, pooled, argmax, mask, gOut, gx, gw, gBias, d: ConvBlockDims) => a.convBlockBackward(x as F32, w as F32, pooled as F32,
+        argmax, mask as F32n, gOut as F32, gx as F32n, gw as F32n, gBias as F32n, d.B, d.Cin, d.L, d.Cout, d.K, d.stride, d.padding,
+        d.Lout, d.poolKernel, d.poolStride, d.P),
+    },
+    linearForward: {
+      run: (x, w, bias, act, mask, y, out, M, N, K) => a.linearForward(x as F32, w as F32, bias as F32n, ACT_CODE[act], mask as F32n,
+        y as F32, out as F32, M, N, K),
+    },
+    linearBackward: {
+      run: (x, w, y, act, mask, gOut, gx, gw, gBias, M, N, K) => a.linearBackward(x as F32, w as F32, y as F32, ACT_CODE[act],
+        mask as F32n, gOut as F32, gx as F32n, gw as F32n, gBias as F32n, M, N, K),
+    },
+    attentionFusionForward: {
+      run: (h, mask, w1, b1, w2, b2, u, att, out, d: AttentionDims) => a.attentionFusionForward(h as F32, mask as F32, w1 as F32,
+        b1 as F32n, w2 as F32, b2 as F32n, u as F32, att as F32, out as F32, d.B, d.T, d.D, d.hidden, d.heads),
+    },
+    attentionFusionBackward: {
+      run: (h, mask, w1, w2, u, att, gOut, gh, gw1, gb1, gw2, gb2, d: AttentionDims) => a.attentionFusionBackward(h as F32,
+        mask as F32, w1 as F32, w2 as F32, u as F32, att as F32, gOut as F32, gh as F32n, gw1 as F32n, gb1 as F32n, gw2 as F32n,
+        gb2 as F32n, d.B, d.T, d.D, d.hidden, d.heads),
+    },
+    crossEntropyForward: { run: (logits, targets, probs, N, C) => a.crossEntropyForward(logits as F32, targets, probs as F32, N, C) },
+    crossEntropyBackward: { run: (probs, targets, scale, gx, N, C) => a.crossEntropyBackward(probs as F32, targets, scale, gx as F32, N, C) },
+    bceWithLogitsForward: { run: (x, y, n) => a.bceWithLogitsForward(x as F32, y as F32, n) },
+    bceWithLogitsBackward: { run: (x, y, scale, gx, n) => a.bceWithLogitsBackward(x as F32, y as F32, scale, gx as F32, n) },
+    dropoutMask: { run: (state, threshold, scale, mask) => a.dropoutMask(state, threshold, scale, mask as F32) },
     sgdStep: {
       run: (param, grad, buf, o: SgdOptions) => a.sgdStep(param as F32, grad as F32, buf as F32n, o.lr, o.momentum, o.dampening,
         o.nesterov, o.weightDecay, o.hasMomentumBuffer),
@@ -223,8 +275,7 @@ function nativeEntries(a: NativeAddon): KernelEntries {
   };
 }
 
-type F32 = Float32Array;
-type F32n = Float32Array | null;
+const ACT_CODE: Record<Activation, number> = { none: 0, relu: 1, tanh: 2 };
 
 let kernelsObject: Kernels | null = null;
 let entriesRegistered = false;

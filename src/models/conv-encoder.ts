@@ -1,7 +1,8 @@
 // FedMultimodal's Conv1dEncoder: 3 × [Conv1d k=5 pad=2 → ReLU → MaxPool1d(2,2) → Dropout], channels
 // in → n → 2n → 4n, over [B, T, D] inputs; time shrinks by 8.
-import type { Rng } from '../random.js';
+import { defaultRng, type Rng } from '../random.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { convBlock } from '../tensor/ops/conv-block.js';
 import { Conv1d, Dropout, MaxPool1d, Module, ReLU } from '../nn/index.js';
 
 export class Conv1dEncoder extends Module {
@@ -31,8 +32,13 @@ export class Conv1dEncoder extends Module {
   /** x[B, T, D] → [B, floor(T/8), 4n]. */
   forward(x: Tensor): Tensor {
     let y = x.permute([0, 2, 1]);
+    const pooling = this.pooling;
+    const dropout = { p: this.dropout.p, training: this.dropout.training, rng: this.dropout.rng ?? defaultRng() };
     for (const conv of [this.conv1, this.conv2, this.conv3]) {
-      y = this.dropout.forward(this.pooling.forward(this.relu.forward(conv.forward(y))));
+      // conv → relu → pooling → dropout, fused into one kernel call per direction
+      y = convBlock(y, conv.weight, conv.bias, {
+        stride: conv.stride, padding: conv.padding, poolKernel: pooling.kernelSize, poolStride: pooling.stride, dropout,
+      });
     }
     return y.permute([0, 2, 1]);
   }

@@ -112,10 +112,7 @@ export class MultimodalClassifier extends Module {
 
   /** The input of the head's last Linear: [B, 64]. */
   features(batch: Batch): Tensor {
-    let x = this.embed(batch);
-    const layers = this.classifier;
-    for (let i = 0; i < layers.length - 1; i++) x = layers.at(i).forward(x);
-    return x;
+    return this.classifier.forwardRange(this.embed(batch), 0, this.classifier.length - 1);
   }
 
   /** The fused multimodal embedding (the original's x_mm): [B, heads·dHid] or [B, modalities·dHid]. */

@@ -1,7 +1,9 @@
 // FedMultimodal's "fuse_base" self-attention fusion (FuseBaseSelfAttention in its mm_models.py):
 // per time step scores S = W2·tanh(W1·h), one softmax over time per head, heads·D output.
 import type { Rng } from '../random.js';
-import { Tensor } from '../tensor/tensor.js';
+import { ATTENTION_MASKED_SCORE } from '../backend/kernels.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { attentionFusion } from '../tensor/ops/attention.js';
 import { shapeString } from '../tensor/shape.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
@@ -13,7 +15,7 @@ export interface FuseBaseSelfAttentionOptions {
 }
 
 /** The score given to padded steps and missing modalities before the softmax, as in the original. */
-export const MASKED_SCORE = -1e5;
+export const MASKED_SCORE = ATTENTION_MASKED_SCORE;
 
 export class FuseBaseSelfAttention extends Module {
   readonly att_fc1: Linear;
@@ -40,10 +42,6 @@ export class FuseBaseSelfAttention extends Module {
     if (mask.ndim !== 2 || mask.shape[0] !== B || mask.shape[1] !== T) {
       throw new Error(`FuseBaseSelfAttention: mask must be [${B}, ${T}], got ${shapeString(mask.shape)}`);
     }
-    const scores = this.att_fc2.forward(this.att_fc1.forward(h).tanh()).transpose(1, 2);
-    const invalid = new Float32Array(B * T);
-    for (let i = 0; i < invalid.length; i++) invalid[i] = mask.data[i] === 0 ? 1 : 0;
-    const weights = scores.maskedFill(new Tensor(invalid, [B, 1, T]), MASKED_SCORE).softmax(2);
-    return weights.matmul(h).reshape([B, this.heads * this.dHid]);
+    return attentionFusion(h, mask, this.att_fc1.weight, this.att_fc1.bias, this.att_fc2.weight, this.att_fc2.bias);
   }
 }

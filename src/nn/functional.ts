@@ -5,6 +5,7 @@ import { shapeString } from '../tensor/shape.js';
 import { conv1d as conv1dOp, type Conv1dOptions } from '../tensor/ops/conv1d.js';
 import { maxPool1d as maxPool1dOp } from '../tensor/ops/maxpool1d.js';
 import { dropout as dropoutOp } from '../tensor/ops/dropout.js';
+import { linearAct } from '../tensor/ops/linear.js';
 import { sequenceMean as sequenceMeanOp } from '../tensor/ops/sequence.js';
 
 export { crossEntropy, nllLoss, binaryCrossEntropyWithLogits } from './losses.js';
@@ -18,10 +19,7 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
     throw new Error(`linear: input ${shapeString(x.shape)} does not end in ${inF} features (weight ${shapeString(w.shape)})`);
   }
   if (b && (b.ndim !== 1 || b.shape[0] !== out)) throw new Error(`linear: bias of shape ${shapeString(b.shape)}, expected [${out}]`);
-  const y = x.ndim === 1
-    ? x.reshape([1, inF]).matmul(w, { transB: true }).reshape([out])
-    : x.matmul(w, { transB: true });
-  return b ? y.add(b) : y;
+  return linearAct(x, w, b, 'none');
 }
 
 /** out[B,Cout,Lout] = conv1d(x[B,Cin,L], w[Cout,Cin,K]) + b[Cout] (torch.nn.functional.conv1d). */

@@ -1,5 +1,6 @@
 // Fused losses with hand-written gradients: cross-entropy, negative log-likelihood, BCE with logits.
 // All reduce by the mean, PyTorch's default reduction.
+import { kernels } from '../backend/index.js';
 import { addGrad, allocFloat, makeOutput, Tensor } from '../tensor/tensor.js';
 import { shapeString } from '../tensor/shape.js';
 
@@ -25,23 +26,12 @@ export function crossEntropy(logits: Tensor, targets: Int32Array): Tensor {
   const [N, C] = checkClassTargets('crossEntropy', logits, targets);
   const x = logits.data;
   const probs = allocFloat(logits.dtype, x.length);
-  let total = 0;
-  for (let n = 0; n < N; n++) {
-    const row = n * C;
-    let m = -Infinity;
-    for (let c = 0; c < C; c++) m = Math.max(m, x[row + c]);
-    let s = 0;
-    for (let c = 0; c < C; c++) s += probs[row + c] = Math.exp(x[row + c] - m);
-    for (let c = 0; c < C; c++) probs[row + c] /= s;
-    total += m + Math.log(s) - x[row + targets[n]];
-  }
+  const k = kernels();
   const out = allocFloat(logits.dtype, 1);
-  out[0] = total / N;
+  out[0] = k.crossEntropyForward(x, targets, probs, N, C);
   return makeOutput(out, [], [logits], (g) => {
-    const scale = g[0] / N;
     const gx = allocFloat(logits.dtype, x.length);
-    for (let i = 0; i < x.length; i++) gx[i] = probs[i] * scale;
-    for (let n = 0; n < N; n++) gx[n * C + targets[n]] -= scale;
+    k.crossEntropyBackward(probs, targets, g[0] / N, gx, N, C);
     addGrad(logits, gx, true);
   });
 }
@@ -74,23 +64,18 @@ export function binaryCrossEntropyWithLogits(logits: Tensor, targets: Float32Arr
   if (y.length !== n) throw new Error(`${op}: ${y.length} targets for logits of shape ${shapeString(logits.shape)}`);
   if (n === 0) throw new Error(`${op}: empty input`);
   const x = logits.data;
-  let total = 0;
-  for (let i = 0; i < n; i++) {
-    const v = x[i];
-    total += Math.max(v, 0) - v * y[i] + Math.log1p(Math.exp(-Math.abs(v)));
-  }
+  const k = kernels();
+  // The kernels take x and y in one dtype (float64 if either is).
+  const yd = (x instanceof Float64Array) === (y instanceof Float64Array) ? y : Float64Array.from(y);
+  const xd = x instanceof Float64Array || !(yd instanceof Float64Array) ? x : Float64Array.from(x);
   const out = allocFloat(logits.dtype, 1);
-  out[0] = total / n;
+  out[0] = k.bceWithLogitsForward(xd, yd, n);
   const inputs = targets instanceof Tensor ? [logits, targets] : [logits];
   return makeOutput(out, [], inputs, (g) => {
     const scale = g[0] / n;
     if (logits.requiresGrad) {
-      const gx = allocFloat(logits.dtype, n);
-      for (let i = 0; i < n; i++) {
-        const v = x[i];
-        const sig = v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
-        gx[i] = (sig - y[i]) * scale;
-      }
+      const gx = allocFloat(xd instanceof Float64Array ? 'float64' : 'float32', n);
+      k.bceWithLogitsBackward(xd, yd, scale, gx, n);
       addGrad(logits, gx, true);
     }
     if (targets instanceof Tensor && targets.requiresGrad) {

@@ -7,6 +7,11 @@ import { conv1dBackward, conv1dForward } from './conv1d.js';
 import { maxPool1dBackward, maxPool1dForward } from './maxpool1d.js';
 import { gruBackward, gruForward } from './gru.js';
 import { adamStep, sgdStep } from './optim.js';
+import { convBlockBackward, convBlockForward } from './conv-block.js';
+import { linearBackward, linearForward } from './linear.js';
+import { attentionFusionBackward, attentionFusionForward } from './attention.js';
+import { bceWithLogitsBackward, bceWithLogitsForward, crossEntropyBackward, crossEntropyForward } from './losses.js';
+import { dropoutMask } from './dropout.js';
 
 /** Every op's reference implementation. */
 export const referenceOps: KernelOps = {
@@ -17,6 +22,17 @@ export const referenceOps: KernelOps = {
   maxPool1dBackward,
   gruForward,
   gruBackward,
+  convBlockForward,
+  convBlockBackward,
+  linearForward,
+  linearBackward,
+  attentionFusionForward,
+  attentionFusionBackward,
+  crossEntropyForward,
+  crossEntropyBackward,
+  bceWithLogitsForward,
+  bceWithLogitsBackward,
+  dropoutMask,
   sgdStep,
   adamStep,
 };

@@ -1,0 +1,256 @@
+// Fused layer kernels (shapes and equations as in src/backend/kernels.ts, where each has its TypeScript
+// reference in src/backend/js): Conv1d → ReLU → MaxPool1d → dropout mask; Linear → activation → dropout
+// mask; FedMultimodal's attention fusion; softmax cross-entropy and BCE with logits; dropout masks from
+// xoshiro128**. Each runs its GEMMs through this variant's gemm and keeps intermediates in thread scratch.
+#include <cmath>
+
+#include "simd.h"
+#include "table.h"
+
+namespace fedmm {
+namespace FEDMM_ISA_NS {
+
+void gemm_entry(bool transA, bool transB, size_t M, size_t N, size_t K, float alpha, const float* a,
+                const float* b, float beta, float* c);
+const KernelTable& table();
+
+namespace {
+
+enum Act : int { kNone = 0, kRelu = 1, kTanh = 2 };
+
+static inline float relu(float v) { return v > 0.0f || v != v ? v : 0.0f; }
+
+// z = conv1d(x, w) + bias [B,Cout,Lout] → r = relu(z) → pooled/argmax over windows → out = pooled ⊙ mask
+void conv_block_forward(const float* x, const float* w, const float* bias, const float* mask, float* pooled,
+                        int32_t* argmax, float* out, size_t B, size_t Cin, size_t L, size_t Cout, size_t K,
+                        size_t stride, size_t padding, size_t Lout, size_t poolK, size_t poolS, size_t P) {
+  float* z = scratch_floats(8, B * Cout * Lout + 1);
+  table().conv1d_forward(x, w, bias, z, B, Cin, L, Cout, K, stride, padding, Lout);
+  const size_t rows = B * Cout;
+  for (size_t r = 0; r < rows; r++) {
+    const float* zr = z + r * Lout;
+    for (size_t p = 0; p < P; p++) {
+      const size_t start = p * poolS;
+      size_t best = start;
+      float bv = relu(zr[start]);
+      for (size_t k = 1; k < poolK && bv == bv; k++) {
+        const float v = relu(zr[start + k]);
+        if (v > bv || v != v) { bv = v; best = start + k; }
+      }
+      const size_t i = r * P + p;
+      pooled[i] = bv;
+      argmax[i] = (int32_t)best;
+      out[i] = mask ? bv * mask[i] : bv;
+    }
+  }
+}
+
+void conv_block_backward(const float* x, const float* w, const float* pooled, const int32_t* argmax,
+                         const float* mask, const float* gOut, float* gx, float* gw, float* gBias, size_t B,
+                         size_t Cin, size_t L, size_t Cout, size_t K, size_t stride, size_t padding, size_t Lout,
+                         size_t P) {
+  const size_t rows = B * Cout;
+  float* gz = scratch_floats(8, rows * Lout + 1);
+  for (size_t i = 0; i < rows * Lout; i++) gz[i] = 0.0f;
+  for (size_t r = 0; r < rows; r++)
+    for (size_t p = 0; p < P; p++) {
+      const size_t i = r * P + p;
+      if (pooled[i] > 0.0f) gz[r * Lout + argmax[i]] += mask ? gOut[i] * mask[i] : gOut[i];
+    }
+  table().conv1d_backward(x, w, gz, gx, gw, gBias, B, Cin, L, Cout, K, stride, padding, Lout);
+}
+
+void apply_act(float* y, size_t n, int act) {
+  if (act == kRelu) {
+    for (size_t i = 0; i < n; i++) y[i] = relu(y[i]);
+  } else if (act == kTanh) {
+    for (size_t i = 0; i < n; i++) y[i] = tanhf_(y[i]);
+  }
+}
+
+void linear_forward(const float* x, const float* w, const float* bias, int act, const float* mask, float* y,
+                    float* out, size_t M, size_t N, size_t K) {
+  if (bias)
+    for (size_t m = 0; m < M; m++)
+      for (size_t j = 0; j < N; j++) y[m * N + j] = bias[j];
+  gemm_entry(false, true, M, N, K, 1.0f, x, w, bias ? 1.0f : 0.0f, y);
+  apply_act(y, M * N, act);
+  if (mask) for (size_t i = 0; i < M * N; i++) out[i] = y[i] * mask[i];
+  else if (out != y) for (size_t i = 0; i < M * N; i++) out[i] = y[i];
+}
+
+// gz = gOut ⊙ mask ⊙ act'(y); gx = gz·w + betaGx·gx; gw = gzᵀ·x; gBias = Σ_m gz
+void linear_backward_into(const float* x, const float* w, const float* y, int act, const float* mask,
+                          const float* gOut, float* gx, float betaGx, float* gw, float* gBias, size_t M, size_t N,
+                          size_t K) {
+  float* gz = scratch_floats(6, M * N + 1);
+  for (size_t i = 0; i < M * N; i++) {
+    float g = mask ? gOut[i] * mask[i] : gOut[i];
+    if (act == kRelu) g = y[i] > 0.0f ? g : 0.0f;
+    else if (act == kTanh) g *= 1.0f - y[i] * y[i];
+    gz[i] = g;
+  }
+  if (gx) gemm_entry(false, false, M, K, N, 1.0f, gz, w, betaGx, gx);
+  if (gw) gemm_entry(true, false, N, K, M, 1.0f, gz, x, 0.0f, gw);
+  if (gBias) {
+    for (size_t j = 0; j < N; j++) gBias[j] = 0.0f;
+    for (size_t m = 0; m < M; m++)
+      for (size_t j = 0; j < N; j++) gBias[j] += gz[m * N + j];
+  }
+}
+
+void linear_backward(const float* x, const float* w, const float* y, int act, const float* mask, const float* gOut,
+                     float* gx, float* gw, float* gBias, size_t M, size_t N, size_t K) {
+  linear_backward_into(x, w, y, act, mask, gOut, gx, 0.0f, gw, gBias, M, N, K);
+}
+
+constexpr float kMaskedScore = -1e5f;
+
+void attention_forward(const float* h, const float* mask, const float* w1, const float* b1, const float* w2,
+                       const float* b2, float* u, float* a, float* out, size_t B, size_t T, size_t D, size_t hidden,
+                       size_t heads) {
+  const size_t rows = B * T;
+  linear_forward(h, w1, b1, kTanh, nullptr, u, u, rows, hidden, D);
+  float* s = scratch_floats(5, rows * heads + 1);
+  linear_forward(u, w2, b2, kNone, nullptr, s, s, rows, heads, hidden);
+  for (size_t b = 0; b < B; b++) {
+    for (size_t k = 0; k < heads; k++) {
+      float* ak = a + (b * heads + k) * T;
+      float m = -__builtin_inff();
+      for (size_t t = 0; t < T; t++) {
+        const float v = mask[b * T + t] == 0.0f ? kMaskedScore : s[(b * T + t) * heads + k];
+        ak[t] = v;
+        m = v > m ? v : m;
+      }
+      float sum = 0.0f;
+      for (size_t t = 0; t < T; t++) {
+        ak[t] = fast_expf(ak[t] - m);
+        sum += ak[t];
+      }
+      const float inv = 1.0f / sum;
+      for (size_t t = 0; t < T; t++) ak[t] *= inv;
+      float* o = out + (b * heads + k) * D;
+      for (size_t j = 0; j < D; j++) o[j] = 0.0f;
+      for (size_t t = 0; t < T; t++) {
+        const float at = ak[t];
+        const float* hr = h + (b * T + t) * D;
+        for (size_t j = 0; j < D; j++) o[j] += at * hr[j];
+      }
+    }
+  }
+}
+
+void attention_backward(const float* h, const float* mask, const float* w1, const float* w2, const float* u,
+                        const float* a, const float* gOut, float* gh, float* gw1, float* gb1, float* gw2, float* gb2,
+                        size_t B, size_t T, size_t D, size_t hidden, size_t heads) {
+  const size_t rows = B * T;
+  float* gS = scratch_floats(5, rows * heads + 1);
+  if (gh) for (size_t i = 0; i < rows * D; i++) gh[i] = 0.0f;
+  for (size_t b = 0; b < B; b++) {
+    for (size_t k = 0; k < heads; k++) {
+      const float* ak = a + (b * heads + k) * T;
+      const float* go = gOut + (b * heads + k) * D;
+      float dot = 0.0f;
+      for (size_t t = 0; t < T; t++) {
+        const float* hr = h + (b * T + t) * D;
+        float acc = 0.0f;
+        for (size_t j = 0; j < D; j++) acc += go[j] * hr[j];
+        if (gh) {
+          float* gr = gh + (b * T + t) * D;
+          const float at = ak[t];
+          for (size_t j = 0; j < D; j++) gr[j] += at * go[j];
+        }
+        gS[(b * T + t) * heads + k] = acc;  // gA for now
+        dot += ak[t] * acc;
+      }
+      for (size_t t = 0; t < T; t++) {
+        float& g = gS[(b * T + t) * heads + k];
+        g = mask[b * T + t] == 0.0f ? 0.0f : ak[t] * (g - dot);
+      }
+    }
+  }
+  float* gu = scratch_floats(7, rows * hidden + 1);
+  linear_backward_into(u, w2, nullptr, kNone, nullptr, gS, gu, 0.0f, gw2, gb2, rows, heads, hidden);
+  linear_backward_into(h, w1, u, kTanh, nullptr, gu, gh, 1.0f, gw1, gb1, rows, hidden, D);
+}
+
+double cross_entropy_forward(const float* x, const int32_t* targets, float* probs, size_t N, size_t C) {
+  double total = 0.0;
+  for (size_t n = 0; n < N; n++) {
+    const float* row = x + n * C;
+    float* pr = probs + n * C;
+    double m = -__builtin_inf();
+    for (size_t c = 0; c < C; c++) m = row[c] > m ? row[c] : m;
+    double s = 0.0;
+    for (size_t c = 0; c < C; c++) {
+      const double e = std::exp((double)row[c] - m);
+      pr[c] = (float)e;
+      s += (double)pr[c];
+    }
+    for (size_t c = 0; c < C; c++) pr[c] = (float)((double)pr[c] / s);
+    total += m + std::log(s) - (double)row[targets[n]];
+  }
+  return total / (double)N;
+}
+
+void cross_entropy_backward(const float* probs, const int32_t* targets, double scale, float* gx, size_t N, size_t C) {
+  for (size_t i = 0; i < N * C; i++) gx[i] = (float)((double)probs[i] * scale);
+  for (size_t n = 0; n < N; n++) gx[n * C + targets[n]] = (float)((double)gx[n * C + targets[n]] - scale);
+}
+
+double bce_forward(const float* x, const float* y, size_t n) {
+  double total = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    const double v = x[i];
+    total += (v > 0.0 ? v : 0.0) - v * (double)y[i] + std::log1p(std::exp(-std::fabs(v)));
+  }
+  return total / (double)n;
+}
+
+void bce_backward(const float* x, const float* y, double scale, float* gx, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const double v = x[i];
+    const double sig = v >= 0.0 ? 1.0 / (1.0 + std::exp(-v)) : std::exp(v) / (1.0 + std::exp(v));
+    gx[i] = (float)((sig - (double)y[i]) * scale);
+  }
+}
+
+static inline uint32_t rotl32(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
+
+void dropout_mask(uint32_t* state, double threshold, float scale, float* mask, size_t n) {
+  uint32_t s0 = state[0], s1 = state[1], s2 = state[2], s3 = state[3];
+  for (size_t i = 0; i < n; i++) {
+    const uint32_t draw = rotl32(s1 * 5u, 7) * 9u;
+    const uint32_t t = s1 << 9;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = rotl32(s3, 11);
+    mask[i] = (double)draw < threshold ? 0.0f : scale;
+  }
+  state[0] = s0;
+  state[1] = s1;
+  state[2] = s2;
+  state[3] = s3;
+}
+
+}  // namespace
+
+void fill_fused(KernelTable& t) {
+  t.conv_block_forward = conv_block_forward;
+  t.conv_block_backward = conv_block_backward;
+  t.linear_forward = linear_forward;
+  t.linear_backward = linear_backward;
+  t.attention_forward = attention_forward;
+  t.attention_backward = attention_backward;
+  t.cross_entropy_forward = cross_entropy_forward;
+  t.cross_entropy_backward = cross_entropy_backward;
+  t.bce_forward = bce_forward;
+  t.bce_backward = bce_backward;
+  t.dropout_mask = dropout_mask;
+}
+
+}  // namespace FEDMM_ISA_NS
+}  // namespace fedmm
