@@ -1,7 +1,8 @@
 // Fused layer kernels (shapes and equations as in src/backend/kernels.ts, where each has its TypeScript
 // reference in src/backend/js): Conv1d → ReLU → MaxPool1d → dropout mask; Linear → activation → dropout
 // mask; FedMultimodal's attention fusion; softmax cross-entropy and BCE with logits; dropout masks from
-// xoshiro128**. Each runs its GEMMs through this variant's gemm and keeps intermediates in thread scratch.
+// xoshiro128**. Each runs its GEMMs through this variant's gemm and keeps intermediates in thread scratch;
+// the conv block runs one GEMM over the whole batch (im2col of every sample side by side).
 #include <cmath>
 
 #include "simd.h"
@@ -12,7 +13,6 @@ namespace FEDMM_ISA_NS {
 
 void gemm_entry(bool transA, bool transB, size_t M, size_t N, size_t K, float alpha, const float* a,
                 const float* b, float beta, float* c);
-const KernelTable& table();
 
 namespace {
 
@@ -20,44 +20,109 @@ enum Act : int { kNone = 0, kRelu = 1, kTanh = 2 };
 
 static inline float relu(float v) { return v > 0.0f || v != v ? v : 0.0f; }
 
-// z = conv1d(x, w) + bias [B,Cout,Lout] → r = relu(z) → pooled/argmax over windows → out = pooled ⊙ mask
+// The whole batch's im2col: col[Cin·K, B·Lout], col[(ci,k), b·Lout + lo] = x[b, ci, lo·stride + k − padding]
+// (0 in the padding), so that one GEMM of N = B·Lout columns serves every sample.
+void im2col_batch(const float* x, float* col, size_t B, size_t Cin, size_t L, size_t K, size_t Lout, size_t stride,
+                  size_t padding) {
+  const size_t N = B * Lout;
+  for (size_t ci = 0; ci < Cin; ci++)
+    for (size_t k = 0; k < K; k++) {
+      float* row = col + (ci * K + k) * N;
+      for (size_t b = 0; b < B; b++) {
+        const float* xr = x + (b * Cin + ci) * L;
+        float* dst = row + b * Lout;
+        for (size_t lo = 0; lo < Lout; lo++) {
+          const long pos = (long)(lo * stride + k) - (long)padding;
+          dst[lo] = pos >= 0 && pos < (long)L ? xr[pos] : 0.0f;
+        }
+      }
+    }
+}
+
+// gx[b, ci, lo·stride + k − padding] += gcol[(ci,k), b·Lout + lo] (gx zeroed first)
+void col2im_batch(const float* gcol, float* gx, size_t B, size_t Cin, size_t L, size_t K, size_t Lout, size_t stride,
+                  size_t padding) {
+  const size_t N = B * Lout;
+  for (size_t i = 0; i < B * Cin * L; i++) gx[i] = 0.0f;
+  for (size_t ci = 0; ci < Cin; ci++)
+    for (size_t k = 0; k < K; k++) {
+      const float* row = gcol + (ci * K + k) * N;
+      for (size_t b = 0; b < B; b++) {
+        float* gr = gx + (b * Cin + ci) * L;
+        const float* src = row + b * Lout;
+        for (size_t lo = 0; lo < Lout; lo++) {
+          const long pos = (long)(lo * stride + k) - (long)padding;
+          if (pos >= 0 && pos < (long)L) gr[pos] += src[lo];
+        }
+      }
+    }
+}
+
+// z[Cout, B·Lout] = w[Cout, Cin·K] · col + bias → r = relu(z) → pooled/argmax over windows → out = pooled ⊙ mask
 void conv_block_forward(const float* x, const float* w, const float* bias, const float* mask, float* pooled,
                         int32_t* argmax, float* out, size_t B, size_t Cin, size_t L, size_t Cout, size_t K,
                         size_t stride, size_t padding, size_t Lout, size_t poolK, size_t poolS, size_t P) {
-  float* z = scratch_floats(8, B * Cout * Lout + 1);
-  table().conv1d_forward(x, w, bias, z, B, Cin, L, Cout, K, stride, padding, Lout);
-  const size_t rows = B * Cout;
-  for (size_t r = 0; r < rows; r++) {
-    const float* zr = z + r * Lout;
-    for (size_t p = 0; p < P; p++) {
-      const size_t start = p * poolS;
-      size_t best = start;
-      float bv = relu(zr[start]);
-      for (size_t k = 1; k < poolK && bv == bv; k++) {
-        const float v = relu(zr[start + k]);
-        if (v > bv || v != v) { bv = v; best = start + k; }
+  const size_t CK = Cin * K, N = B * Lout;
+  float* col = scratch_floats(2, CK * N + 1);
+  float* z = scratch_floats(8, Cout * N + 1);
+  im2col_batch(x, col, B, Cin, L, K, Lout, stride, padding);
+  if (bias)
+    for (size_t co = 0; co < Cout; co++)
+      for (size_t j = 0; j < N; j++) z[co * N + j] = bias[co];
+  gemm_entry(false, false, Cout, N, CK, 1.0f, w, col, bias ? 1.0f : 0.0f, z);
+  for (size_t b = 0; b < B; b++)
+    for (size_t co = 0; co < Cout; co++) {
+      const float* zr = z + co * N + b * Lout;
+      const size_t r = b * Cout + co;
+      for (size_t p = 0; p < P; p++) {
+        const size_t start = p * poolS;
+        size_t best = start;
+        float bv = relu(zr[start]);
+        for (size_t k = 1; k < poolK && bv == bv; k++) {
+          const float v = relu(zr[start + k]);
+          if (v > bv || v != v) { bv = v; best = start + k; }
+        }
+        const size_t i = r * P + p;
+        pooled[i] = bv;
+        argmax[i] = (int32_t)best;
+        out[i] = mask ? bv * mask[i] : bv;
       }
-      const size_t i = r * P + p;
-      pooled[i] = bv;
-      argmax[i] = (int32_t)best;
-      out[i] = mask ? bv * mask[i] : bv;
     }
-  }
 }
 
+// gz[Cout, B·Lout] = scatter of gOut ⊙ mask where pooled > 0; gBias = row sums; gw = gz · colᵀ; gcol = wᵀ · gz → gx
 void conv_block_backward(const float* x, const float* w, const float* pooled, const int32_t* argmax,
                          const float* mask, const float* gOut, float* gx, float* gw, float* gBias, size_t B,
                          size_t Cin, size_t L, size_t Cout, size_t K, size_t stride, size_t padding, size_t Lout,
                          size_t P) {
-  const size_t rows = B * Cout;
-  float* gz = scratch_floats(8, rows * Lout + 1);
-  for (size_t i = 0; i < rows * Lout; i++) gz[i] = 0.0f;
-  for (size_t r = 0; r < rows; r++)
-    for (size_t p = 0; p < P; p++) {
-      const size_t i = r * P + p;
-      if (pooled[i] > 0.0f) gz[r * Lout + argmax[i]] += mask ? gOut[i] * mask[i] : gOut[i];
+  const size_t CK = Cin * K, N = B * Lout;
+  float* gz = scratch_floats(8, Cout * N + 1);
+  for (size_t i = 0; i < Cout * N; i++) gz[i] = 0.0f;
+  for (size_t b = 0; b < B; b++)
+    for (size_t co = 0; co < Cout; co++) {
+      float* gr = gz + co * N + b * Lout;
+      const size_t r = b * Cout + co;
+      for (size_t p = 0; p < P; p++) {
+        const size_t i = r * P + p;
+        if (pooled[i] > 0.0f) gr[argmax[i]] += mask ? gOut[i] * mask[i] : gOut[i];
+      }
     }
-  table().conv1d_backward(x, w, gz, gx, gw, gBias, B, Cin, L, Cout, K, stride, padding, Lout);
+  if (gBias)
+    for (size_t co = 0; co < Cout; co++) {
+      float s = 0.0f;
+      for (size_t j = 0; j < N; j++) s += gz[co * N + j];
+      gBias[co] = s;
+    }
+  if (gw) {
+    float* col = scratch_floats(2, CK * N + 1);
+    im2col_batch(x, col, B, Cin, L, K, Lout, stride, padding);
+    gemm_entry(false, true, Cout, CK, N, 1.0f, gz, col, 0.0f, gw);
+  }
+  if (gx) {
+    float* gcol = scratch_floats(3, CK * N + 1);
+    gemm_entry(true, false, CK, N, Cout, 1.0f, w, gz, 0.0f, gcol);
+    col2im_batch(gcol, gx, B, Cin, L, K, Lout, stride, padding);
+  }
 }
 
 void apply_act(float* y, size_t n, int act) {

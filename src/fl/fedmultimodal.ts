@@ -4,6 +4,7 @@
 // Metrics: every metric the registry lists for the dataset; the headline one selects the best dev round.
 import { manualSeed } from '../random.js';
 import { noGrad, Tensor } from '../tensor/index.js';
+import { Arena, withArena } from '../tensor/arena.js';
 import { binaryCrossEntropyWithLogits, crossEntropy } from '../nn/losses.js';
 import { linear } from '../nn/functional.js';
 import { createFederatedDataset } from '../data/federated.js';
@@ -70,16 +71,24 @@ class ModuleModel implements TrainableModel<Batch> {
     return head.bias ? z.add(head.bias.mul(new Tensor(keep, [C]))) : z;
   }
 
+  /** One step arena per batch size: the step's activations, saved tensors and gradients reuse its block. */
+  private readonly arenas = new Map<number, Arena>();
+
   lossAndGrad(batch: Batch, options: ForwardOptions): number {
     this.module.train();
     manualSeed(options.rng.nextU32());
     this.module.zeroGrad();
-    const z = this.logits(batch, options.classScale);
-    const loss = this.spec.loss === 'bce'
-      ? binaryCrossEntropyWithLogits(z, batch.labels as Float32Array)
-      : crossEntropy(z, batch.labels as Int32Array);
-    loss.backward();
-    return loss.item();
+    let arena = this.arenas.get(batch.size);
+    if (!arena) this.arenas.set(batch.size, (arena = new Arena()));
+    // Nothing of the step outlives it: the gradients are summed into the module's flat buffer.
+    return withArena(arena, () => {
+      const z = this.logits(batch, options.classScale);
+      const loss = this.spec.loss === 'bce'
+        ? binaryCrossEntropyWithLogits(z, batch.labels as Float32Array)
+        : crossEntropy(z, batch.labels as Int32Array);
+      loss.backward();
+      return loss.item();
+    });
   }
 
   predict(batch: Batch): Float32Array {

@@ -2,7 +2,7 @@
 // parameter buffer: `flatten()` re-homes every parameter of the tree into ONE contiguous array (each
 // parameter's `.data` a view into it) and every gradient into a second one (each `.grad` a view), so a
 // client update is a single buffer that is serialized or aggregated without copying.
-import { allocFloat, Tensor, type DType, type FloatArray } from '../tensor/tensor.js';
+import { heapFloat, Tensor, type DType, type FloatArray } from '../tensor/tensor.js';
 import { numel, sameShape, shapeString, type Shape } from '../tensor/shape.js';
 
 /** A tensor that is a module's learnable weight (always requires grad). */
@@ -131,8 +131,8 @@ export class Module {
     if (this.flat && this.flatIsCurrent(named, this.flat)) return this.flat;
     const dtype = commonDtype(named);
     const total = named.reduce((s, [, p]) => s + p.size, 0);
-    const params = allocFloat(dtype, total);
-    const grads = allocFloat(dtype, total);
+    const params = heapFloat(dtype, total);
+    const grads = heapFloat(dtype, total);
     const layout: FlatEntry[] = [];
     let offset = 0;
     for (const [name, p] of named) {
@@ -225,7 +225,7 @@ function commonDtype(named: [string, Parameter][]): DType {
 }
 
 function convert(a: FloatArray, dtype: DType): FloatArray {
-  const out = allocFloat(dtype, a.length);
+  const out = heapFloat(dtype, a.length);
   out.set(a);
   return out;
 }

@@ -1,7 +1,7 @@
 // Base of the optimizers: parameter bookkeeping, one flat state buffer per kind, the contiguity test that
 // lets a step run as ONE kernel call over a flattened module's buffers, and state dicts.
 import type { FloatArray } from '../backend/kernels.js';
-import { allocFloat, type DType, type Tensor } from '../tensor/tensor.js';
+import { heapFloat, type DType, type Tensor } from '../tensor/tensor.js';
 
 /** Everything a checkpoint needs to resume an optimizer. */
 export interface OptimizerState {
@@ -50,7 +50,7 @@ export abstract class Optimizer {
 
   /** A zeroed state buffer laid out like the parameters. */
   protected stateBuffer(): FloatArray {
-    return allocFloat(this.dtype, this.total);
+    return heapFloat(this.dtype, this.total);
   }
 
   /** Zeroes every gradient in place (buffers are kept, so flat gradient views stay views). */

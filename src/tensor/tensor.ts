@@ -7,6 +7,7 @@
 import type { FloatArray } from '../backend/kernels.js';
 import { defaultRng, type Rng } from '../random.js';
 import { numel, shapeString, type Shape } from './shape.js';
+import { activeArena } from './arena.js';
 import * as ew from './ops/elementwise.js';
 import * as red from './ops/reduce.js';
 import * as lay from './ops/layout.js';
@@ -40,7 +41,15 @@ export function isGradEnabled(): boolean {
   return gradEnabled;
 }
 
+/** A zeroed buffer for an op's output, saved tensor or gradient: from the step arena when one is active (float32). */
 export function allocFloat(dtype: DType, n: number): FloatArray {
+  if (dtype === 'float64') return new Float64Array(n);
+  const arena = activeArena();
+  return arena ? arena.take(n) : new Float32Array(n);
+}
+
+/** A zeroed buffer that outlives any step (parameters, optimizer state, tensors users construct): never an arena's. */
+export function heapFloat(dtype: DType, n: number): FloatArray {
   return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
 }
 
@@ -92,7 +101,7 @@ export class Tensor {
   }
 
   static zeros(shape: Shape, options: TensorOptions = {}): Tensor {
-    return new Tensor(allocFloat(options.dtype ?? 'float32', numel(shape)), shape, options.requiresGrad ?? false);
+    return new Tensor(heapFloat(options.dtype ?? 'float32', numel(shape)), shape, options.requiresGrad ?? false);
   }
 
   static full(shape: Shape, value: number, options: TensorOptions = {}): Tensor {
@@ -271,15 +280,18 @@ function topologicalOrder(root: Tensor): Tensor[] {
 
 function accumulateLeafGrad(leaf: Tensor, g: FloatArray): void {
   if (!leaf.grad) {
-    leaf.grad = new Tensor(g.length === leaf.data.length && dtypeOf(g) === leaf.dtype ? g : convert(g, leaf), leaf.shape);
+    // A leaf's .grad outlives the step: adopt g only when it is not an arena's buffer.
+    const adopt = g.length === leaf.data.length && dtypeOf(g) === leaf.dtype && activeArena() === null;
+    leaf.grad = new Tensor(adopt ? g : convert(g, leaf, heapFloat), leaf.shape);
     return;
   }
   const d = leaf.grad.data;
   for (let i = 0; i < d.length; i++) d[i] += g[i];
 }
 
-function convert(g: FloatArray, like: Tensor): FloatArray {
-  const out = allocFloat(like.dtype, like.data.length);
+/** g copied into a new buffer of like's dtype and size, from `alloc`. */
+function convert(g: FloatArray, like: Tensor, alloc: (dtype: DType, n: number) => FloatArray): FloatArray {
+  const out = alloc(like.dtype, like.data.length);
   out.set(g);
   return out;
 }
@@ -306,7 +318,7 @@ export function addGrad(t: Tensor, g: FloatArray, owned: boolean): void {
   if (!t.requiresGrad) return;
   const acc = t._gradAcc;
   if (!acc) {
-    t._gradAcc = owned && dtypeOf(g) === t.dtype ? g : convert(g, t);
+    t._gradAcc = owned && dtypeOf(g) === t.dtype ? g : convert(g, t, allocFloat);
     return;
   }
   for (let i = 0; i < acc.length; i++) acc[i] += g[i];
