@@ -1,5 +1,6 @@
 // npm run bench [name…]: runs every benchmark module (or the named ones) in turn.
 import * as aggregate from './aggregate.js';
+import * as audioFeatures from './audio-features.js';
 import * as clientState from './client-state.js';
 import * as engine from './engine.js';
 import * as gruTrain from './gru-train.js';
@@ -15,6 +16,7 @@ const modules: { name: string; run: () => Promise<void> }[] = [
   { name: 'runtime', run: runtime.run },
   { name: 'runtime-tfjs', run: runtimeTfjs.run },
   { name: 'client-state', run: clientState.run },
+  { name: 'audio-features', run: audioFeatures.run },
 ];
 
 const wanted = process.argv.slice(2);

@@ -46,8 +46,19 @@ export function melBanks(numBins: number, paddedWindow: number, sampleFreq: numb
   return out;
 }
 
-/** In-place radix-2 FFT of (re, im), length a power of two. */
-function fft(re: Float64Array, im: Float64Array): void {
+/** cos and sin of −2πk/n for k < n/2: the twiddle factors of an n-point FFT. */
+function twiddles(n: number): { cos: Float64Array; sin: Float64Array } {
+  const cos = new Float64Array(n / 2);
+  const sin = new Float64Array(n / 2);
+  for (let k = 0; k < n / 2; k++) {
+    cos[k] = Math.cos((-2 * Math.PI * k) / n);
+    sin[k] = Math.sin((-2 * Math.PI * k) / n);
+  }
+  return { cos, sin };
+}
+
+/** In-place radix-2 FFT of (re, im), length n a power of two, with twiddles(n). */
+function fft(re: Float64Array, im: Float64Array, tw: { cos: Float64Array; sin: Float64Array }): void {
   const n = re.length;
   for (let i = 1, j = 0; i < n; i++) {
     let bit = n >> 1;
@@ -59,11 +70,11 @@ function fft(re: Float64Array, im: Float64Array): void {
     }
   }
   for (let len = 2; len <= n; len <<= 1) {
-    const ang = (-2 * Math.PI) / len;
+    const step = n / len;
     for (let i = 0; i < n; i += len) {
       for (let k = 0; k < len / 2; k++) {
-        const wr = Math.cos(ang * k);
-        const wi = Math.sin(ang * k);
+        const wr = tw.cos[k * step];
+        const wi = tw.sin[k * step];
         const a = i + k;
         const b = a + len / 2;
         const tr = re[b] * wr - im[b] * wi;
@@ -100,6 +111,7 @@ export function fbank(wave: Float32Array, o: FbankOptions): { frames: number; da
   const re = new Float64Array(padded);
   const im = new Float64Array(padded);
   const frame = new Float64Array(size);
+  const tw = twiddles(padded);
   for (let f = 0; f < frames; f++) {
     let mean = 0;
     for (let n = 0; n < size; n++) mean += (frame[n] = wave[f * shift + n]);
@@ -108,7 +120,7 @@ export function fbank(wave: Float32Array, o: FbankOptions): { frames: number; da
     re.fill(0);
     im.fill(0);
     for (let n = size - 1; n >= 0; n--) re[n] = (frame[n] - pre * frame[Math.max(0, n - 1)]) * win[n];
-    fft(re, im);
+    fft(re, im, tw);
     for (let b = 0; b < M; b++) {
       let e = 0;
       for (let k = 0; k < bins; k++) {

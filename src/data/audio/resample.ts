@@ -32,6 +32,17 @@ export function resample(x: Float32Array, from: number, to: number, lowpassFilte
       kernel[i * K + k] = (tp === 0 ? 1 : Math.sin(tp) / tp) * w * scale;
     }
   }
+  // each phase's taps are zero outside |t| < width (the window vanishes there): skip them
+  const first = new Int32Array(nw);
+  const last = new Int32Array(nw);
+  for (let i = 0; i < nw; i++) {
+    let a = 0;
+    let b = K;
+    while (a < K && kernel[i * K + a] === 0) a++;
+    while (b > a && kernel[i * K + b - 1] === 0) b--;
+    first[i] = a;
+    last[i] = b;
+  }
   const L = x.length;
   const outLen = Math.ceil((nw * L) / orig);
   const out = new Float32Array(outLen);
@@ -40,7 +51,7 @@ export function resample(x: Float32Array, from: number, to: number, lowpassFilte
     for (let i = 0; i < nw && j * nw + i < outLen; i++) {
       let s = 0;
       const row = i * K;
-      for (let k = 0; k < K; k++) {
+      for (let k = first[i]; k < last[i]; k++) {
         const p = j * orig + k - width;
         if (p >= 0 && p < L) s += x[p] * kernel[row + k];
       }
