@@ -20,6 +20,18 @@ enum Act : int { kNone = 0, kRelu = 1, kTanh = 2 };
 
 static inline float relu(float v) { return v > 0.0f || v != v ? v : 0.0f; }
 
+// Output steps lo whose input position lo·stride + k − padding lies in [0, L), as [first, end).
+void valid_steps(size_t k, size_t L, size_t Lout, size_t stride, size_t padding, size_t* first, size_t* end) {
+  const long shift = (long)k - (long)padding;
+  long f = shift >= 0 ? 0 : (-shift + (long)stride - 1) / (long)stride;
+  const long lastPos = (long)L - 1 - shift;
+  long e = lastPos < 0 ? 0 : lastPos / (long)stride + 1;
+  if (e > (long)Lout) e = (long)Lout;
+  if (f > e) f = e;
+  *first = (size_t)f;
+  *end = (size_t)e;
+}
+
 // The whole batch's im2col: col[Cin·K, B·Lout], col[(ci,k), b·Lout + lo] = x[b, ci, lo·stride + k − padding]
 // (0 in the padding), so that one GEMM of N = B·Lout columns serves every sample.
 void im2col_batch(const float* x, float* col, size_t B, size_t Cin, size_t L, size_t K, size_t Lout, size_t stride,
@@ -28,13 +40,15 @@ void im2col_batch(const float* x, float* col, size_t B, size_t Cin, size_t L, si
   for (size_t ci = 0; ci < Cin; ci++)
     for (size_t k = 0; k < K; k++) {
       float* row = col + (ci * K + k) * N;
+      size_t first, end;
+      valid_steps(k, L, Lout, stride, padding, &first, &end);
       for (size_t b = 0; b < B; b++) {
-        const float* xr = x + (b * Cin + ci) * L;
+        const float* src = x + (b * Cin + ci) * L + first * stride + k - padding;
         float* dst = row + b * Lout;
-        for (size_t lo = 0; lo < Lout; lo++) {
-          const long pos = (long)(lo * stride + k) - (long)padding;
-          dst[lo] = pos >= 0 && pos < (long)L ? xr[pos] : 0.0f;
-        }
+        for (size_t lo = 0; lo < first; lo++) dst[lo] = 0.0f;
+        if (stride == 1) for (size_t lo = first; lo < end; lo++) dst[lo] = src[lo - first];
+        else for (size_t lo = first; lo < end; lo++) dst[lo] = src[(lo - first) * stride];
+        for (size_t lo = end; lo < Lout; lo++) dst[lo] = 0.0f;
       }
     }
 }
@@ -47,15 +61,46 @@ void col2im_batch(const float* gcol, float* gx, size_t B, size_t Cin, size_t L, 
   for (size_t ci = 0; ci < Cin; ci++)
     for (size_t k = 0; k < K; k++) {
       const float* row = gcol + (ci * K + k) * N;
+      size_t first, end;
+      valid_steps(k, L, Lout, stride, padding, &first, &end);
       for (size_t b = 0; b < B; b++) {
-        float* gr = gx + (b * Cin + ci) * L;
+        float* dst = gx + (b * Cin + ci) * L + first * stride + k - padding;
         const float* src = row + b * Lout;
-        for (size_t lo = 0; lo < Lout; lo++) {
-          const long pos = (long)(lo * stride + k) - (long)padding;
-          if (pos >= 0 && pos < (long)L) gr[pos] += src[lo];
-        }
+        if (stride == 1) for (size_t lo = first; lo < end; lo++) dst[lo - first] += src[lo];
+        else for (size_t lo = first; lo < end; lo++) dst[(lo - first) * stride] += src[lo];
       }
     }
+}
+
+// One row of relu → max pooling → mask: pooled[p] = max over the window of relu(z) (first maximum wins; a NaN
+// wins and stays), argmax[p] its index, out[p] = pooled[p]·mask[p] (mask null: pooled[p]). Selects, not
+// branches (the data is random); windows of 2 with stride 2 (the encoders' pooling) in a loop that vectorizes.
+void pool_row(const float* zr, const float* mask, float* pooled, int32_t* argmax, float* out, size_t poolK,
+              size_t poolS, size_t P) {
+  if (poolK == 2 && poolS == 2) {
+    for (size_t p = 0; p < P; p++) {
+      const float e = relu(zr[2 * p]), o = relu(zr[2 * p + 1]);
+      const bool take = (o > e || o != o) && e == e;
+      pooled[p] = take ? o : e;
+      argmax[p] = (int32_t)(2 * p) + (take ? 1 : 0);
+    }
+  } else {
+    for (size_t p = 0; p < P; p++) {
+      const size_t start = p * poolS;
+      size_t best = start;
+      float bv = relu(zr[start]);
+      for (size_t k = 1; k < poolK; k++) {
+        const float v = relu(zr[start + k]);
+        const bool take = (v > bv || v != v) && bv == bv;
+        bv = take ? v : bv;
+        best = take ? start + k : best;
+      }
+      pooled[p] = bv;
+      argmax[p] = (int32_t)best;
+    }
+  }
+  if (mask) for (size_t p = 0; p < P; p++) out[p] = pooled[p] * mask[p];
+  else if (out != pooled) for (size_t p = 0; p < P; p++) out[p] = pooled[p];
 }
 
 // z[Cout, B·Lout] = w[Cout, Cin·K] · col + bias → r = relu(z) → pooled/argmax over windows → out = pooled ⊙ mask
@@ -71,23 +116,9 @@ void conv_block_forward(const float* x, const float* w, const float* bias, const
       for (size_t j = 0; j < N; j++) z[co * N + j] = bias[co];
   gemm_entry(false, false, Cout, N, CK, 1.0f, w, col, bias ? 1.0f : 0.0f, z);
   for (size_t b = 0; b < B; b++)
-    for (size_t co = 0; co < Cout; co++) {
-      const float* zr = z + co * N + b * Lout;
-      const size_t r = b * Cout + co;
-      for (size_t p = 0; p < P; p++) {
-        const size_t start = p * poolS;
-        size_t best = start;
-        float bv = relu(zr[start]);
-        for (size_t k = 1; k < poolK && bv == bv; k++) {
-          const float v = relu(zr[start + k]);
-          if (v > bv || v != v) { bv = v; best = start + k; }
-        }
-        const size_t i = r * P + p;
-        pooled[i] = bv;
-        argmax[i] = (int32_t)best;
-        out[i] = mask ? bv * mask[i] : bv;
-      }
-    }
+    for (size_t co = 0; co < Cout; co++)
+      pool_row(z + co * N + b * Lout, mask ? mask + (b * Cout + co) * P : nullptr, pooled + (b * Cout + co) * P,
+               argmax + (b * Cout + co) * P, out + (b * Cout + co) * P, poolK, poolS, P);
 }
 
 // gz[Cout, B·Lout] = scatter of gOut ⊙ mask where pooled > 0; gBias = row sums; gw = gz · colᵀ; gcol = wᵀ · gz → gx

@@ -1,7 +1,7 @@
 // Fused losses with hand-written gradients: cross-entropy, negative log-likelihood, BCE with logits.
 // All reduce by the mean, PyTorch's default reduction.
 import { kernels } from '../backend/index.js';
-import { addGrad, allocFloat, makeOutput, Tensor } from '../tensor/tensor.js';
+import { addGrad, allocFloat, allocKernelOutput, makeOutput, Tensor } from '../tensor/tensor.js';
 import { shapeString } from '../tensor/shape.js';
 
 /** Checks logits/logProbs [N, C] against targets[N] with every class index in [0, C). */
@@ -25,12 +25,12 @@ function checkClassTargets(op: string, x: Tensor, targets: Int32Array): [number,
 export function crossEntropy(logits: Tensor, targets: Int32Array): Tensor {
   const [N, C] = checkClassTargets('crossEntropy', logits, targets);
   const x = logits.data;
-  const probs = allocFloat(logits.dtype, x.length);
+  const probs = allocKernelOutput(logits.dtype, x.length);
   const k = kernels();
   const out = allocFloat(logits.dtype, 1);
   out[0] = k.crossEntropyForward(x, targets, probs, N, C);
   return makeOutput(out, [], [logits], (g) => {
-    const gx = allocFloat(logits.dtype, x.length);
+    const gx = allocKernelOutput(logits.dtype, x.length);
     k.crossEntropyBackward(probs, targets, g[0] / N, gx, N, C);
     addGrad(logits, gx, true);
   });

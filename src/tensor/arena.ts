@@ -23,13 +23,13 @@ export class Arena {
     return this.block.length;
   }
 
-  /** A zeroed float32 buffer of n elements, valid until the arena's next step. */
-  take(n: number): Float32Array {
+  /** A float32 buffer of n elements (zeroed unless `zero` is false), valid until the arena's next step. */
+  take(n: number, zero = true): Float32Array {
     const size = Math.ceil(n / ALIGN) * ALIGN;
     this.demand += size;
     if (this.used + size > this.block.length) return new Float32Array(n);
     const slice = this.block.subarray(this.used, this.used + n);
-    slice.fill(0);
+    if (zero) slice.fill(0);
     this.used += size;
     return slice;
   }

@@ -48,6 +48,16 @@ export function allocFloat(dtype: DType, n: number): FloatArray {
   return arena ? arena.take(n) : new Float32Array(n);
 }
 
+/**
+ * A buffer for a kernel to write (kernels overwrite every element of their outputs): from the step arena
+ * without zeroing when one is active, else a fresh zeroed one.
+ */
+export function allocKernelOutput(dtype: DType, n: number): FloatArray {
+  if (dtype === 'float64') return new Float64Array(n);
+  const arena = activeArena();
+  return arena ? arena.take(n, false) : new Float32Array(n);
+}
+
 /** A zeroed buffer that outlives any step (parameters, optimizer state, tensors users construct): never an arena's. */
 export function heapFloat(dtype: DType, n: number): FloatArray {
   return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);

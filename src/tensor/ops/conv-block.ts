@@ -1,7 +1,7 @@
 // Conv1d → ReLU → MaxPool1d (→ dropout) as one differentiable op over the convBlock kernels.
 import type { ConvBlockDims } from '../../backend/kernels.js';
 import { kernels } from '../../backend/index.js';
-import { addGrad, allocFloat, makeOutput, resultDtype, Tensor } from '../tensor.js';
+import { addGrad, allocKernelOutput, makeOutput, resultDtype, Tensor } from '../tensor.js';
 import { shapeString } from '../shape.js';
 import { dataIn } from './dtype.js';
 import { checkDropoutProbability, dropoutMask } from './dropout.js';
@@ -47,15 +47,15 @@ export function convBlock(x: Tensor, w: Tensor, b: Tensor | null, options: ConvB
   const wd = dataIn(w, dtype);
   const n = B * Cout * P;
   const mask = drop && drop.training && drop.p > 0 ? dropoutMask(dtype, n, drop.p, drop.rng) : null;
-  const pooled = allocFloat(dtype, n);
+  const pooled = allocKernelOutput(dtype, n);
   const argmax = new Int32Array(n);
-  const out = mask ? allocFloat(dtype, n) : pooled;
+  const out = mask ? allocKernelOutput(dtype, n) : pooled;
   const k = kernels();
   k.convBlockForward(xd, wd, b ? dataIn(b, dtype) : null, mask, pooled, argmax, out, d);
   return makeOutput(out, [B, Cout, P], inputs, (g) => {
-    const gx = x.requiresGrad ? allocFloat(dtype, x.size) : null;
-    const gw = w.requiresGrad ? allocFloat(dtype, w.size) : null;
-    const gb = b?.requiresGrad ? allocFloat(dtype, Cout) : null;
+    const gx = x.requiresGrad ? allocKernelOutput(dtype, x.size) : null;
+    const gw = w.requiresGrad ? allocKernelOutput(dtype, w.size) : null;
+    const gb = b?.requiresGrad ? allocKernelOutput(dtype, Cout) : null;
     k.convBlockBackward(xd, wd, pooled, argmax, mask, g, gx, gw, gb, d);
     if (gx) addGrad(x, gx, true);
     if (gw) addGrad(w, gw, true);

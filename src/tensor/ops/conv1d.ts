@@ -1,7 +1,7 @@
 // 1-D convolution over [B, C, L] through the backend's conv1d kernels (the dispatcher sends float64 to the reference).
 import type { Conv1dDims, FloatArray } from '../../backend/kernels.js';
 import { kernels } from '../../backend/index.js';
-import { addGrad, allocFloat, makeOutput, resultDtype, Tensor, type DType } from '../tensor.js';
+import { addGrad, allocFloat, allocKernelOutput, makeOutput, resultDtype, Tensor, type DType } from '../tensor.js';
 import { shapeString } from '../shape.js';
 
 export interface Conv1dOptions {
@@ -40,14 +40,14 @@ export function conv1d(x: Tensor, w: Tensor, bias: Tensor | null = null, options
   const dtype = resultDtype(x, w, ...(bias ? [bias] : []));
   const xd = inDtype(x.data, dtype);
   const wd = inDtype(w.data, dtype);
-  const out = allocFloat(dtype, B * Cout * Lout);
+  const out = allocKernelOutput(dtype, B * Cout * Lout);
   const k = kernels();
   k.conv1dForward(xd, wd, bias ? inDtype(bias.data, dtype) : null, out, d);
   const inputs = bias ? [x, w, bias] : [x, w];
   return makeOutput(out, [B, Cout, Lout], inputs, (g) => {
-    const gx = x.requiresGrad ? allocFloat(dtype, x.size) : null;
-    const gw = w.requiresGrad ? allocFloat(dtype, w.size) : null;
-    const gb = bias?.requiresGrad ? allocFloat(dtype, Cout) : null;
+    const gx = x.requiresGrad ? allocKernelOutput(dtype, x.size) : null;
+    const gw = w.requiresGrad ? allocKernelOutput(dtype, w.size) : null;
+    const gb = bias?.requiresGrad ? allocKernelOutput(dtype, Cout) : null;
     k.conv1dBackward(xd, wd, g, gx, gw, gb, d);
     if (gx) addGrad(x, gx, true);
     if (gw) addGrad(w, gw, true);

@@ -2,7 +2,7 @@
 import type { FloatArray } from '../../backend/kernels.js';
 import { kernels } from '../../backend/index.js';
 import { defaultRng, type Rng } from '../../random.js';
-import { addGrad, allocFloat, makeOutput, type DType, Tensor } from '../tensor.js';
+import { addGrad, allocFloat, allocKernelOutput, makeOutput, type DType, Tensor } from '../tensor.js';
 
 const stateWords = new Uint32Array(4);
 
@@ -11,7 +11,7 @@ const stateWords = new Uint32Array(4);
  * it falls below p·2³² (the draws and bits are the same on every backend; see the dropoutMask kernel).
  */
 export function dropoutMask(dtype: DType, n: number, p: number, rng: Rng): FloatArray {
-  const mask = allocFloat(dtype, n);
+  const mask = allocKernelOutput(dtype, n);
   rng.readWords(stateWords);
   kernels().dropoutMask(stateWords, p * 4294967296, p === 1 ? 0 : 1 / (1 - p), mask);
   rng.writeWords(stateWords);

@@ -37,26 +37,38 @@ export function permute(t: Tensor, dims: number[]): Tensor {
   const inStrides = strides(t.shape);
   const srcStrides = perm.map((d) => inStrides[d]);
   const out = allocFloat(t.dtype, t.size);
-  const index = gatherIndex(outShape, srcStrides);
-  const x = t.data;
-  for (let i = 0; i < index.length; i++) out[i] = x[index[i]];
+  walkPermuted(outShape, srcStrides, (o, s, n, st) => {
+    const x = t.data;
+    for (let i = 0; i < n; i++) out[o + i] = x[s + i * st];
+  });
   return makeOutput(out, outShape, [t], (g) => {
     const ga = allocFloat(t.dtype, t.size);
-    for (let i = 0; i < index.length; i++) ga[index[i]] = g[i];
+    walkPermuted(outShape, srcStrides, (o, s, n, st) => {
+      for (let i = 0; i < n; i++) ga[s + i * st] = g[o + i];
+    });
     addGrad(t, ga, true);
   });
 }
 
-/** For each element of an output of `shape`, the source flat index given per-axis source strides. */
-function gatherIndex(shape: Shape, srcStrides: number[]): Int32Array {
-  const total = numel(shape);
-  const index = new Int32Array(total);
+/**
+ * Walks an output of `shape` row by row (rows of its last axis): row(o, s, n, st) gets the row's first output
+ * index o, its first source index s, the row length n and the source stride along it.
+ */
+function walkPermuted(shape: Shape, srcStrides: number[], row: (o: number, s: number, n: number, st: number) => void): void {
   const rank = shape.length;
-  const counter = new Array<number>(rank).fill(0);
+  const total = numel(shape);
+  if (total === 0) return;
+  if (rank === 0) {
+    row(0, 0, 1, 0);
+    return;
+  }
+  const n = shape[rank - 1];
+  const st = srcStrides[rank - 1];
+  const counter = new Array<number>(rank - 1).fill(0);
   let src = 0;
-  for (let flat = 0; flat < total; flat++) {
-    index[flat] = src;
-    for (let d = rank - 1; d >= 0; d--) {
+  for (let o = 0; o < total; o += n) {
+    row(o, src, n, st);
+    for (let d = rank - 2; d >= 0; d--) {
       counter[d]++;
       src += srcStrides[d];
       if (counter[d] < shape[d]) break;
@@ -64,7 +76,6 @@ function gatherIndex(shape: Shape, srcStrides: number[]): Int32Array {
       counter[d] = 0;
     }
   }
-  return index;
 }
 
 export function transpose(t: Tensor, axis0: number, axis1: number): Tensor {

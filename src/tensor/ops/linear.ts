@@ -2,7 +2,7 @@
 import type { Activation } from '../../backend/kernels.js';
 import { kernels } from '../../backend/index.js';
 import type { Rng } from '../../random.js';
-import { addGrad, allocFloat, makeOutput, resultDtype, Tensor } from '../tensor.js';
+import { addGrad, allocKernelOutput, makeOutput, resultDtype, Tensor } from '../tensor.js';
 import { shapeString } from '../shape.js';
 import { dataIn } from './dtype.js';
 import { checkDropoutProbability, dropoutMask } from './dropout.js';
@@ -33,14 +33,14 @@ export function linearAct(x: Tensor, w: Tensor, b: Tensor | null, act: Activatio
   const wd = dataIn(w, dtype);
   const bd = b ? dataIn(b, dtype) : null;
   const mask = drop && drop.training && drop.p > 0 ? dropoutMask(dtype, M * N, drop.p, drop.rng) : null;
-  const y = allocFloat(dtype, M * N);
-  const out = mask ? allocFloat(dtype, M * N) : y;
+  const y = allocKernelOutput(dtype, M * N);
+  const out = mask ? allocKernelOutput(dtype, M * N) : y;
   const k = kernels();
   k.linearForward(xd, wd, bd, act, mask, y, out, M, N, K);
   return makeOutput(out, [...x.shape.slice(0, -1), N], inputs, (g) => {
-    const gx = x.requiresGrad ? allocFloat(dtype, x.size) : null;
-    const gw = w.requiresGrad ? allocFloat(dtype, w.size) : null;
-    const gb = b?.requiresGrad ? allocFloat(dtype, N) : null;
+    const gx = x.requiresGrad ? allocKernelOutput(dtype, x.size) : null;
+    const gw = w.requiresGrad ? allocKernelOutput(dtype, w.size) : null;
+    const gb = b?.requiresGrad ? allocKernelOutput(dtype, N) : null;
     k.linearBackward(xd, wd, y, act, mask, g, gx, gw, gb, M, N, K);
     if (gx) addGrad(x, gx, true);
     if (gw) addGrad(w, gw, true);

@@ -1,7 +1,7 @@
 // Matrix product, batched, with transpose flags, through the backend's GEMM.
 import type { FloatArray } from '../../backend/kernels.js';
 import { kernels } from '../../backend/index.js';
-import { addGrad, allocFloat, makeOutput, resultDtype, Tensor } from '../tensor.js';
+import { addGrad, allocFloat, allocKernelOutput, makeOutput, resultDtype, Tensor } from '../tensor.js';
 import { shapeString } from '../shape.js';
 
 export interface MatmulOptions {
@@ -44,7 +44,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const sharedB = batchB.length === 0;
 
   const dtype = resultDtype(a, b);
-  const out = allocFloat(dtype, count * M * N);
+  const out = allocKernelOutput(dtype, count * M * N);
   const k = kernels();
   const x = a.data;
   const y = b.data;
@@ -62,10 +62,12 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     }
   }
 
+  // A shared operand's gradient is written by the first of `count` GEMMs (beta 0), so none must stay zero.
+  const gradBuffer = count > 0 ? allocKernelOutput : allocFloat;
   return makeOutput(out, [...batch, M, N], [a, b], (g) => {
     const kb = kernels();
     if (a.requiresGrad) {
-      const ga = allocFloat(dtype, a.size);
+      const ga = gradBuffer(dtype, a.size);
       // d op(a) = g · op(b)ᵀ ; stored as a is: transA ⇒ da = op(b) · gᵀ.
       if (sharedB && !transA) kb.gemm(false, !transB, count * M, K, N, 1, g, y, 0, ga);
       else {
@@ -81,7 +83,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
       addGrad(a, ga, true);
     }
     if (b.requiresGrad) {
-      const gb = allocFloat(dtype, b.size);
+      const gb = gradBuffer(dtype, b.size);
       // d op(b) = op(a)ᵀ · g ; stored as b is: transB ⇒ db = gᵀ · op(a).
       if (sharedB && !transA) {
         if (transB) kb.gemm(true, false, N, K, count * M, 1, g, x, 0, gb);
