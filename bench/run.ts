@@ -7,6 +7,7 @@ import * as gruTrain from './gru-train.js';
 import * as nativeGemm from './native-gemm.js';
 import * as runtime from './runtime.js';
 import * as runtimeTfjs from './runtime-tfjs.js';
+import * as uciHarTrain from './uci-har-train.js';
 
 const modules: { name: string; run: () => Promise<void> }[] = [
   { name: 'engine', run: engine.run },
@@ -17,6 +18,7 @@ const modules: { name: string; run: () => Promise<void> }[] = [
   { name: 'runtime-tfjs', run: runtimeTfjs.run },
   { name: 'client-state', run: clientState.run },
   { name: 'audio-features', run: audioFeatures.run },
+  { name: 'uci-har-train', run: uciHarTrain.run },
 ];
 
 const wanted = process.argv.slice(2);
