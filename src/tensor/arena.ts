@@ -17,6 +17,10 @@ export class Arena {
   private used = 0;
   /** Floats the current step asked for (aligned), which sizes the block for the next one. */
   private demand = 0;
+  /** The same for int32 index buffers (max-pooling argmax). */
+  private indexBlock = new Int32Array(0);
+  private indexUsed = 0;
+  private indexDemand = 0;
 
   /** Floats in the block. */
   get capacity(): number {
@@ -34,11 +38,24 @@ export class Arena {
     return slice;
   }
 
-  /** Starts a step: everything taken before is free again; grows the block to the last step's demand. */
+  /** An int32 buffer of n elements for a kernel to overwrite (not zeroed), valid until the arena's next step. */
+  takeIndices(n: number): Int32Array {
+    const size = Math.ceil(n / ALIGN) * ALIGN;
+    this.indexDemand += size;
+    if (this.indexUsed + size > this.indexBlock.length) return new Int32Array(n);
+    const slice = this.indexBlock.subarray(this.indexUsed, this.indexUsed + n);
+    this.indexUsed += size;
+    return slice;
+  }
+
+  /** Starts a step: everything taken before is free again; grows the blocks to the last step's demand. */
   reset(): void {
     if (this.demand > this.block.length) this.block = new Float32Array(this.demand);
+    if (this.indexDemand > this.indexBlock.length) this.indexBlock = new Int32Array(this.indexDemand);
     this.used = 0;
     this.demand = 0;
+    this.indexUsed = 0;
+    this.indexDemand = 0;
   }
 }
 

@@ -58,6 +58,12 @@ export function allocKernelOutput(dtype: DType, n: number): FloatArray {
   return arena ? arena.take(n, false) : new Float32Array(n);
 }
 
+/** An int32 buffer for a kernel to write (e.g. pooling argmax): from the step arena when one is active. */
+export function allocKernelIndices(n: number): Int32Array {
+  const arena = activeArena();
+  return arena ? arena.takeIndices(n) : new Int32Array(n);
+}
+
 /** A zeroed buffer that outlives any step (parameters, optimizer state, tensors users construct): never an arena's. */
 export function heapFloat(dtype: DType, n: number): FloatArray {
   return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);

@@ -1,7 +1,7 @@
 // Conv1d → ReLU → MaxPool1d (→ dropout) as one differentiable op over the convBlock kernels.
 import type { ConvBlockDims } from '../../backend/kernels.js';
 import { kernels } from '../../backend/index.js';
-import { addGrad, allocKernelOutput, makeOutput, resultDtype, Tensor } from '../tensor.js';
+import { addGrad, allocKernelIndices, allocKernelOutput, makeOutput, resultDtype, Tensor } from '../tensor.js';
 import { shapeString } from '../shape.js';
 import { dataIn } from './dtype.js';
 import { checkDropoutProbability, dropoutMask } from './dropout.js';
@@ -48,7 +48,7 @@ export function convBlock(x: Tensor, w: Tensor, b: Tensor | null, options: ConvB
   const n = B * Cout * P;
   const mask = drop && drop.training && drop.p > 0 ? dropoutMask(dtype, n, drop.p, drop.rng) : null;
   const pooled = allocKernelOutput(dtype, n);
-  const argmax = new Int32Array(n);
+  const argmax = allocKernelIndices(n);
   const out = mask ? allocKernelOutput(dtype, n) : pooled;
   const k = kernels();
   k.convBlockForward(xd, wd, b ? dataIn(b, dtype) : null, mask, pooled, argmax, out, d);
