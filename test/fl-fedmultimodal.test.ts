@@ -47,6 +47,21 @@ describe('FedMultimodal task', () => {
     expect(() => task.predictBatches(model, 'test', 0, n + 1)).toThrow(/batch range \[0, \d+\) outside the \d+ batches of size 7/);
   });
 
+  it('evaluates 256 windows a batch by default, with the logits of any other batch size', () => {
+    const big = new FedMultimodalTask({ kind: 'fedmultimodal', dataset: 'uci-har', ...dataOptions });
+    const small = new FedMultimodalTask({ kind: 'fedmultimodal', dataset: 'uci-har', ...dataOptions, evalBatchSize: 7 });
+    const model = big.createModel(new Rng(3));
+    const size = big.data.test().size;
+    expect(big.evalBatches('test')).toBe(Math.ceil(size / 256));
+    const a = big.predictBatches(model, 'test', 0, big.evalBatches('test'));
+    const b = small.predictBatches(model, 'test', 0, small.evalBatches('test'));
+    expect(a.scores.length).toBe(size * 6);
+    for (let i = 0; i < a.scores.length; i++) expect(a.scores[i]).toBeCloseTo(b.scores[i], 5);
+    const [ma, mb] = [big.evaluate(model, 'test'), small.evaluate(model, 'test')];
+    expect(ma['macro-f1']).toBe(mb['macro-f1']);
+    expect(ma.loss).toBeCloseTo(mb.loss, 5);
+  });
+
   it('trains UCI-HAR with the same bits in-process and on 2 workers; FedRS changes skewed clients', async () => {
     const base: RunConfigInput = { dataset: 'uci-har', dataOptions, dirichletAlpha: 0.1, rounds: 2, clientRate: 0.2, seed: 4, evalEvery: 2, algorithm: 'fedavg' };
     const a = await runFederated({ ...base, workers: 0 }, quiet);

@@ -121,7 +121,7 @@ const FIELDS = {
   }),
   dataOptions: field<Readonly<Record<string, unknown>>>({
     shown: '`{}`', digest: false,
-    doc: "more FedMultimodal task options: `scale`, `dataSeed`, `fold`, `clients`, `maxLen`, `source` (`{ kind: 'uci-har', path }` for the real data), `dHid`, `evalBatchSize`, `partitionRng` (`'numpy'`: the paper's exact UCI-HAR shards), `modalities` (indices; one = unimodal)",
+    doc: "more FedMultimodal task options: `scale`, `dataSeed`, `fold`, `clients`, `maxLen`, `source` (`{ kind: 'uci-har', path }` for the real data), `dHid`, `evalBatchSize` (default 256), `partitionRng` (`'numpy'`: the paper's exact UCI-HAR shards), `modalities` (indices; one = unimodal)",
     resolve: (v) => {
       const o = v ?? {};
       if (o === null || typeof o !== 'object' || Array.isArray(o)) fail('dataOptions', 'an object', o);
