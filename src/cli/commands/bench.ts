@@ -1,27 +1,37 @@
-// fedmm bench: the throughput suite in under a minute — aggregation GB/s, GEMM GFLOP/s, train-step ms of the
-// UCI-HAR model, round throughput in client updates/s — with a machine summary, a table, and --json for
-// comparing machines and commits. Each figure is the median of timed repetitions after a warm-up.
+// fedmm bench: the throughput suite in about a minute — aggregation GB/s, GEMM GFLOP/s, train-step and
+// client-update ms of the UCI-HAR model with their GFLOP/s against the model's FLOP count, evaluation time,
+// round throughput in client updates/s — with a machine summary, a table, and --json for comparing machines
+// and commits. Each figure is the median of timed repetitions after a warm-up.
 import { execFileSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { resolve } from 'node:path';
 import { aggregateOps } from '../../aggregate/ops.js';
 import { backendInfo, kernels, useBackend } from '../../backend/index.js';
 import { gemmThroughput, medianMs, randomArray } from '../../bench/measure.js';
 import { FedMultimodalTask } from '../../fl/fedmultimodal.js';
+import { getStrategy } from '../../fl/strategy.js';
+import { TRAIN_FLOPS_PER_FORWARD } from '../../models/flops.js';
 import { Rng } from '../../random.js';
 import { runFederated } from '../../runtime/index.js';
+import { runClientJob, type RunSetup } from '../../runtime/client-job.js';
+import { loadBuiltins } from '../../runtime/plugins.js';
 import { formatOptions, parseArgs, UsageError, VERBOSE_OPTION, type OptionSpec } from '../args.js';
 import { table } from '../format.js';
 import { BACKENDS, type BackendChoice } from '../run-options.js';
+import type { TaskSpec } from '../../fl/task.js';
+import { resolveRunConfig } from '../../runtime/config.js';
 import type { Command } from './command.js';
 import { doctorReport } from './doctor.js';
 
-const SUITES = ['aggregate', 'gemm', 'train-step', 'round'] as const;
+const SUITES = ['aggregate', 'gemm', 'train-step', 'update', 'eval', 'round'] as const;
 type Suite = (typeof SUITES)[number];
 
 const OPTIONS: readonly OptionSpec[] = [
   { name: 'json', kind: 'flag', help: 'print machine and figures as JSON (for comparing machines and commits)' },
   { name: 'only', kind: 'string', value: 'SUITE', choices: SUITES, help: 'run one suite' },
   { name: 'backend', kind: 'string', value: 'NAME', choices: BACKENDS, help: 'kernel backend (default auto)' },
-  { name: 'workers', kind: 'integer', min: 0, value: 'N', help: 'worker threads of the round benchmark (default one per core)' },
+  { name: 'workers', kind: 'integer', min: 0, value: 'N', help: 'worker threads of the round and eval benchmarks (default one per core)' },
+  { name: 'data-dir', kind: 'string', value: 'DIR', help: "real UCI-HAR for the update and eval suites, in the paper's shards (default: simulated UCI-HAR)" },
   VERBOSE_OPTION,
 ];
 
@@ -62,9 +72,40 @@ async function gemmBench(): Promise<BenchFigure[]> {
   return figures;
 }
 
+/** The UCI-HAR task of the model suites: the paper's real shards with a data folder, else simulated UCI-HAR. */
+function uciHarSpec(dataDir: string | null, scale = 1): TaskSpec {
+  return dataDir === null
+    ? { kind: 'fedmultimodal', dataset: 'uci-har', scale, seed: 0 }
+    : { kind: 'fedmultimodal', dataset: 'uci-har', source: { kind: 'uci-har', path: dataDir }, partitionRng: 'numpy' };
+}
+
+/** Forward FLOPs of one UCI-HAR window, from the model's layers (printed once, by the first suite that needs it). */
+let flopsPrinted = false;
+function flopsPerWindow(task: FedMultimodalTask, log: (line: string) => void): number {
+  const batch = task.clientData(task.data.activeClients[0]).batches(1)[Symbol.iterator]().next().value;
+  if (!batch) throw new Error('bench: the first UCI-HAR client has no sample');
+  const layers = task.forwardFlops(batch);
+  const total = layers.reduce((s, l) => s + l.flops, 0);
+  if (!flopsPrinted) log(`model FLOPs per window (forward; training ${TRAIN_FLOPS_PER_FORWARD}×): ${layers.map((l) => `${l.layer} ${(l.flops / 1e6).toFixed(2)}M`).join(', ')}; total ${(total / 1e6).toFixed(2)} MFLOP`);
+  flopsPrinted = true;
+  return total;
+}
+
+/** GFLOP/s of the GEMM a well-blocked layer runs at (512³, this backend): the machine's limit the figures are set against. */
+let gemmLimit: number | null = null;
+async function gemmLimitGflops(): Promise<number> {
+  gemmLimit ??= (await gemmThroughput(kernels(), { M: 512, N: 512, K: 512, transB: false }, new Rng(2), medianMs)).gflops;
+  return gemmLimit;
+}
+
+function vsLimit(flops: number, ms: number, limit: number): string {
+  const limitMs = flops / (limit * 1e6);
+  return `${(flops / 1e9).toFixed(2)} GFLOP; ${(ms / limitMs).toFixed(1)}× the FLOP time at GEMM 512³'s ${limit.toFixed(0)} GFLOP/s (${limitMs.toFixed(1)} ms)`;
+}
+
 /** One local SGD step (forward, backward, SGD) of the UCI-HAR attention model on a batch of 16. */
-function trainStepBench(): BenchFigure[] {
-  const task = new FedMultimodalTask({ kind: 'fedmultimodal', dataset: 'uci-har', scale: 0.05 });
+async function trainStepBench(log: (line: string) => void): Promise<BenchFigure[]> {
+  const task = new FedMultimodalTask(uciHarSpec(null, 0.05));
   const model = task.createModel(new Rng(3));
   const client = task.data.activeClients[0];
   const batch = task.clientData(client).batches(16)[Symbol.iterator]().next().value;
@@ -76,7 +117,81 @@ function trainStepBench(): BenchFigure[] {
     model.lossAndGrad(batch, { classScale: null, rng });
     sgd(model.params, model.grads, momentum, { lr: 0.05, momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 1e-5, hasMomentumBuffer: true });
   }, 3000, 5);
-  return [{ suite: 'train-step', name: 'train step UCI-HAR attention, batch 16', value: ms, unit: 'ms', detail: `${model.params.length} parameters` }];
+  const flops = TRAIN_FLOPS_PER_FORWARD * 16 * flopsPerWindow(task, log);
+  return [
+    { suite: 'train-step', name: 'train step UCI-HAR attention, batch 16', value: ms, unit: 'ms', detail: `${model.params.length} parameters` },
+    { suite: 'train-step', name: 'train step throughput', value: flops / (ms * 1e6), unit: 'GFLOP/s', detail: vsLimit(flops, ms, await gemmLimitGflops()) },
+  ];
+}
+
+/**
+ * Whole client updates (FedAvg, the dataset's published local settings: 1 epoch, batch 16, SGD with momentum,
+ * clipping) of every active client once, from the same global weights, on this thread as a worker runs them:
+ * train, delta, encode. Wall and process CPU time (the steadier figure on a shared machine).
+ */
+async function updateBench(dataDir: string | null, log: (line: string) => void): Promise<BenchFigure[]> {
+  await loadBuiltins();
+  const spec = uciHarSpec(dataDir);
+  const task = new FedMultimodalTask(spec);
+  const config = resolveRunConfig({ dataset: 'uci-har', task: spec, algorithm: 'fedavg', workers: 0 });
+  const P = task.numParams;
+  const setup: RunSetup = {
+    runId: `bench-update-${process.pid}`, task: spec, algorithm: 'fedavg', algorithmParams: getStrategy('fedavg').params({}),
+    local: { epochs: config.localEpochs, batchSize: config.batchSize, lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay, gradClip: config.gradClip },
+    seed: 8, plugins: [], broadcast: new SharedArrayBuffer(4 * P), broadcastNames: [], numParams: P,
+  };
+  new Float32Array(setup.broadcast).set(task.createModel(new Rng(8).fork('init')).params);
+  const clients = task.data.activeClients;
+  const perWindow = TRAIN_FLOPS_PER_FORWARD * flopsPerWindow(task, log);
+  const once = async (clientId: number) => {
+    const r = await runClientJob({ setup, round: 0, clientId, state: null, fault: null });
+    return r.end - r.start;
+  };
+  for (const k of clients.slice(0, 3)) await once(k);
+  const times: number[] = [];
+  let windows = 0;
+  const cpu0 = process.cpuUsage();
+  const wall0 = performance.now();
+  for (const k of clients) {
+    times.push(await once(k));
+    windows += task.clientData(k).size;
+  }
+  const wallMs = performance.now() - wall0;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  times.sort((a, b) => a - b);
+  const n = clients.length;
+  const flops = perWindow * windows;
+  const data = dataDir === null ? 'simulated UCI-HAR' : "real UCI-HAR, the paper's shards";
+  return [
+    { suite: 'update', name: `client update, ${data}, batch ${config.batchSize}`, value: times[n >> 1], unit: 'ms', detail: `median of ${n} clients (mean ${(windows / n).toFixed(1)} windows); mean ${(wallMs / n).toFixed(1)} ms wall, ${(cpuMs / n).toFixed(1)} ms CPU` },
+    { suite: 'update', name: 'client update throughput', value: flops / (wallMs * 1e6), unit: 'GFLOP/s', detail: `${vsLimit(flops / n, wallMs / n, await gemmLimitGflops())} per mean update; ${(flops / (cpuMs * 1e6)).toFixed(1)} GFLOP/s of CPU time` },
+  ];
+}
+
+/**
+ * Dev + test evaluation of the global model: on this thread (Task.evaluate), and as the runtime runs it
+ * after a round (spread over the workers).
+ */
+async function evalBench(dataDir: string | null, workers: number | undefined, log: (line: string) => void): Promise<BenchFigure[]> {
+  const spec = uciHarSpec(dataDir);
+  const task = new FedMultimodalTask(spec);
+  const model = task.createModel(new Rng(5));
+  const windows = task.data.dev().size + task.data.test().size;
+  const flops = windows * flopsPerWindow(task, log);
+  const ms = medianMs(() => {
+    task.evaluate(model, 'dev');
+    task.evaluate(model, 'test');
+  }, 0, 3);
+  const result = await runFederated({
+    task: spec, dataset: 'uci-har', algorithm: 'fedavg', rounds: 2, clientRate: 0.02, evalEvery: 1, workers, outDir: null,
+  }, { log: () => {} });
+  const runtimeMs = result.history[result.history.length - 1].phases.evaluate;
+  const limit = await gemmLimitGflops();
+  return [
+    { suite: 'eval', name: `dev + test evaluation, ${windows} windows, one thread`, value: ms, unit: 'ms', detail: vsLimit(flops, ms, limit) },
+    { suite: 'eval', name: `dev + test evaluation in the run loop, ${result.config.workers} workers`, value: runtimeMs, unit: 'ms', detail: `${(flops / (runtimeMs * 1e6)).toFixed(1)} GFLOP/s` },
+  ];
 }
 
 /** Two FedAvg rounds of simulated UCI-HAR; the second round's client updates per second (no evaluation). */
@@ -109,7 +224,9 @@ export const benchCommand: Command = {
     '',
     `Suites: ${SUITES.join(', ')}. Each figure is the median of repeated timings after a warm-up; the`,
     'machine summary (CPU, cores, Node, backend and ISA variant, git commit) comes first. Compare machines or',
-    'commits with --json output.',
+    'commits with --json output. train-step, update and eval also give GFLOP/s against the model\'s FLOP count',
+    '(computed from its layers and printed) and their distance to the FLOP time at the GEMM rate of the same run.',
+    'update and eval use simulated UCI-HAR, or the real data in the paper\'s shards with --data-dir.',
     '',
     'Options:',
     formatOptions(OPTIONS),
@@ -117,6 +234,7 @@ export const benchCommand: Command = {
     'Examples:',
     '  fedmm bench',
     '  fedmm bench --only gemm --backend js',
+    '  fedmm bench --only update --data-dir ../shared/data/uci-har',
     '  fedmm bench --json > bench-$(git rev-parse --short HEAD).json',
   ].join('\n'),
   async run(argv) {
@@ -136,8 +254,11 @@ export const benchCommand: Command = {
     if (!json) process.stdout.write(`${summary.cpu}; ${summary.cores} cores; ${summary.memoryGiB} GiB; Node ${summary.node}; backend ${summary.backend} (${summary.variant}); commit ${summary.commit ?? '-'}\n`);
     const figures: BenchFigure[] = [];
     const workers = typeof args.options.workers === 'number' ? args.options.workers : undefined;
+    const dataDir = typeof args.options['data-dir'] === 'string' ? resolve(args.options['data-dir']) : null;
+    const note = (line: string) => process.stderr.write(line + '\n');
     const suites: Record<Suite, () => BenchFigure[] | Promise<BenchFigure[]>> = {
-      aggregate: aggregateBench, gemm: gemmBench, 'train-step': trainStepBench, round: () => roundBench(workers),
+      aggregate: aggregateBench, gemm: gemmBench, 'train-step': () => trainStepBench(note), update: () => updateBench(dataDir, note),
+      eval: () => evalBench(dataDir, workers, note), round: () => roundBench(workers),
     };
     for (const s of SUITES) {
       if (only !== null && s !== only) continue;
