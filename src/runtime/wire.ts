@@ -9,6 +9,7 @@ import { decode, encode, ExtensionCodec } from '@msgpack/msgpack';
 import { endianness } from 'node:os';
 import type { ClientUpdate, Vectors } from '../fl/strategy.js';
 import type { Metrics } from '../fl/task.js';
+import { aggregateOps } from '../aggregate/ops.js';
 
 export const WIRE_VERSION = 1;
 export const F32_EXT_TYPE = 17;
@@ -145,15 +146,10 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x) && !(x instanceof Uint8Array) && !(x instanceof F32Payload);
 }
 
-function firstNonFinite(a: Float32Array): number {
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return i;
-  return -1;
-}
-
 function checkVector(what: string, x: unknown, P: number): F32Payload {
   if (!(x instanceof F32Payload)) throw new WireError(`${what} is not a float32 extension (type ${F32_EXT_TYPE})`);
   if (x.data.length !== P) throw new WireError(`${what} has ${x.data.length} values, expected ${P}`);
-  const bad = firstNonFinite(x.data);
+  const bad = aggregateOps().findNonFinite(x.data);
   if (bad >= 0) throw new WireError(`${what}[${bad}] is ${x.data[bad]}`);
   return x;
 }
