@@ -96,6 +96,8 @@ describe('run plan', () => {
     expect(plan('--dataset', 'crema_d').dataset).toBe('crema-d');
     expect(plan('--dataset', 'uci-har', '--modality', 'multimodal').modality).toBeNull();
     expect(plan('--dataset', 'uci-har', '--modality', 'gyro').modality).toBe('gyro');
+    expect([plan('--dataset', 'uci-har').testEvery, plan('--dataset', 'uci-har', '--test-every', '1').testEvery]).toEqual([0, 1]);
+    expect(() => plan('--dataset', 'uci-har', '--test-every', '-1')).toThrow(/--test-every/);
   });
 
   test('repeats: seeds, folds (1-based), and their conflicts', () => {

@@ -95,6 +95,7 @@ export function runConfig(plan: RunPlan, exec: Execution, repeat: Repeat, dir: s
     seed: repeat.seed,
     workers: exec.workers,
     evalEvery: plan.evalEvery,
+    testEvery: plan.testEvery,
     checkpointEvery: exec.checkpointEvery,
     outDir: dir,
     resume,

@@ -54,7 +54,8 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
   { name: 'label-noise', ...rate, aliases: ['label_nosiy_level', 'label_noisy_level'], help: 'erroneous label rate' },
   { name: 'en_label_nosiy', kind: 'flag', help: 'FedMultimodal switch: label noise simulation (rate 0.1 unless given)' },
   { name: 'scale', kind: 'number', min: 0, max: 1, openMin: true, value: 'F', help: 'simulate this fraction of the true sample count (default 1)' },
-  { name: 'eval-every', kind: 'integer', min: 1, value: 'N', aliases: ['test_frequency'], help: 'evaluate dev and test every N rounds (default 1)' },
+  { name: 'eval-every', kind: 'integer', min: 1, value: 'N', aliases: ['test_frequency'], help: 'evaluate every N rounds: dev always, test where dev improves (default 1)' },
+  { name: 'test-every', kind: 'integer', min: 0, value: 'N', help: 'also evaluate test every N rounds, for a full test curve (1: every evaluation round; default 0: only where dev improves, the same reported result)' },
 ];
 
 /** Options about how a run executes (not what it computes). */
@@ -105,6 +106,7 @@ export interface RunPlan {
   readonly labelNoise: number;
   readonly scale: number;
   readonly evalEvery: number;
+  readonly testEvery: number;
 }
 
 /** How a plan is executed; not part of what it computes. */
@@ -234,6 +236,7 @@ export function buildPlan(args: ParsedArgs): RunPlan {
     labelNoise,
     scale,
     evalEvery: num(args, 'eval-every') ?? 1,
+    testEvery: num(args, 'test-every') ?? 0,
   };
 }
 

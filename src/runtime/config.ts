@@ -173,7 +173,12 @@ const FIELDS = {
     shown: 'CPU cores', digest: false, doc: 'Piscina worker threads; 0 = clients run one by one on the main thread (same bits)',
     resolve: (v) => int('workers', v ?? availableParallelism(), 0),
   }),
-  evalEvery: field<number>({ shown: '1', digest: true, doc: 'evaluate dev and test every k rounds and after the last; 0 = never', resolve: (v) => int('evalEvery', v ?? 1, 0) }),
+  evalEvery: field<number>({ shown: '1', digest: true, doc: 'evaluate every k rounds and after the last: dev always, test where the dev headline metric improves (the best round\'s test metrics are what a run reports); 0 = never', resolve: (v) => int('evalEvery', v ?? 1, 0) }),
+  testEvery: field<number>({
+    shown: '0', digest: false,
+    doc: 'also evaluate test in every evaluation round that is a multiple of k, for a full test curve (1: every evaluation round, as FedMultimodal); 0 = only where dev improves. The best round and its test metrics do not depend on it',
+    resolve: (v) => int('testEvery', v ?? 0, 0),
+  }),
   checkpointEvery: field<number>({
     shown: '0', digest: false, doc: 'checkpoint every k rounds (needs `outDir`); 0 = never',
     resolve: (v, c) => {

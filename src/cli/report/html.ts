@@ -96,10 +96,12 @@ function curves(e: ExperimentData): string {
   const series: Series[] = [];
   e.runs.forEach((run, i) => {
     const color = PALETTE[i % PALETTE.length];
-    const evalRounds = run.rounds.filter((r) => r.dev && r.test);
+    // Test metrics exist where dev improved, plus every --test-every rounds: that curve may be sparser than dev's.
+    const devRounds = run.rounds.filter((r) => r.dev);
+    const testRounds = run.rounds.filter((r) => r.test);
     const suffix = e.runs.length > 1 ? ` ${run.name}` : '';
-    series.push({ name: `dev${suffix}`, color, points: evalRounds.map((r) => [r.round + 1, 100 * r.dev![metric]] as const) });
-    series.push({ name: `test${suffix}`, color, dashed: true, points: evalRounds.map((r) => [r.round + 1, 100 * r.test![metric]] as const) });
+    series.push({ name: `dev${suffix}`, color, points: devRounds.map((r) => [r.round + 1, 100 * r.dev![metric]] as const) });
+    series.push({ name: `test${suffix}`, color, dashed: true, points: testRounds.map((r) => [r.round + 1, 100 * r.test![metric]] as const) });
   });
   return lineChart({ title: `${e.name}: ${metric} per round`, xLabel: 'round', yLabel: `${metric} %`, series });
 }
