@@ -184,7 +184,7 @@ async function evalBench(dataDir: string | null, workers: number | undefined, lo
     task.evaluate(model, 'test');
   }, 0, 2);
   const result = await runFederated({
-    task: spec, dataset: 'uci-har', algorithm: 'fedavg', rounds: 2, clientRate: 0.02, evalEvery: 1, workers, outDir: null,
+    task: spec, dataset: 'uci-har', algorithm: 'fedavg', rounds: 2, clientRate: 0.02, evalEvery: 1, testEvery: 1, workers, outDir: null,
   }, { log: () => {} });
   const runtimeMs = result.history[result.history.length - 1].phases.evaluate;
   const limit = await gemmLimitGflops();
