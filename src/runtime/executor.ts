@@ -17,11 +17,38 @@ export interface ClientExecutor {
   readonly lanes: number;
   /** Makes the round's global weights and the strategy's broadcast vectors the ones clients train from. */
   publish(global: Float32Array, vectors: Vectors): void;
+  /**
+   * For an executor that publishes a whole round at once (the cluster): called before each try of a round
+   * with every client's first try (yielded lazily, in client order); train() is then called for each of
+   * them and, for a retry, with a new try. Resolves to the ms spent on the engine's store (phase `redis`).
+   */
+  beginRound?(round: number, firstTries: Iterable<ClientWork>): Promise<number>;
+  /** Clean-up after a round try's train step; resolves to the ms spent on the engine's store. */
+  endRound?(): Promise<number>;
   /** Trains one client from the published weights; rejects when its job throws or its worker dies. */
-  train(work: ClientWork): Promise<ClientJobResult>;
+  train(work: ClientWork): Promise<TrainedClient>;
   /** Dev or test metrics of `weights` (publishes them as the global weights). */
   evaluate(weights: Float32Array, split: 'dev' | 'test'): Promise<Metrics>;
   close(): Promise<void>;
+}
+
+/** A trained client; an executor on another engine adds what the client cost there. */
+export interface TrainedClient extends ClientJobResult {
+  /** Enqueued → picked up by a worker (ms). */
+  readonly queueMs?: number;
+  /** Round trips to the engine's store for this client, both sides (ms). */
+  readonly redisMs?: number;
+}
+
+/**
+ * The executor itself failed (its engine is unreachable, no worker can take the jobs): the run stops with
+ * this one line instead of retrying and dropping clients.
+ */
+export class ExecutorUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ExecutorUnavailable';
+  }
 }
 
 /** What a run's clients need to know, the same for every job of the run. */
@@ -33,6 +60,8 @@ export interface RunSpec {
   readonly seed: number;
   readonly plugins: readonly string[];
   readonly broadcastNames: readonly string[];
+  /** Vectors every update carries besides the delta (the strategy's extraNames). */
+  readonly extraNames: readonly string[];
   readonly numParams: number;
 }
 

@@ -13,6 +13,10 @@ export interface PhaseTimings {
   encode: number;
   /** Worker finished → main thread received, summed over clients. */
   transfer: number;
+  /** Cluster: client jobs waiting in the queue before a worker picked them up, summed over clients. */
+  queue: number;
+  /** Cluster: Redis round trips (broadcast, enqueue, state and update reads and writes, clean-up), both sides. */
+  redis: number;
   /** Main thread: decoding and validating updates. */
   decode: number;
   /** Main thread: folding updates into the round's sums (and staging client state). */
@@ -28,7 +32,7 @@ export interface PhaseTimings {
 }
 
 export function emptyTimings(): PhaseTimings {
-  return { broadcast: 0, localTrain: 0, encode: 0, transfer: 0, decode: 0, aggregate: 0, serverStep: 0, evaluate: 0, checkpoint: 0, round: 0 };
+  return { broadcast: 0, localTrain: 0, encode: 0, transfer: 0, queue: 0, redis: 0, decode: 0, aggregate: 0, serverStep: 0, evaluate: 0, checkpoint: 0, round: 0 };
 }
 
 interface TraceEvent {

@@ -99,6 +99,7 @@ export async function runRound(ctx: RoundContext, round: number, global: Float32
       timings.aggregate += b - a;
       trace?.span(0, `fold ${u.clientId}`, 'aggregate', a, b);
     });
+    if (executor.endRound) timings.redis += await executor.endRound();
     totals.dropped += dropped.length;
     totals.retried += retried;
 

@@ -81,7 +81,7 @@ export async function runFederated(input: RunConfigInput | RunConfig, hooks: Run
   const server = strategy.server(algorithmParams, { numParams: P, numClients: task.numClients, local });
   const spec: RunSpec = {
     task: config.task, algorithm: config.algorithm, algorithmParams, local, seed: config.seed, plugins: config.plugins,
-    broadcastNames: server.broadcastNames, numParams: P,
+    broadcastNames: server.broadcastNames, extraNames: server.extraNames, numParams: P,
   };
   if (config.outDir) mkdirSync(config.outDir, { recursive: true });
   const run: RunState = {

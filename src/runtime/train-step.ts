@@ -3,8 +3,8 @@
 // ones to `fold` in the round's client order (ascending id) through a reorder buffer — so what is folded does
 // not depend on arrival order or on the number of workers. A client whose job fails or whose update is
 // rejected is dropped with a one-line reason; it never reaches the fold.
-import { wallNow, type ClientJobResult, type InjectedFault } from './client-job.js';
-import type { ClientExecutor } from './executor.js';
+import { wallNow, type ClientWork, type InjectedFault } from './client-job.js';
+import { ExecutorUnavailable, type ClientExecutor, type TrainedClient } from './executor.js';
 import type { ClientStateStore } from './client-state.js';
 import { ReorderBuffer } from './fold.js';
 import type { PhaseTimings, TraceWriter } from './profile.js';
@@ -40,10 +40,21 @@ function firstLine(e: unknown): string {
 }
 
 /** Trains clients `ids` (ascending) of `round`; `fold` sees each accepted update in id order. */
-export function trainClients(ctx: TrainStepContext, round: number, ids: Int32Array, timings: PhaseTimings,
+export async function trainClients(ctx: TrainStepContext, round: number, ids: Int32Array, timings: PhaseTimings,
   fold: (update: DecodedUpdate) => void): Promise<TrainStepOutcome> {
   const { executor, trace } = ctx;
   const n = ids.length;
+  // Each client's first try takes its injected fault once, whether the executor publishes the round up front or not.
+  const firstFaults = Array.from(ids, (clientId) => ctx.faultFor(round, clientId));
+  const work = (slot: number, attempt: number): ClientWork => {
+    const clientId = ids[slot];
+    return { round, clientId, state: ctx.store.get(clientId), fault: attempt === 0 ? firstFaults[slot] : ctx.faultFor(round, clientId) };
+  };
+  if (executor.beginRound) {
+    timings.redis += await executor.beginRound(round, (function* firstTries() {
+      for (let slot = 0; slot < n; slot++) yield work(slot, 0);
+    })());
+  }
   const window = ctx.window || 4 * executor.lanes;
   const dropped: DroppedClient[] = [];
   let retried = 0;
@@ -56,12 +67,14 @@ export function trainClients(ctx: TrainStepContext, round: number, ids: Int32Arr
       ctx.log(`round ${round}: dropped client ${ids[slot]}: ${reason}`);
       reorder.deliver(slot, null);
     };
-    const received = (slot: number, res: ClientJobResult): void => {
+    const received = (slot: number, res: TrainedClient): void => {
       const clientId = ids[slot];
       const at = wallNow();
       timings.localTrain += res.trainEnd - res.start;
       timings.encode += res.end - res.trainEnd;
       timings.transfer += Math.max(0, at - res.end);
+      timings.queue += res.queueMs ?? 0;
+      timings.redis += res.redisMs ?? 0;
       trace?.span(res.thread, `client ${clientId}`, 'train', res.start, res.trainEnd, { round });
       trace?.span(res.thread, `encode ${clientId}`, 'encode', res.trainEnd, res.end);
       let update: DecodedUpdate;
@@ -87,12 +100,13 @@ export function trainClients(ctx: TrainStepContext, round: number, ids: Int32Arr
     };
     const launch = (slot: number, attempt: number): void => {
       const clientId = ids[slot];
-      executor.train({ round, clientId, state: ctx.store.get(clientId), fault: ctx.faultFor(round, clientId) }).then(
+      executor.train(work(slot, attempt)).then(
         (res) => {
           done++;
           received(slot, res);
         },
         (err: unknown) => {
+          if (err instanceof ExecutorUnavailable) throw err;
           if (ctx.retryFailed && attempt === 0) {
             retried++;
             ctx.log(`round ${round}: client ${clientId} failed (${firstLine(err)}); retrying once`);
