@@ -11,6 +11,7 @@ import type { DataConfig } from '../data/types.js';
 import { createModel } from '../models/factory.js';
 import { createTask, type TaskSpec } from '../fl/task.js';
 import { runFederated, type RoundRecord, type RunConfigInput, type RunResult } from '../runtime/index.js';
+import type { RunHooks } from '../runtime/scheduler.js';
 import { loadBuiltins } from '../runtime/plugins.js';
 import { UsageError } from './args.js';
 import type { Progress } from './progress.js';
@@ -172,6 +173,8 @@ export interface ExperimentOptions {
   readonly signal?: AbortSignal;
   /** Prefix of progress labels (a grid shows its cell). */
   readonly labelPrefix?: string;
+  /** Opens, per repeat, the executor that trains its clients elsewhere (the cluster); default: local threads. */
+  readonly executor?: () => Promise<NonNullable<RunHooks['executor']>>;
 }
 
 /** Shell-quotes argv so the recorded command can be pasted back. */
@@ -236,6 +239,7 @@ export async function runExperiment(plan: RunPlan, exec: Execution, options: Exp
       onRound: (r: RoundRecord) => progress.round(r),
       signal: options.signal,
       log: (line) => progress.note(line),
+      executor: options.executor ? await options.executor() : undefined,
     });
     if (result.aborted) {
       progress.finish(`interrupted after round ${result.completedRounds}`);

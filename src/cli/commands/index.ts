@@ -8,8 +8,9 @@ import { gridCommand } from './grid.js';
 import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { startCommand } from './start.js';
+import { workerCommand } from './worker.js';
 
-export const COMMANDS: readonly Command[] = [startCommand, runCommand, gridCommand, reportCommand, datasetsCommand, exportDatasetCommand, benchCommand, doctorCommand];
+export const COMMANDS: readonly Command[] = [startCommand, runCommand, gridCommand, reportCommand, datasetsCommand, exportDatasetCommand, benchCommand, doctorCommand, workerCommand];
 
 export function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

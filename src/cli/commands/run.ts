@@ -1,12 +1,17 @@
 // fedmm run: one experiment (one or more seeds/folds) into an output directory.
 import { resolve } from 'node:path';
+import { ClusterExecutor, type ClusterStatus } from '../../cluster/coordinator.js';
+import { ExecutorUnavailable } from '../../runtime/executor.js';
 import { formatOptions, parseArgs, UsageError, type OptionSpec } from '../args.js';
+import { connect } from '../../cluster/connection.js';
+import { CLUSTER_OPTIONS, clusterTarget, redactArgv } from '../cluster-options.js';
 import { runExperiment, shellCommand } from '../execute.js';
 import { Progress, progressMode } from '../progress.js';
 import { writeReport } from '../report/index.js';
 import { buildExecution, buildPlan, EXECUTION_OPTIONS, EXPERIMENT_OPTIONS, planLabel, type RunPlan } from '../run-options.js';
 import type { Command } from './command.js';
 import { interruptSignal, resultTable, runLines } from './shared.js';
+import { VERSION } from '../version.js';
 
 export const OUTPUT_OPTIONS: readonly OptionSpec[] = [
   { name: 'out', kind: 'string', value: 'DIR', help: 'output directory (default results/<dataset>-<alg>-<fusion>)' },
@@ -14,7 +19,18 @@ export const OUTPUT_OPTIONS: readonly OptionSpec[] = [
   { name: 'no-report', kind: 'flag', help: 'do not write <out>/report.html at the end' },
 ];
 
-const OPTIONS: readonly OptionSpec[] = [...EXPERIMENT_OPTIONS, ...EXECUTION_OPTIONS, ...OUTPUT_OPTIONS];
+const RUN_CLUSTER_OPTIONS: readonly OptionSpec[] = [
+  ...CLUSTER_OPTIONS,
+  { name: 'cluster-timeout', kind: 'number', min: 1, value: 'S', help: 'with --cluster: stop when no worker has been connected for S seconds while jobs wait (default 60)' },
+];
+
+const OPTIONS: readonly OptionSpec[] = [...EXPERIMENT_OPTIONS, ...EXECUTION_OPTIONS, ...OUTPUT_OPTIONS, ...RUN_CLUSTER_OPTIONS];
+
+/** One progress line of a cluster round: workers, jobs, and each worker's pace. */
+export function clusterLine(s: ClusterStatus): string {
+  const pace = s.workers.map((w) => `${w.name} ${w.threads}t ${w.updatesPerSecond.toFixed(2)}/s`).join(', ');
+  return `cluster: ${s.workers.length} worker${s.workers.length === 1 ? '' : 's'}${pace ? ` (${pace})` : ''}; round ${s.round + 1}: ${s.queued} queued, ${s.running} running, ${s.done}/${s.total} done`;
+}
 
 /** Default output directory: results/uci-har-fedavg-attention[-mm0.3…]. */
 export function defaultOut(plan: RunPlan): string {
@@ -47,6 +63,7 @@ export const runCommand: Command = {
     '  fedmm run --dataset uci-har --fed_alg fed_opt --en_att --att_name fuse_base --learning_rate 0.05 \\',
     '            --global_learning_rate 0.025 --sample_rate 0.1 --num_epochs 200 --alpha 5.0 --hid_size 128',
     '  fedmm run --dataset uci-har --missing-modality 0.3 --seeds 1-3 --scale 0.3 --rounds 20',
+    '  fedmm run --dataset uci-har --rounds 50 --checkpoint-every 5 --cluster redis://fedmm:secret@10.0.0.5:6379   (docs/cluster.md)',
   ].join('\n'),
   async run(argv) {
     const args = parseArgs(argv, OPTIONS, 'fedmm run');
@@ -56,11 +73,28 @@ export const runCommand: Command = {
     const out = typeof args.options.out === 'string' ? resolve(args.options.out) : defaultOut(plan);
     const quiet = args.options.quiet === true;
     const progress = new Progress(progressMode(quiet, args.options.verbose === true));
+    const target = clusterTarget(args);
+    if (!target && args.options['cluster-timeout'] !== undefined) throw new UsageError('--cluster-timeout needs --cluster');
+    const timeout = typeof args.options['cluster-timeout'] === 'number' ? 1000 * args.options['cluster-timeout'] : undefined;
+    const shown = redactArgv(argv);
+    const resumeLine = () => shellCommand(['fedmm', 'run', ...shown, ...(shown.includes('--resume') ? [] : ['--resume'])]);
+    // Reach the cluster before writing anything: an unreachable Redis or wrong credentials end here.
+    if (target) (await connect(target, 'fedmm-probe')).disconnect();
+    const executor = target
+      ? async () => (await ClusterExecutor.open(target, {
+        version: VERSION, noWorkerTimeoutMs: timeout, log: (line) => progress.note(line), statusEveryMs: 10_000,
+        onStatus: (s) => progress.note(clusterLine(s)),
+      })).attacher()
+      : undefined;
     const { signal, dispose } = interruptSignal(progress);
     try {
-      const result = await runExperiment(plan, exec, { out, argv: ['run', ...argv], resume: args.options.resume === true, progress, signal });
+      const result = await runExperiment(plan, exec, { out, argv: ['run', ...shown], resume: args.options.resume === true, progress, signal, executor })
+        .catch((e: unknown) => {
+          if (!(e instanceof ExecutorUnavailable)) throw e;
+          throw new UsageError(`${e.message}; continue from the last checkpoint with: ${resumeLine()}`, 1);
+        });
       if (!result) {
-        process.stderr.write(`fedmm: interrupted; continue with: ${shellCommand(['fedmm', 'run', ...argv, ...(argv.includes('--resume') ? [] : ['--resume'])])}\n`);
+        process.stderr.write(`fedmm: interrupted; continue with: ${resumeLine()}\n`);
         return 130;
       }
       process.stdout.write(`${resultTable([{ name: result.label, result }])}\n`);
