@@ -2,6 +2,7 @@
 import * as aggregate from './aggregate.js';
 import * as audioFeatures from './audio-features.js';
 import * as clientState from './client-state.js';
+import * as cluster from './cluster.js';
 import * as engine from './engine.js';
 import * as gruTrain from './gru-train.js';
 import * as nativeGemm from './native-gemm.js';
@@ -19,6 +20,7 @@ const modules: { name: string; run: () => Promise<void> }[] = [
   { name: 'client-state', run: clientState.run },
   { name: 'audio-features', run: audioFeatures.run },
   { name: 'uci-har-train', run: uciHarTrain.run },
+  { name: 'cluster', run: cluster.run },
 ];
 
 const wanted = process.argv.slice(2);
