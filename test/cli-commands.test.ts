@@ -18,7 +18,7 @@ function oneLineError(args: string[], code: number, cwd?: string): string {
   return lines[0].slice('fedmm: '.length);
 }
 
-const COMMANDS = ['start', 'run', 'grid', 'report', 'datasets', 'bench', 'doctor'];
+const COMMANDS = ['start', 'run', 'grid', 'report', 'datasets', 'bench', 'doctor', 'worker'];
 
 describe('fedmm help', () => {
   test('fedmm --help lists every command; every command has --help with usage and examples', () => {
@@ -48,7 +48,7 @@ describe('fedmm errors', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   test('usage errors: one line on stderr and exit code 2', () => {
-    expect(oneLineError(['frobnicate'], 2)).toBe("unknown command 'frobnicate'; commands: start, run, grid, report, datasets, export-dataset, bench, doctor (see 'fedmm --help')");
+    expect(oneLineError(['frobnicate'], 2)).toBe("unknown command 'frobnicate'; commands: start, run, grid, report, datasets, export-dataset, bench, doctor, worker (see 'fedmm --help')");
     expect(oneLineError(['run', '--dataset', 'uci-har', '--roundz', '3'], 2)).toBe("unknown option '--roundz' for 'fedmm run' (did you mean '--rounds'?); see 'fedmm run --help'");
     expect(oneLineError(['run', '--dataset', 'uci-har', '--rounds', 'many'], 2)).toBe("--rounds expects a number, got 'many'");
     expect(oneLineError(['run', '--dataset', 'uci-har', '--client-rate', '1.5'], 2)).toBe('--client-rate must be > 0 and ≤ 1, got 1.5');

@@ -52,7 +52,7 @@ describe('determinism', () => {
     expect(Array.from(readWeights(join(b, 'model.bin'), 21))).toEqual(Array.from(full.weights));
     const lines = readFileSync(join(b, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.round)).toEqual([0, 1, 2, 3, 4, 5]);
-    expect(Object.keys(lines[5].phases).sort()).toEqual(['aggregate', 'broadcast', 'checkpoint', 'decode', 'encode', 'evaluate', 'localTrain', 'round', 'serverStep', 'transfer']);
+    expect(Object.keys(lines[5].phases).sort()).toEqual(['aggregate', 'broadcast', 'checkpoint', 'decode', 'encode', 'evaluate', 'localTrain', 'queue', 'redis', 'round', 'serverStep', 'transfer']);
     expect(existsSync(join(b, 'checkpoints', 'round-000006', 'client-state'))).toBe(true);
     const result = JSON.parse(readFileSync(join(b, 'result.json'), 'utf8'));
     expect(result.best).toEqual(full.best);
