@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { ClusterExecutor } from '../src/cluster/coordinator.js';
-import { parseClusterUrl } from '../src/cluster/connection.js';
+import { connect, parseClusterUrl } from '../src/cluster/connection.js';
 import { VERSION } from '../src/cli/version.js';
 import { runFederated, type RoundRecord } from '../src/runtime/scheduler.js';
 import { startRedis } from './redis-server.js';
@@ -65,8 +65,34 @@ async function cluster(rounds: number, url: string, processes: number): Promise<
     const r = await runFederated({ ...BASE, rounds, workers: 0 }, { log: () => {}, executor: cluster.attacher() });
     return summarize(`cluster, ${processes} worker process${processes > 1 ? 'es' : ''} × 1 thread`, processes, r.history, r.weights);
   } finally {
-    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => new Promise<void>((done) => {
+      if (c.exitCode !== null || c.signalCode !== null) return done();
+      const force = setTimeout(() => c.kill('SIGKILL'), 10_000);
+      c.once('exit', () => {
+        clearTimeout(force);
+        done();
+      });
+      c.kill('SIGTERM');
+    })));
   }
+}
+
+/** Median and fastest ms of one update's Redis round trip: SET of 4·P + 64 bytes, then its bounded read. */
+async function redisRoundTrip(url: string, numParams: number): Promise<{ median: number; min: number }> {
+  const redis = await connect(parseClusterUrl(url), 'fedmm-bench');
+  const bytes = Buffer.alloc(4 * numParams + 64, 1);
+  const times: number[] = [];
+  for (let i = 0; i < 21; i++) {
+    const t0 = performance.now();
+    await redis.set('fedmm:bench', bytes);
+    const back = await redis.getrangeBuffer('fedmm:bench', 0, bytes.length);
+    times.push(performance.now() - t0);
+    if (back.length !== bytes.length) throw new Error('bench: short read');
+  }
+  await redis.del('fedmm:bench');
+  redis.disconnect();
+  times.sort((a, b) => a - b);
+  return { median: times[10], min: times[0] };
 }
 
 export async function run(): Promise<void> {
@@ -79,6 +105,7 @@ export async function run(): Promise<void> {
     rows.push(await cluster(rounds, redis.url, 2));
     rows.push(await local(rounds, 1));
     rows.push(await cluster(rounds, redis.url, 1));
+    const rt = await redisRoundTrip(redis.url, 420_684);
     console.log(`FedAvg, UCI-HAR model, 10 clients/round, ${rounds} rounds (first is warm-up); load ${load0.toFixed(1)} → ${loadavg()[0].toFixed(1)}`);
     console.log('| configuration | updates/s | vs local, same lanes | train ms/update | wire ms/update | wire / train | idle lanes | model bytes |');
     console.log('|---|---|---|---|---|---|---|---|');
@@ -87,6 +114,7 @@ export async function run(): Promise<void> {
       const share = `${((100 * r.clusterMs) / r.trainMs).toFixed(2)}%`;
       console.log(`| ${r.name} | ${r.updatesPerSecond.toFixed(2)} | ${(r.updatesPerSecond / ref.updatesPerSecond).toFixed(2)} | ${r.trainMs.toFixed(0)} | ${r.clusterMs.toFixed(1)} | ${share} | ${(100 * r.idle).toFixed(1)}% | ${r.bits}… |`);
     }
+    console.log(`Redis round trip of one update (SET + bounded GETRANGE of ${4 * 420_684 + 64} bytes): median ${rt.median.toFixed(1)} ms, fastest ${rt.min.toFixed(1)} ms`);
   } finally {
     await redis.stop();
   }

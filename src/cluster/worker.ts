@@ -211,11 +211,10 @@ export async function runClusterWorker(o: ClusterWorkerOptions): Promise<void> {
     if (o.signal?.aborted) stop();
     o.signal?.addEventListener('abort', stop, { once: true });
   });
-  await Promise.all([...runs.keys()].map(leave));
+  // Jobs in progress finish (up to the lock time); with Redis gone, the worker gives up on saying goodbye.
+  const within = (ms: number, p: Promise<unknown>) => Promise.race([p, new Promise((r) => setTimeout(r, ms).unref())]).catch(() => undefined);
+  await within(o.lockMs ?? 30_000, Promise.all([...runs.keys()].map(leave)));
   await pool.destroy();
-  await Promise.race([
-    Promise.all([redis.zrem(WORKERS_KEY, name), redis.hdel(WORKER_INFO_KEY, name)]),
-    new Promise((r) => setTimeout(r, 1000).unref()),
-  ]).catch(() => undefined);
+  await within(1000, Promise.all([redis.zrem(WORKERS_KEY, name), redis.hdel(WORKER_INFO_KEY, name)]));
   redis.disconnect();
 }

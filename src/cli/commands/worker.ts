@@ -59,7 +59,8 @@ export const workerCommand: Command = {
         log: (line) => process.stderr.write(`${line}\n`),
         signal: controller.signal,
       });
-      return 0;
+      // BullMQ's connections may still be reconnecting to a Redis that went away: nothing is left to do.
+      process.exit(0);
     } finally {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
