@@ -2,7 +2,9 @@
 // unfolded one), retry a failed job once, decode and validate each returning update, and hand the accepted
 // ones to `fold` in the round's client order (ascending id) through a reorder buffer — so what is folded does
 // not depend on arrival order or on the number of workers. A client whose job fails or whose update is
-// rejected is dropped with a one-line reason; it never reaches the fold.
+// rejected is dropped with a one-line reason; it never reaches the fold. An executor that publishes a whole
+// round at once (beginRound: the cluster) gets every client's first try before the dispatch starts; a failure
+// of the executor itself (ExecutorUnavailable) stops the run instead of dropping clients.
 import { wallNow, type ClientWork, type InjectedFault } from './client-job.js';
 import { ExecutorUnavailable, type ClientExecutor, type TrainedClient } from './executor.js';
 import type { ClientStateStore } from './client-state.js';

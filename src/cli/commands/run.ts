@@ -1,17 +1,17 @@
 // fedmm run: one experiment (one or more seeds/folds) into an output directory.
 import { resolve } from 'node:path';
+import { connect } from '../../cluster/connection.js';
 import { ClusterExecutor, type ClusterStatus } from '../../cluster/coordinator.js';
 import { ExecutorUnavailable } from '../../runtime/executor.js';
 import { formatOptions, parseArgs, UsageError, type OptionSpec } from '../args.js';
-import { connect } from '../../cluster/connection.js';
 import { CLUSTER_OPTIONS, clusterTarget, redactArgv } from '../cluster-options.js';
 import { runExperiment, shellCommand } from '../execute.js';
 import { Progress, progressMode } from '../progress.js';
 import { writeReport } from '../report/index.js';
 import { buildExecution, buildPlan, EXECUTION_OPTIONS, EXPERIMENT_OPTIONS, planLabel, type RunPlan } from '../run-options.js';
 import type { Command } from './command.js';
-import { interruptSignal, resultTable, runLines } from './shared.js';
 import { VERSION } from '../version.js';
+import { interruptSignal, resultTable, runLines } from './shared.js';
 
 export const OUTPUT_OPTIONS: readonly OptionSpec[] = [
   { name: 'out', kind: 'string', value: 'DIR', help: 'output directory (default results/<dataset>-<alg>-<fusion>)' },
