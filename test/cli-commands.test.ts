@@ -33,7 +33,7 @@ describe('fedmm help', () => {
       expect(r.stdout.split('\n').filter((l) => l.startsWith(`  fedmm ${c}`)).length, c).toBeGreaterThan(0);
       expect(fedmm(['help', c]).stdout).toBe(r.stdout);
     }
-  });
+  }, 180_000); // two fedmm processes per command, seconds each on a loaded machine
 
   test('run --help documents the FedMultimodal aliases', () => {
     const r = fedmm(['run', '--help']).stdout;
