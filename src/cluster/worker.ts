@@ -28,7 +28,7 @@ export interface ClusterWorkerOptions {
   readonly threads: number;
   /** This build's fedmm version: runs published by another version are refused. */
   readonly version: string;
-  /** Real data on this machine (replaces the path of a run's uci-har source). */
+  /** Real data on this machine (replaces the path of a run's real-data source). */
   readonly dataDir?: string | null;
   readonly log?: (line: string) => void;
   /** Stops the worker (its jobs in progress finish first). */
@@ -45,10 +45,10 @@ interface JoinedRun {
   readonly broadcasts: Map<string, Promise<SharedArrayBuffer>>;
 }
 
-/** The run's task spec as this machine reads it: a uci-har source points at dataDir when one is given. */
+/** The run's task spec as this machine reads it: a real-data source points at dataDir when one is given. */
 function localTask(task: TaskSpec, dataDir: string | null): TaskSpec {
-  const source = (task as { source?: { kind?: string } }).source;
-  return dataDir && source?.kind === 'uci-har' ? { ...task, source: { ...source, path: dataDir } } as TaskSpec : task;
+  const source = (task as { source?: { kind?: string; path?: string } }).source;
+  return dataDir && typeof source?.path === 'string' ? { ...task, source: { ...source, path: dataDir } } as TaskSpec : task;
 }
 
 /** Why this worker cannot compute a run exactly as its coordinator does, or null when it can. */
