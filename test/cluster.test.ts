@@ -23,6 +23,13 @@ const bits = (r: RunResult) => Buffer.from(r.weights.buffer, r.weights.byteOffse
 const evals = (r: RunResult) => r.history.map((h) => [h.round, h.accepted, h.trainLoss, h.dev, h.test]);
 
 let redis: PrivateRedis;
+/** Servers a test starts besides the shared one: stopped after the test whatever its outcome. */
+const ownServers: PrivateRedis[] = [];
+const ownRedis = async (password?: string) => {
+  const r = await startRedis(password);
+  ownServers.push(r);
+  return r;
+};
 const workers: ChildProcess[] = [];
 const dirs: string[] = [];
 const tmp = () => {
@@ -63,6 +70,7 @@ beforeAll(async () => {
 afterEach(async () => {
   for (const w of workers.splice(0)) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  for (const r of ownServers.splice(0)) await r.stop();
 });
 afterAll(async () => {
   await redis?.stop();
@@ -122,7 +130,7 @@ describe('cluster', () => {
   }, 240_000);
 
   it('stops with one line when Redis goes away, and --resume on a new Redis ends bit-identical', async () => {
-    const own = await startRedis();
+    const own = await ownRedis();
     const base: RunConfigInput = { task: logistic, algorithm: 'scaffold', rounds: 6, clientRate: 0.5, batchSize: 8, lr: 0.05, seed: 3, evalEvery: 1, checkpointEvery: 1, workers: 0 };
     const local = await runFederated({ ...base, outDir: tmp() }, { log: () => {} });
     const out = tmp();
@@ -130,18 +138,17 @@ describe('cluster', () => {
     const executor = await onCluster(own.url, { unreachableMs: 1500 });
     const stopped = runFederated({ ...base, outDir: out }, { log: () => {}, executor, onRound: (r) => r.round === 2 && void own.stop() });
     await expect(stopped).rejects.toThrow(/^cluster: (cannot reach Redis|Redis) at redis:\/\/127\.0\.0\.1:\d+/);
-    const again = await startRedis();
+    const again = await ownRedis();
     startWorker(again.url, 'b');
     const resumed = await runFederated({ ...base, outDir: out, resume: true }, { log: () => {}, executor: await onCluster(again.url) });
     expect(resumed.completedRounds).toBe(6);
     expect(bits(resumed)).toBe(bits(local));
     const rounds = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).round);
     expect(rounds).toEqual([0, 1, 2, 3, 4, 5]);
-    await again.stop();
   }, 120_000);
 
   it('refuses a wrong password and an unreachable Redis with one line, on both sides', async () => {
-    const locked = await startRedis('s3cret');
+    const locked = await ownRedis('s3cret');
     const wrong = `redis://:nope@127.0.0.1:${locked.port}`;
     const args = ['run', '--dataset', 'uci-har', '--scale', '0.05', '--rounds', '1', '--no-report', '--quiet'];
     const bad = await fedmmAsync([...args, '--out', join(tmp(), 'x'), '--cluster', wrong]);
