@@ -9,6 +9,7 @@ import * as nativeGemm from './native-gemm.js';
 import * as runtime from './runtime.js';
 import * as runtimeTfjs from './runtime-tfjs.js';
 import * as uciHarTrain from './uci-har-train.js';
+import * as secagg from './secagg.js';
 
 const modules: { name: string; run: () => Promise<void> }[] = [
   { name: 'engine', run: engine.run },
@@ -21,6 +22,7 @@ const modules: { name: string; run: () => Promise<void> }[] = [
   { name: 'audio-features', run: audioFeatures.run },
   { name: 'uci-har-train', run: uciHarTrain.run },
   { name: 'cluster', run: cluster.run },
+  { name: 'secagg', run: secagg.run },
 ];
 
 const wanted = process.argv.slice(2);

@@ -17,11 +17,25 @@ export function expandMask(seed: Uint8Array, out: Uint32Array): Uint32Array {
   return out;
 }
 
-/** Adds sign·mask(seed) to acc in Z_{2^32}, with `scratch` as the keystream buffer (both length P). */
+/** acc[P] += sign·mask(seed) in Z_{2^32}, with `scratch` [P] as the keystream buffer. */
 export function applyMask(acc: Uint32Array, seed: Uint8Array, sign: 1 | -1, scratch: Uint32Array): void {
   expandMask(seed, scratch);
-  if (sign > 0) for (let i = 0; i < acc.length; i++) acc[i] += scratch[i];
-  else for (let i = 0; i < acc.length; i++) acc[i] -= scratch[i];
+  if (sign > 0) addWords(acc, scratch);
+  else subtractWords(acc, scratch);
+}
+
+/** acc[P] += x[P] mod 2^32 (int32 views: wrapping adds stay small integers for the JIT). */
+export function addWords(acc: Uint32Array, x: Uint32Array): void {
+  const a = new Int32Array(acc.buffer, acc.byteOffset, acc.length);
+  const b = new Int32Array(x.buffer, x.byteOffset, x.length);
+  for (let i = 0; i < a.length; i++) a[i] = (a[i] + b[i]) | 0;
+}
+
+/** acc[P] −= x[P] mod 2^32. */
+export function subtractWords(acc: Uint32Array, x: Uint32Array): void {
+  const a = new Int32Array(acc.buffer, acc.byteOffset, acc.length);
+  const b = new Int32Array(x.buffer, x.byteOffset, x.length);
+  for (let i = 0; i < a.length; i++) a[i] = (a[i] - b[i]) | 0;
 }
 
 /** A 32-byte key agreed by two X25519 key pairs (either side computes the same), bound to `purpose`. */

@@ -17,7 +17,7 @@
 // Fewer than t holders answering for any secret the server needs, or fewer than t clients in a phase,
 // aborts the round with a message saying which.
 import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { agreeKey, applyMask } from './prg.js';
+import { addWords, agreeKey, applyMask } from './prg.js';
 import { FIELD_BYTES, bigintToBytes, bytesToBigint, combineShares, splitSecret, type Share } from './shamir.js';
 
 export class SecAggAbort extends Error {
@@ -270,7 +270,7 @@ export class SecAggServer {
     if (!this.sharedKeys.has(from)) throw new SecAggAbort(`party ${from} sent a masked input without having shared its keys`);
     if (this.masked.has(from)) throw new SecAggAbort(`party ${from} sent two masked inputs`);
     if (y.length !== this.sum.length) throw new SecAggAbort(`party ${from} sent ${y.length} values, expected ${this.sum.length}`);
-    for (let i = 0; i < y.length; i++) this.sum[i] += y[i];
+    addWords(this.sum, y);
     this.masked.add(from);
   }
 

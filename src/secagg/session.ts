@@ -1,8 +1,10 @@
 // One secure-aggregation round with every party simulated in this process: sets up keys and shares when
 // the cohort is known, masks each client's fixed-point input as it arrives (the server keeps only the
 // running masked sum), and unmasks at the end. Parties that never submit are dropouts after ShareKeys;
-// parties listed as silent also skip the unmasking round. Counts the bytes each party would send and receive.
+// parties listed as silent also skip the unmasking round. Counts the bytes each party would send and
+// receive and the CPU time each side spends.
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Rng } from '../random.js';
 import { defaultNeighbors, defaultThreshold, secAggGraph } from './graph.js';
 import { SecAggClient, SecAggServer, WIRE, type EncryptedShare, type SecAggParams, type UnmaskResponse } from './protocol.js';
@@ -26,10 +28,17 @@ export interface PartyTraffic {
   down: number;
 }
 
+/** CPU milliseconds: per party for its client-side work, and the server's total. */
+export interface SecAggCpu {
+  readonly clientMs: Float64Array;
+  serverMs: number;
+}
+
 export class SecAggSession {
   readonly params: SecAggParams;
   readonly neighbors: number;
   readonly traffic: PartyTraffic[];
+  readonly cpu: SecAggCpu;
   private readonly clients: SecAggClient[];
   private readonly server: SecAggServer;
 
@@ -41,25 +50,45 @@ export class SecAggSession {
     const threshold = options.threshold ?? Math.min(defaultThreshold(neighbors), neighbors + 1);
     this.params = { n, graph, threshold, length: options.length, roundSalt: new Uint8Array(randomBytes(32)) };
     this.server = new SecAggServer(this.params);
-    this.clients = Array.from({ length: n }, (_, id) => new SecAggClient(id, this.params));
     this.traffic = Array.from({ length: n }, () => ({ up: 0, down: 0 }));
+    this.cpu = { clientMs: new Float64Array(n), serverMs: 0 };
+    this.clients = Array.from({ length: n }, (_, id) => this.asClient(id, () => new SecAggClient(id, this.params)));
 
-    const rosters = this.server.collectAdvertisements(this.clients.map((c) => c.advertise()));
+    const ads = this.clients.map((c) => this.asClient(c.id, () => c.advertise()));
+    const rosters = this.asServer(() => this.server.collectAdvertisements(ads));
     const outgoing: EncryptedShare[][] = [];
     for (const c of this.clients) {
       this.traffic[c.id].up += WIRE.advertisement;
       const roster = rosters.get(c.id);
       if (!roster) continue;
       this.traffic[c.id].down += roster.length * WIRE.advertisement;
-      const shares = c.shareKeys(roster);
+      const shares = this.asClient(c.id, () => c.shareKeys(roster));
       this.traffic[c.id].up += shares.length * WIRE.encryptedShare;
       outgoing.push(shares);
     }
-    const inbox = this.server.routeShares(outgoing);
+    const inbox = this.asServer(() => this.server.routeShares(outgoing));
     for (const c of this.clients) {
       const mine = inbox.get(c.id) ?? [];
       this.traffic[c.id].down += mine.length * WIRE.encryptedShare;
-      c.receiveShares(mine);
+      this.asClient(c.id, () => c.receiveShares(mine));
+    }
+  }
+
+  private asClient<T>(party: number, work: () => T): T {
+    const t0 = performance.now();
+    try {
+      return work();
+    } finally {
+      this.cpu.clientMs[party] += performance.now() - t0;
+    }
+  }
+
+  private asServer<T>(work: () => T): T {
+    const t0 = performance.now();
+    try {
+      return work();
+    } finally {
+      this.cpu.serverMs += performance.now() - t0;
     }
   }
 
@@ -67,23 +96,23 @@ export class SecAggSession {
   submit(party: number, encoded: Uint32Array): void {
     const client = this.clients[party];
     if (!client) throw new Error(`secagg: no party ${party} in a cohort of ${this.params.n}`);
-    const masked = client.maskedInput(encoded);
+    const masked = this.asClient(party, () => client.maskedInput(encoded));
     this.traffic[party].up += masked.length * WIRE.maskedWord;
-    this.server.addMaskedInput(party, masked);
+    this.asServer(() => this.server.addMaskedInput(party, masked));
   }
 
   /** Round 3: Σ of the submitted inputs mod 2^32 [P]; `silent` parties submitted but do not answer. */
   finish(silent: ReadonlySet<number> = new Set()): Uint32Array {
-    const request = this.server.unmaskRequest();
+    const request = this.asServer(() => this.server.unmaskRequest());
     const responses: UnmaskResponse[] = [];
     for (const u of request.survivors) {
       if (silent.has(u)) continue;
       const k = this.params.graph[u].length;
       this.traffic[u].down += (k + 1) * (WIRE.partyId + 1); // each neighbour's status: survived or dropped
-      const r = this.clients[u].unmask(request);
+      const r = this.asClient(u, () => this.clients[u].unmask(request));
       this.traffic[u].up += (r.selfMaskShares.length + r.keyShares.length) * WIRE.shareReveal;
       responses.push(r);
     }
-    return this.server.unmaskedSum(request, responses);
+    return this.asServer(() => this.server.unmaskedSum(request, responses));
   }
 }
