@@ -11,3 +11,5 @@ export * as fl from './fl/index.js';
 export { runFederated, resolveRunConfig, type RunConfig, type RunConfigInput, type RunResult, type RoundRecord, type RunHooks } from './runtime/index.js';
 export * as data from './data/index.js';
 export * as models from './models/index.js';
+export * as privacy from './privacy/index.js';
+export * as secagg from './secagg/index.js';

@@ -28,7 +28,7 @@ function aggregate(settings: PrivacySettings, us: ClientUpdate[], cohort: number
   });
   for (const u of us) agg.add(u, u.numSamples);
   const participants = agg.participants;
-  return { means: agg.means(), participants, report: agg.report, state };
+  return { means: agg.means(), participants, report: agg.privacyReport, state };
 }
 
 const secagg = { neighbors: null, threshold: null, dropout: 0, range: 1 } as const;

@@ -93,7 +93,7 @@ describe('adaptive clipping (Andrew et al. 2021)', () => {
       for (let round = 0; round < 300; round++) {
         let unclipped = 0;
         for (let k = 0; k < m; k++) if (Math.exp(rng.normal(0, 0.5)) <= clip.value) unclipped++;
-        clip.update(unclipped, m, rng);
+        clip.update(unclipped, m, 1, rng);
         if (round >= 200) late.push(clip.value);
       }
       const avg = late.reduce((a, b) => a + b) / late.length;
@@ -106,7 +106,7 @@ describe('adaptive clipping (Andrew et al. 2021)', () => {
     expect(sigmaDelta ** -2 + (2 * 5) ** -2).toBeCloseTo(1, 12);
     expect(sigmaDelta).toBeGreaterThan(1);
     expect(() => deltaNoiseMultiplier(2, 0.9)).toThrow(/must exceed σ\/2 = 1/);
-    expect(new ClipNorm({ kind: 'fixed', norm: 0.7 }).update(3, 10, new Rng(1))).toBeNaN();
+    expect(new ClipNorm({ kind: 'fixed', norm: 0.7 }).update(3, 10, 1, new Rng(1))).toBeNaN();
   });
 });
 

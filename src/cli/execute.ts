@@ -10,6 +10,7 @@ import { detectSource } from '../data/sources.js';
 import type { DataConfig } from '../data/types.js';
 import { createModel } from '../models/factory.js';
 import { createTask, type TaskSpec } from '../fl/task.js';
+import { parseDpConfig, parseSecAggConfig } from '../privacy/settings.js';
 import { runFederated, type RoundRecord, type RunConfigInput, type RunResult } from '../runtime/index.js';
 import type { RunHooks } from '../runtime/scheduler.js';
 import { loadBuiltins } from '../runtime/plugins.js';
@@ -101,6 +102,8 @@ export function runConfig(plan: RunPlan, exec: Execution, repeat: Repeat, dir: s
     outDir: dir,
     resume,
     trace: exec.trace,
+    dp: parseDpConfig(plan.dp),
+    secagg: parseSecAggConfig(plan.secagg),
   };
 }
 
@@ -139,6 +142,7 @@ interface RuntimeResult {
   headlineMetric: string;
   totals: { updates: number; dropped: number };
   elapsedMs: number;
+  privacy?: { dp: { epsilon: number; delta: number } | null };
 }
 
 function repeatResult(repeat: Repeat, r: RuntimeResult): RepeatResult {
@@ -153,6 +157,7 @@ function repeatResult(repeat: Repeat, r: RuntimeResult): RepeatResult {
     elapsedMs: r.elapsedMs,
     updates: r.totals.updates,
     dropped: r.totals.dropped,
+    epsilon: r.privacy?.dp?.epsilon ?? null,
   };
 }
 
@@ -248,7 +253,9 @@ export async function runExperiment(plan: RunPlan, exec: Execution, options: Exp
     writeModel(plan, result.weights, join(dir, MODEL_FILE), { seed: String(repeat.seed), fold: String(repeat.fold ?? ''), rounds: String(result.completedRounds) });
     const summary = repeatResult(repeat, result);
     const best = summary.test?.[metric];
-    progress.finish(`done in ${duration(result.elapsedMs)}; test ${metric} ${pct(best)}% (best dev round ${summary.bestRound === null ? '-' : summary.bestRound + 1})`);
+    const dp = result.privacy?.dp;
+    const privacy = dp ? `; (ε, δ) = (${dp.epsilon.toFixed(2)}, ${dp.delta})` : '';
+    progress.finish(`done in ${duration(result.elapsedMs)}; test ${metric} ${pct(best)}% (best dev round ${summary.bestRound === null ? '-' : summary.bestRound + 1})${privacy}`);
     runs.push(summary);
   }
   const summary = summarize(plan, planLabel(plan), metric, runs);

@@ -26,6 +26,8 @@ export interface RepeatResult {
   readonly elapsedMs: number;
   readonly updates: number;
   readonly dropped: number;
+  /** DP runs: ε spent by the end (δ in the run's result.json); null without DP. */
+  readonly epsilon: number | null;
 }
 
 export interface ExperimentResult {

@@ -7,6 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { DATASET_IDS, getDataset, type DatasetId, type DatasetSpec } from '../data/registry.js';
+import { parseDpConfig, parseSecAggConfig } from '../privacy/settings.js';
 import { parseIntegerList, UsageError, VERBOSE_OPTION, type OptionSpec, type ParsedArgs } from './args.js';
 
 export const ALGORITHMS = ['fedavg', 'fedprox', 'fedrs', 'fedopt', 'scaffold'] as const;
@@ -56,6 +57,16 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
   { name: 'scale', kind: 'number', min: 0, max: 1, openMin: true, value: 'F', help: 'simulate this fraction of the true sample count (default 1)' },
   { name: 'eval-every', kind: 'integer', min: 1, value: 'N', aliases: ['test_frequency'], help: 'evaluate every N rounds: dev always, test where dev improves (default 1)' },
   { name: 'test-every', kind: 'integer', min: 0, value: 'N', help: 'also evaluate test every N rounds, for a full test curve (1: every evaluation round; default 0: only where dev improves, the same reported result)' },
+  { name: 'dp-clip', kind: 'string', value: 'C', help: "client-level DP-FedAvg: clip each client's delta to L2 norm C, or 'adaptive:<quantile>' (Andrew et al.); under DP clients are Poisson-sampled with rate --client-rate (the accountant's assumption); docs/privacy.md" },
+  { name: 'dp-noise', kind: 'number', min: 0, value: 'σ', help: 'DP noise multiplier σ: N(0, σ²C²) on the sum of clipped deltas' },
+  { name: 'dp-epsilon', kind: 'number', min: 0, openMin: true, value: 'ε', help: 'pick σ so that the planned rounds end at ε ≤ this (instead of --dp-noise)' },
+  { name: 'dp-delta', kind: 'number', min: 0, max: 1, openMin: true, openMax: true, value: 'δ', help: 'DP δ (default min(1e-5, 1/N^1.1))' },
+  { name: 'dp-mode', kind: 'string', value: 'MODE', choices: ['central', 'local'], help: "'central' (server adds noise, default) or 'local' (each client noises its own update)" },
+  { name: 'secagg', kind: 'flag', help: 'secure aggregation (SecAgg with the SecAgg+ graph): the server sees only masked updates' },
+  { name: 'secagg-threshold', kind: 'number', min: 0, openMin: true, value: 'T', help: 'SecAgg shares needed per secret: a count, or a fraction of the k + 1 holders (default a majority)' },
+  { name: 'secagg-neighbors', kind: 'integer', min: 1, value: 'K', help: 'SecAgg+ neighbours per client (default 3⌈log₂ n⌉; ≥ n − 1 = complete graph)' },
+  { name: 'secagg-dropout', ...rate, help: 'simulated share of each cohort that vanishes after key sharing (default 0)' },
+  { name: 'secagg-range', kind: 'number', min: 0, openMin: true, value: 'R', help: 'SecAgg fixed-point range without DP: coordinates clipped to ±R (default 1)' },
 ];
 
 /** Options about how a run executes (not what it computes). */
@@ -107,6 +118,26 @@ export interface RunPlan {
   readonly scale: number;
   readonly evalEvery: number;
   readonly testEvery: number;
+  /** Client-level DP (RunConfig's `dp`), or null. */
+  readonly dp: DpPlan | null;
+  /** Secure aggregation (RunConfig's `secagg`), or null. */
+  readonly secagg: SecAggPlan | null;
+}
+
+/** `dp` as plain JSON: clip norm or 'adaptive:<q>', σ or a target ε. */
+export interface DpPlan {
+  readonly mode: 'central' | 'local';
+  readonly clip: number | string;
+  readonly noise?: number;
+  readonly epsilon?: number;
+  readonly delta?: number;
+}
+
+export interface SecAggPlan {
+  readonly neighbors?: number;
+  readonly threshold?: number;
+  readonly dropout: number;
+  readonly range?: number;
 }
 
 /** How a plan is executed; not part of what it computes. */
@@ -237,7 +268,53 @@ export function buildPlan(args: ParsedArgs): RunPlan {
     scale,
     evalEvery: num(args, 'eval-every') ?? 1,
     testEvery: num(args, 'test-every') ?? 0,
+    dp: dpPlan(args),
+    secagg: secAggPlan(args),
   };
+}
+
+/** --dp-*: null when none is given; --dp-clip and one of --dp-noise / --dp-epsilon are then required. */
+function dpPlan(args: ParsedArgs): DpPlan | null {
+  const clip = str(args, 'dp-clip');
+  const noise = num(args, 'dp-noise');
+  const epsilon = num(args, 'dp-epsilon');
+  const delta = num(args, 'dp-delta');
+  const mode = str(args, 'dp-mode') as 'central' | 'local' | undefined;
+  if (clip === undefined && noise === undefined && epsilon === undefined && delta === undefined && mode === undefined) return null;
+  if (clip === undefined) throw new UsageError("DP needs --dp-clip (a norm C or 'adaptive:<quantile>')");
+  if ((noise === undefined) === (epsilon === undefined)) throw new UsageError('DP needs exactly one of --dp-noise σ and --dp-epsilon ε');
+  const plan: DpPlan = {
+    mode: mode ?? 'central', clip: Number.isFinite(Number(clip)) ? Number(clip) : clip,
+    ...(noise !== undefined ? { noise } : {}), ...(epsilon !== undefined ? { epsilon } : {}), ...(delta !== undefined ? { delta } : {}),
+  };
+  try {
+    parseDpConfig(plan);
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace(/^config: dp\.?/, '--dp-').replace('--dp- ', 'DP '));
+  }
+  return plan;
+}
+
+/** --secagg and its parameters (which need --secagg). */
+function secAggPlan(args: ParsedArgs): SecAggPlan | null {
+  const threshold = num(args, 'secagg-threshold');
+  const neighbors = num(args, 'secagg-neighbors');
+  const dropout = num(args, 'secagg-dropout');
+  const range = num(args, 'secagg-range');
+  if (!flag(args, 'secagg')) {
+    if ([threshold, neighbors, dropout, range].some((v) => v !== undefined)) throw new UsageError('--secagg-threshold, --secagg-neighbors, --secagg-dropout and --secagg-range need --secagg');
+    return null;
+  }
+  const plan: SecAggPlan = {
+    dropout: dropout ?? 0,
+    ...(threshold !== undefined ? { threshold } : {}), ...(neighbors !== undefined ? { neighbors } : {}), ...(range !== undefined ? { range } : {}),
+  };
+  try {
+    parseSecAggConfig(plan);
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace(/^config: secagg\./, '--secagg-'));
+  }
+  return plan;
 }
 
 /** Resolves the execution options. */
@@ -266,5 +343,6 @@ export function repeatsOf(plan: RunPlan): Repeat[] {
 /** A short label of a plan for tables and directory names: 'fedopt attention', 'fedavg acc-only'. */
 export function planLabel(plan: RunPlan): string {
   const alg = plan.algorithm === 'fedopt' && plan.serverOptimizer !== 'sgdm' ? `fedopt-${plan.serverOptimizer}` : plan.algorithm;
-  return `${alg} ${plan.modality ? `${plan.modality}-only` : plan.fusion}`;
+  const privacy = [plan.dp ? (plan.dp.mode === 'local' ? 'local-dp' : 'dp') : '', plan.secagg ? 'secagg' : ''].filter(Boolean).join('+');
+  return `${alg} ${plan.modality ? `${plan.modality}-only` : plan.fusion}${privacy ? ` ${privacy}` : ''}`;
 }

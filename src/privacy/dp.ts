@@ -19,7 +19,7 @@ export type ClipRule =
   /** Andrew et al.: target quantile γ, initial norm, geometric learning rate η, count noise σ_b (absolute). */
   | { readonly kind: 'adaptive'; readonly quantile: number; readonly initialNorm: number; readonly learningRate: number; readonly countNoise: number | null };
 
-/** Andrew et al.'s defaults: C₀ = 0.1, η = 0.2, σ_b = m/20. */
+/** Andrew et al.'s defaults: C₀ = 0.1, η = 0.2, σ_b = m/20 (at least σ here, see ClipNorm.countNoise). */
 export const ADAPTIVE_DEFAULTS = { initialNorm: 0.1, learningRate: 0.2, countNoiseFraction: 1 / 20 } as const;
 
 /** x[P] += N(0, std²) per coordinate. */
@@ -56,16 +56,20 @@ export class ClipNorm {
     return this.norm;
   }
 
-  /** Count noise σ_b for an expected cohort m (absolute, in clients). */
-  countNoise(expectedCohort: number): number {
+  /**
+   * Count noise σ_b for an expected cohort m (absolute, in clients) and the run's σ: given, else Andrew et
+   * al.'s m/20 — raised to σ for small cohorts, since the split needs σ_b > σ/2 (σ_b = σ costs the delta
+   * a factor 2/√3 ≈ 1.15 in noise).
+   */
+  countNoise(expectedCohort: number, sigma: number): number {
     if (this.rule.kind !== 'adaptive') return 0;
-    return this.rule.countNoise ?? expectedCohort * ADAPTIVE_DEFAULTS.countNoiseFraction;
+    return this.rule.countNoise ?? Math.max(expectedCohort * ADAPTIVE_DEFAULTS.countNoiseFraction, sigma);
   }
 
   /** After a round: `unclipped` clients of expected cohort m had ‖Δ‖ ≤ C; returns the noisy fraction used. */
-  update(unclipped: number, expectedCohort: number, rng: Rng): number {
+  update(unclipped: number, expectedCohort: number, sigma: number, rng: Rng): number {
     if (this.rule.kind !== 'adaptive') return NaN;
-    const fraction = (unclipped + rng.normal(0, this.countNoise(expectedCohort))) / expectedCohort;
+    const fraction = (unclipped + rng.normal(0, this.countNoise(expectedCohort, sigma))) / expectedCohort;
     this.norm *= Math.exp(-this.rule.learningRate * (fraction - this.rule.quantile));
     return fraction;
   }

@@ -33,7 +33,7 @@ export interface DpSettings {
 export interface SecAggSettings {
   /** SecAgg+ neighbours per client; null = defaultNeighbors(cohort). */
   readonly neighbors: number | null;
-  /** Shares needed to rebuild a secret; null = a strict majority of the k + 1 holders. */
+  /** Shares needed to rebuild a secret: a count, or a fraction in (0, 1) of the k + 1 holders; null = a strict majority. */
   readonly threshold: number | null;
   /** Probability that a client vanishes after sharing its keys, before sending its masked input. */
   readonly dropout: number;
@@ -59,9 +59,13 @@ export class PrivacyState {
 export interface PrivacyRoundReport {
   epsilon?: number;
   delta?: number;
+  /** The clip norm of this round, and of the next (adaptive clipping moves it). */
   clipNorm?: number;
+  nextClipNorm?: number;
   /** The noisy unclipped fraction that moved an adaptive clip norm. */
   unclippedFraction?: number;
+  /** Local DP: the clients whose noised updates were released (the per-client accounting replays them on resume). */
+  contributors?: number[];
   secagg?: {
     survivors: number;
     /** Simulated dropouts plus clients whose training failed. */
@@ -109,7 +113,7 @@ export class PrivateRoundAggregator {
   private unclippedClear = 0;
   private clippedCoordinates = 0;
   private result: RoundMeans | null = null;
-  readonly report: PrivacyRoundReport = {};
+  readonly privacyReport: PrivacyRoundReport = {};
 
   constructor(private readonly state: PrivacyState, private readonly options: PrivateRoundOptions) {
     const { settings } = state;
@@ -212,7 +216,7 @@ export class PrivateRoundAggregator {
       } catch (e) {
         if (!(e instanceof SecAggAbort)) throw e;
         this.options.log(`round ${this.options.round}: ${e.message}`);
-        this.report.secagg = { ...base, overheadBytesPerClient: 0, clientCpuMs: 0, serverCpuMs: this.session.cpu.serverMs, aborted: e.message };
+        this.privacyReport.secagg = { ...base, overheadBytesPerClient: 0, clientCpuMs: 0, serverCpuMs: this.session.cpu.serverMs, aborted: e.message };
         this.result = { delta: new Float32Array(P), extras: {}, participants: 0, totalWeight: 0 };
         return this.result;
       }
@@ -230,7 +234,7 @@ export class PrivateRoundAggregator {
         clientMs += this.session.cpu.clientMs[party];
       }
       const k = Math.max(1, this.added);
-      this.report.secagg = { ...base, overheadBytesPerClient: Math.round(overhead / k), clientCpuMs: clientMs / k, serverCpuMs: this.session.cpu.serverMs };
+      this.privacyReport.secagg = { ...base, overheadBytesPerClient: Math.round(overhead / k), clientCpuMs: clientMs / k, serverCpuMs: this.session.cpu.serverMs };
     }
     const stats = { unclipped, clients: this.added };
     let mean: Float32Array;
@@ -245,21 +249,23 @@ export class PrivateRoundAggregator {
       if (sum) total.addSum(sum, stats);
       if (dp.mode === 'central') {
         const sigmaDelta = dp.clip.kind === 'adaptive'
-          ? deltaNoiseMultiplier(dp.noiseMultiplier, this.state.clip!.countNoise(this.options.expectedCohort))
+          ? deltaNoiseMultiplier(dp.noiseMultiplier, this.state.clip!.countNoise(this.options.expectedCohort, dp.noiseMultiplier))
           : dp.noiseMultiplier;
         mean = total.noisyMean(sigmaDelta, this.options.expectedCohort, noiseRng);
       } else {
         mean = total.noisyMean(0, Math.max(1, this.added), noiseRng);
       }
-      this.report.clipNorm = this.clipNorm;
+      this.privacyReport.clipNorm = this.clipNorm;
       if (dp.clip.kind === 'adaptive') {
         const m = dp.mode === 'central' ? this.options.expectedCohort : Math.max(1, this.added);
-        this.report.unclippedFraction = this.state.clip!.update(unclipped, m, noiseRng.fork('count'));
+        this.privacyReport.unclippedFraction = this.state.clip!.update(unclipped, m, dp.noiseMultiplier, noiseRng.fork('count'));
       }
+      this.privacyReport.nextClipNorm = this.state.clip!.value;
       this.state.accountant!.recordRound(this.contributors);
+      if (dp.mode === 'local') this.privacyReport.contributors = [...this.contributors];
       const spent = this.state.accountant!.spent();
-      this.report.epsilon = spent.epsilon;
-      this.report.delta = dp.delta;
+      this.privacyReport.epsilon = spent.epsilon;
+      this.privacyReport.delta = dp.delta;
     }
     this.result = { delta: mean, extras: {}, participants: this.added, totalWeight: this.dp ? this.added : sumWeight };
     return this.result;

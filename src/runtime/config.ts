@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { getDataset, type HyperParams } from '../data/registry.js';
 import type { InjectedFault } from './client-job.js';
 import type { TaskSpec } from '../fl/task.js';
+import { parseDpConfig, parseSecAggConfig, type DpConfig, type SecAggConfig } from '../privacy/settings.js';
 
 export type Fusion = 'attention' | 'concat';
 
@@ -240,6 +241,16 @@ const FIELDS = {
       if (!Array.isArray(p) || p.some((x) => typeof x !== 'string' || x === '')) fail('plugins', 'a list of module paths', p);
       return p as string[];
     },
+  }),
+  dp: field<DpConfig | null>({
+    shown: 'null', digest: true,
+    doc: "client-level DP-FedAvg (docs/privacy.md): `{ clip: C \\| 'adaptive:<quantile>', noise: σ \\| epsilon: ε, mode: 'central' \\| 'local' ('central'), delta (min(1e-5, N^-1.1)) }`; clients are then Poisson-sampled with rate `clientRate`",
+    resolve: (v) => parseDpConfig(v),
+  }),
+  secagg: field<SecAggConfig | null>({
+    shown: 'null', digest: true,
+    doc: 'secure aggregation (SecAgg+): `true` or `{ neighbors (3⌈log₂ n⌉), threshold (count, or fraction of the k + 1 holders; majority), dropout (0), range (1, fixed-point range without DP) }`',
+    resolve: (v) => parseSecAggConfig(v),
   }),
   faults: field<readonly FaultSpec[]>({
     shown: '`[]`', digest: false, doc: "injected faults `{ round, client, kind: 'throw' \\| 'crash' \\| 'malformed' \\| 'nan', times (1) }`",

@@ -1,8 +1,9 @@
 // One federated round: select → broadcast → train → fold → server step.
 //
 // The round's clients are int(rate·N) drawn by a generator seeded with the round number (so every algorithm
-// sees the same schedule), less the inactive ones. The global weights and the strategy's broadcast vectors
-// are published to the executor, the train step trains the clients and hands back their accepted updates in
+// sees the same schedule), or the task's own schedule, or — in a differentially private run — each client
+// with probability rate (Poisson sampling, what the accountant assumes); less the inactive ones. The global
+// weights and the strategy's broadcast vectors are published to the executor, the train step trains the clients and hands back their accepted updates in
 // client-id order, and each is folded into the round's aggregator (a weighted mean of the delta and of every
 // extra, in float64) and its client state staged. With fewer than ceil(minClientFraction · selected)
 // accepted updates the round is tried again (or the run stops); else the server step updates the global
@@ -16,6 +17,7 @@ import { RoundAccumulator } from './fold.js';
 import { emptyTimings, type PhaseTimings } from './profile.js';
 import { trainClients, type DroppedClient, type TrainStepContext } from './train-step.js';
 import type { Metrics } from '../fl/task.js';
+import type { PrivacyRoundReport } from '../privacy/private-aggregator.js';
 
 /** One line of metrics.jsonl. */
 export interface RoundRecord {
@@ -39,6 +41,8 @@ export interface RoundRecord {
   /** 1 − Σ local-train time / (parallel lanes × round time without evaluation and checkpoint). */
   overheadShare: number;
   droppedClients: DroppedClient[];
+  /** Private runs: ε so far, the clip norm, SecAgg's survivors and costs (see docs/privacy.md). */
+  privacy?: PrivacyRoundReport;
 }
 
 export interface RunTotals {
@@ -54,14 +58,18 @@ export interface RoundAggregator {
   /** Updates added so far. */
   readonly participants: number;
   means(): RoundMeans;
+  /** What the round's record reports about privacy (private aggregators only). */
+  readonly privacyReport?: PrivacyRoundReport;
 }
 
 export interface RoundContext extends TrainStepContext {
   readonly task: Task;
   readonly server: ServerStrategy;
   readonly config: Pick<RunConfig, 'clientRate' | 'minClientFraction' | 'onShortRound' | 'maxRoundAttempts'>;
-  /** A fresh aggregator for one attempt of a round. */
-  newAggregator(): RoundAggregator;
+  /** A fresh aggregator for one attempt of a round over its (active) clients, ascending. */
+  newAggregator(round: number, clients: Int32Array): RoundAggregator;
+  /** The round's clients before the inactive ones are removed (private runs: Poisson sampling); default: the task's schedule, else `sampleClients`. */
+  selectClients?(round: number): Int32Array;
 }
 
 /** The round's clients: int(rate·N) (at least 1) drawn without replacement by a generator seeded with the round, ascending. */
@@ -70,11 +78,20 @@ export function sampleClients(round: number, numClients: number, rate: number): 
   return new Rng(round).sampleWithoutReplacement(numClients, k).sort();
 }
 
+/** Poisson sampling: each of the N clients joins round `round` independently with probability `rate`, ascending. */
+export function poissonSampleClients(round: number, numClients: number, rate: number): Int32Array {
+  const rng = new Rng(round).fork('poisson');
+  const out: number[] = [];
+  for (let k = 0; k < numClients; k++) if (rng.bernoulli(rate)) out.push(k);
+  return Int32Array.from(out);
+}
+
 /** Runs round `round` on `global` (updated in place); counts drops, retries and repeats into `totals`. */
 export async function runRound(ctx: RoundContext, round: number, global: Float32Array, totals: RunTotals): Promise<RoundRecord> {
   const { task, server, store, executor, trace, config } = ctx;
   const roundStart = wallNow();
-  const sampled = task.scheduleClients?.(round, config.clientRate) ?? sampleClients(round, task.numClients, config.clientRate);
+  // A private run's Poisson sampling first (the accountant assumes it), else the task's own schedule, else the default.
+  const sampled = ctx.selectClients?.(round) ?? task.scheduleClients?.(round, config.clientRate) ?? sampleClients(round, task.numClients, config.clientRate);
   const ids = task.isActive ? sampled.filter((k) => task.isActive!(k)) : sampled;
   const need = Math.ceil(config.minClientFraction * ids.length);
   let broadcastMs = 0;
@@ -86,7 +103,7 @@ export async function runRound(ctx: RoundContext, round: number, global: Float32
     trace?.span(0, `broadcast ${round}`, 'broadcast', b0, b1);
 
     const timings = emptyTimings();
-    const aggregator = ctx.newAggregator();
+    const aggregator = ctx.newAggregator(round, ids);
     let lossSum = 0;
     let sampleSum = 0;
     const { retried, dropped } = await trainClients(ctx, round, ids, timings, (u) => {
@@ -135,6 +152,7 @@ export async function runRound(ctx: RoundContext, round: number, global: Float32
       phases: timings,
       overheadShare: 0,
       droppedClients: dropped,
+      ...(aggregator.privacyReport ? { privacy: aggregator.privacyReport } : {}),
     };
   }
 }

@@ -10,6 +10,7 @@ import type { Metrics, Task } from '../fl/task.js';
 import type { ClientStateStore } from './client-state.js';
 import type { RunConfig } from './config.js';
 import type { ClientExecutor } from './executor.js';
+import type { PrivacySummary } from './privacy.js';
 import type { TraceWriter } from './profile.js';
 import type { RoundRecord, RunTotals } from './round.js';
 
@@ -52,6 +53,8 @@ export interface RunResult {
   totals: RunTotals;
   elapsedMs: number;
   outDir: string | null;
+  /** Private runs: the guarantee (final ε, δ, σ, sampling) and the SecAgg settings. */
+  privacy?: PrivacySummary;
 }
 
 export interface RunCallback {

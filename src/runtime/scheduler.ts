@@ -13,6 +13,7 @@ import { ClientStateStore } from './client-state.js';
 import { resolveRunConfig, type RunConfig, type RunConfigInput } from './config.js';
 import { LocalExecutor, type ClientExecutor, type RunSpec } from './executor.js';
 import { loadBuiltins, loadPlugins } from './plugins.js';
+import { setupPrivacy, type RunPrivacyWiring } from './privacy.js';
 import { meanAggregator, runRound, type RoundContext, type RoundRecord } from './round.js';
 import type { RunCallback, RunResult, RunState } from './run-state.js';
 import { checkpoints } from './callbacks/checkpoints.js';
@@ -38,11 +39,14 @@ export interface RunHooks {
 }
 
 /** The built-in callbacks of a run, in calling order. */
-function builtinCallbacks(config: RunConfig, hooks: RunHooks): RunCallback[] {
+function builtinCallbacks(config: RunConfig, hooks: RunHooks, privacy: RunPrivacyWiring | null): RunCallback[] {
   const out: RunCallback[] = [evaluation()];
   const dir = config.outDir;
+  if (dir) out.push(checkpoints(dir));
+  // After a resume restored the round records: the accountant and the clip norm are replayed from them.
+  if (privacy) out.push({ onTrainBegin: (run) => privacy.restore(run.history) });
   if (dir) {
-    out.push(checkpoints(dir), metricsFile(dir), runFiles(dir));
+    out.push(metricsFile(dir), runFiles(dir));
     if (config.trace) out.push(traceFile(dir));
   }
   if (hooks.onRound) out.push(progress(hooks.onRound));
@@ -96,15 +100,17 @@ export async function runFederated(input: RunConfigInput | RunConfig, hooks: Run
     trace: null,
     log,
   };
+  const privacy = setupPrivacy(config, task, server, log);
   const ctx: RoundContext = {
     task, server, config, log, executor: run.executor, store: run.store, numParams: P, extraNames: server.extraNames,
     window: config.window, retryFailed: config.retryFailed, faultFor: faultInjector(config),
-    newAggregator: meanAggregator(P, server),
+    newAggregator: privacy ? privacy.newAggregator : meanAggregator(P, server),
+    ...(privacy?.selectClients ? { selectClients: privacy.selectClients } : {}),
     get trace() {
       return run.trace;
     },
   };
-  const callbacks = [...builtinCallbacks(config, hooks), ...(hooks.callbacks ?? [])];
+  const callbacks = [...builtinCallbacks(config, hooks, privacy), ...(hooks.callbacks ?? [])];
 
   let result: RunResult | null = null;
   try {
@@ -129,6 +135,7 @@ export async function runFederated(input: RunConfigInput | RunConfig, hooks: Run
     result = {
       config, completedRounds: run.completedRounds, aborted, weights: run.global, best: run.best, headlineMetric: task.headlineMetric,
       history: run.history, totals: run.totals, elapsedMs: wallNow() - t0, outDir: config.outDir,
+      ...(privacy ? { privacy: privacy.summary(run.history) } : {}),
     };
     return result;
   } finally {

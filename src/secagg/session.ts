@@ -16,7 +16,7 @@ export interface SecAggSessionOptions {
   readonly length: number;
   /** SecAgg+ neighbours k (default: defaultNeighbors(n)); ≥ n − 1 = complete graph. */
   readonly neighbors?: number;
-  /** Shares needed per secret (default: a strict majority of the k + 1 holders). */
+  /** Shares needed per secret: a count, or a fraction in (0, 1) of the k + 1 holders (default: a strict majority). */
   readonly threshold?: number;
   /** Draws the graph. */
   readonly rng: Rng;
@@ -47,7 +47,8 @@ export class SecAggSession {
     const neighbors = Math.min(options.neighbors ?? defaultNeighbors(n), n - 1);
     this.neighbors = neighbors;
     const graph = secAggGraph(n, neighbors, options.rng);
-    const threshold = options.threshold ?? Math.min(defaultThreshold(neighbors), neighbors + 1);
+    const t = options.threshold;
+    const threshold = t === undefined ? Math.min(defaultThreshold(neighbors), neighbors + 1) : t < 1 ? Math.max(1, Math.ceil(t * (neighbors + 1))) : t;
     this.params = { n, graph, threshold, length: options.length, roundSalt: new Uint8Array(randomBytes(32)) };
     this.server = new SecAggServer(this.params);
     this.traffic = Array.from({ length: n }, () => ({ up: 0, down: 0 }));

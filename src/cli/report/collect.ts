@@ -17,6 +17,8 @@ export interface RoundLine {
   readonly dev?: Record<string, number>;
   readonly test?: Record<string, number>;
   readonly phases: Record<string, number>;
+  /** Private runs: ε spent so far. */
+  readonly privacy?: { readonly epsilon?: number };
 }
 
 export interface PartitionFile {
@@ -64,6 +66,7 @@ function runSoFar(name: string, seed: number, fold: number | null, rounds: reado
     elapsedMs: rounds.reduce((a, r) => a + (r.phases.round ?? 0), 0),
     updates: rounds.reduce((a, r) => a + r.accepted, 0),
     dropped: rounds.reduce((a, r) => a + r.dropped, 0),
+    epsilon: rounds.at(-1)?.privacy?.epsilon ?? null,
   };
 }
 

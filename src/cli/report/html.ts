@@ -40,7 +40,7 @@ export function progressOf(e: ExperimentData): string {
 }
 
 function summaryTable(exps: readonly ExperimentData[]): string {
-  const head = ['experiment', 'dataset', 'method', 'α', 'missing mod.', 'missing lab.', 'label noise', 'metric', 'test % (best dev round)', 'dev %', 'accuracy %', 'best round', 'runs', 'rounds', 'time s'];
+  const head = ['experiment', 'dataset', 'method', 'α', 'missing mod.', 'missing lab.', 'label noise', 'metric', 'test % (best dev round)', 'dev %', 'accuracy %', 'best round', 'runs', 'rounds', 'ε (DP)', 'time s'];
   const rows = exps.map((e) => {
     const r = e.result;
     const n = r.runs.length;
@@ -48,6 +48,8 @@ function summaryTable(exps: readonly ExperimentData[]): string {
     const devMean = devs.length ? devs.reduce((a, b) => a + b, 0) / devs.length : NaN;
     const acc = r.mean.accuracy;
     const time = r.runs.reduce((a, x) => a + x.elapsedMs, 0) / 1000;
+    const epsilons = r.runs.map((x) => x.epsilon).filter((v): v is number => typeof v === 'number');
+    const epsilon = epsilons.length ? Math.max(...epsilons) : NaN;
     const cells = [
       `<td>${esc(e.name)}${e.finished ? '' : ` <span class="running">${esc(progressOf(e))}</span>`}</td>`,
       `<td>${esc(r.dataset)}</td>`,
@@ -63,6 +65,7 @@ function summaryTable(exps: readonly ExperimentData[]): string {
       `<td class="num">${r.runs.map((x) => (x.bestRound === null ? '-' : x.bestRound + 1)).join(', ')}</td>`,
       `<td class="num">${n}</td>`,
       `<td class="num">${Math.max(...r.runs.map((x) => x.completedRounds))}</td>`,
+      `<td class="num" data-value="${Number.isNaN(epsilon) ? '' : epsilon}">${Number.isNaN(epsilon) ? '-' : epsilon.toFixed(2)}</td>`,
       `<td class="num" data-value="${time}">${time.toFixed(1)}</td>`,
     ];
     return `<tr>${cells.join('')}</tr>`;
