@@ -162,7 +162,7 @@ describe('grids', () => {
   });
 
   test('the shipped grids parse and resolve', () => {
-    for (const name of ['paper-base', 'robustness-uci-har', 'reproduce-uci-har', 'smoke', 'start']) {
+    for (const name of ['paper-base', 'robustness-uci-har', 'reproduce-uci-har', 'smoke', 'start', 'dp-uci-har']) {
       const g = loadGrid(join(process.cwd(), 'grids', `${name}.json`));
       for (const c of g.cells) expect(() => buildPlan(c.args)).not.toThrow();
     }
