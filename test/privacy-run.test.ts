@@ -71,6 +71,14 @@ describe('private runs', () => {
     expect(resumed.privacy!.dp!.finalClipNorm).toBe(a.privacy!.dp!.finalClipNorm);
   });
 
+  it('learns under central DP at ε = 8 when cohorts are large (500 clients, m = 100 per round)', async () => {
+    const many = { ...task, numClients: 500 };
+    const r = await runFederated({ ...base, task: many, rounds: 20, clientRate: 0.2, evalEvery: 20, dp: { clip: 0.5, epsilon: 8 } }, quiet);
+    expect(r.privacy!.dp!.epsilon).toBeLessThanOrEqual(8);
+    expect(r.privacy!.dp!.noiseMultiplier).toBeGreaterThan(0.9);
+    expect(r.history.at(-1)!.test!.accuracy).toBeGreaterThan(0.85); // 3 classes: chance ≈ 0.33; no DP: 0.95
+  });
+
   it('local DP reports the per-client guarantee', async () => {
     const r = await runFederated({ ...base, dp: { mode: 'local', clip: 1, noise: 4 } }, quiet);
     const most = new Map<number, number>();
