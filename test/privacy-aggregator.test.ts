@@ -108,6 +108,13 @@ describe('private round aggregator', () => {
     expect(r.means.delta.every((v) => v === 0)).toBe(true);
   });
 
+  it('a cohort too small for the threshold aborts the round instead of the run', () => {
+    const logs: string[] = [];
+    const r = aggregate({ dp: null, secagg: { ...secagg, threshold: 5 } }, updates([2, 3, 9], 0.1), [2, 3, 9], { logs });
+    expect(r.participants).toBe(0);
+    expect(logs[0]).toMatch(/round 0: secure aggregation aborted: cohort of 3: threshold must be an integer in \[1, 3\]/);
+  });
+
   it('simulated dropout removes clients after key sharing, reproducibly per seed', () => {
     const settings = { dp: null, secagg: { ...secagg, dropout: 0.4, threshold: 2 } };
     const many = Array.from({ length: 20 }, (_, i) => i);

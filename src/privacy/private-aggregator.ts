@@ -109,10 +109,11 @@ export class PrivateRoundAggregator {
   private added = 0;
   /** Clients whose update went into the sum, in arrival order. */
   private readonly contributors: number[] = [];
-  private totalWeight = 0;
   private unclippedClear = 0;
   private clippedCoordinates = 0;
   private result: RoundMeans | null = null;
+  /** Why SecAgg could not even be set up for this cohort (the round then aborts). */
+  private setupFailure: string | null = null;
   readonly privacyReport: PrivacyRoundReport = {};
 
   constructor(private readonly state: PrivacyState, private readonly options: PrivateRoundOptions) {
@@ -129,11 +130,16 @@ export class PrivateRoundAggregator {
       const range = this.dp ? this.secAggRange() : settings.secagg.range;
       this.fixed = fixedPoint(range, Math.max(1, n));
       if (n > 0) {
-        this.session = new SecAggSession({
-          parties: n, length: width, rng: root.fork('graph'),
-          ...(settings.secagg.neighbors !== null ? { neighbors: settings.secagg.neighbors } : {}),
-          ...(settings.secagg.threshold !== null ? { threshold: settings.secagg.threshold } : {}),
-        });
+        try {
+          this.session = new SecAggSession({
+            parties: n, length: width, rng: root.fork('graph'),
+            ...(settings.secagg.neighbors !== null ? { neighbors: settings.secagg.neighbors } : {}),
+            ...(settings.secagg.threshold !== null ? { threshold: settings.secagg.threshold } : {}),
+          });
+        } catch (e) {
+          // E.g. a threshold above a small (Poisson-sampled) cohort's share holders: this round cannot run.
+          this.setupFailure = `secure aggregation aborted: cohort of ${n}: ${(e as Error).message.replace(/^secagg: /, '')}`;
+        }
       }
       options.cohort.forEach((client, party) => this.partyOf.set(client, party));
       const drops = root.fork('dropout');
@@ -161,6 +167,7 @@ export class PrivateRoundAggregator {
       unclipped = norm <= this.clipNorm ? 1 : 0;
       if (this.dp.mode === 'local') addGaussianNoise(delta, this.dp.noiseMultiplier * this.clipNorm, this.clientRng.fork(update.clientId));
     }
+    if (this.setupFailure) return;
     if (this.session) {
       const party = this.partyOf.get(update.clientId);
       if (party === undefined) throw new Error(`private aggregator: client ${update.clientId} is not in round ${this.options.round}'s cohort`);
@@ -173,7 +180,6 @@ export class PrivateRoundAggregator {
         const w = weight / this.options.weightCap;
         for (let i = 0; i < delta.length; i++) plain[i] = w * delta[i];
         plain[delta.length] = w * range;
-        this.totalWeight += weight;
       } else {
         plain.set(delta);
         if (this.extra === 'unclipped') plain[delta.length] = unclipped * range;
@@ -202,8 +208,17 @@ export class PrivateRoundAggregator {
     if (this.result) return this.result;
     const P = this.options.numParams;
     let sum: Float32Array | null = null;
+    if (this.setupFailure) {
+      this.options.log(`round ${this.options.round}: ${this.setupFailure}`);
+      this.privacyReport.secagg = {
+        survivors: 0, dropped: this.options.cohort.length, neighbors: 0, threshold: 0, clippedCoordinates: 0,
+        overheadBytesPerClient: 0, clientCpuMs: 0, serverCpuMs: 0, aborted: this.setupFailure,
+      };
+      this.result = { delta: new Float32Array(P), extras: {}, participants: 0, totalWeight: 0 };
+      return this.result;
+    }
     let unclipped = this.unclippedClear;
-    let sumWeight = this.totalWeight;
+    let sumWeight = 0;
     if (this.session) {
       const silent = this.options.cohort.length - this.added;
       const base = {
