@@ -378,9 +378,11 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
 
 // ---- aggregation ----
 
-Napi::Value Sum(const Napi::CallbackInfo& info) {
-  auto x = f32(info, 0, "sum", "x");
-  return Napi::Number::New(info.Env(), T().sum(x.p, x.n));
+Napi::Value ReadBytes(const Napi::CallbackInfo& info) {
+  if (!info[0].IsTypedArray()) fail(info.Env(), "readBytes: x must be a typed array");
+  Napi::TypedArray a = info[0].As<Napi::TypedArray>();
+  const uint8_t* p = static_cast<const uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset();
+  return Napi::Number::New(info.Env(), (double)(T().read_bytes(p, a.ByteLength()) & 0xffff));
 }
 
 Napi::Value FindNonFinite(const Napi::CallbackInfo& info) {
@@ -388,46 +390,28 @@ Napi::Value FindNonFinite(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), (double)T().find_nonfinite(x.p, x.n));
 }
 
-Napi::Value CopyCheck(const Napi::CallbackInfo& info) {
-  const char* fn = "copyCheck";
-  auto s = f32(info, 0, fn, "src");
-  auto d = f32(info, 1, fn, "dst");
-  need(info, d, s.n, fn, "dst");
-  const size_t threads = thread_arg(info, 2, fn);
+Napi::Value FoldGroup(const Napi::CallbackInfo& info) {
+  const char* fn = "foldGroup";
+  auto in = f64(info, 0, fn, "accIn");
+  auto out = f64(info, 1, fn, "accOut");
+  need(info, out, in.n, fn, "accOut");
+  if (in.n > 0 && out.p == in.p) fail(info.Env(), "foldGroup: accIn and accOut must be different buffers");
+  auto& ups = update_list(info, 2, in.n, fn);
+  auto c = f64(info, 3, fn, "coefficients");
+  const size_t G = count(info, 4, fn, "count");
+  if (G > ups.size()) fail(info.Env(), "foldGroup: count exceeds the number of updates");
+  need(info, c, G, fn, "coefficients");
+  const size_t threads = thread_arg(info, 5, fn);
   const KernelTable& k = T();
-  if (threads == 1) return Napi::Number::New(info.Env(), (double)k.copy_check(s.p, d.p, s.n));
-  // each range reports its own first non-finite index; the smallest one is the array's first
-  std::atomic<int64_t> first{-1};
-  parallel_ranges(s.n, threads, [&](size_t b, size_t e) {
-    const int64_t bad = k.copy_check(s.p + b, d.p + b, e - b);
-    if (bad < 0) return;
-    int64_t idx = (int64_t)b + bad, cur = first.load();
-    while ((cur < 0 || idx < cur) && !first.compare_exchange_weak(cur, idx)) {}
-  });
-  return Napi::Number::New(info.Env(), (double)first.load());
-}
-
-Napi::Value Fold(const Napi::CallbackInfo& info) {
-  const char* fn = "fold";
-  auto acc = f64(info, 0, fn, "acc");
-  auto& ups = update_list(info, 1, acc.n, fn);
-  auto w = f64(info, 2, fn, "weights");
-  const size_t G = count(info, 3, fn, "count");
-  if (G > ups.size()) fail(info.Env(), "fold: count exceeds the number of updates");
-  need(info, w, G, fn, "weights");
-  const size_t threads = thread_arg(info, 4, fn);
-  const KernelTable& k = T();
-  if (threads == 1) {
-    k.fold(acc.p, ups.data(), w.p, G, acc.n);
-    return info.Env().Undefined();
-  }
+  if (threads == 1) return Napi::Boolean::New(info.Env(), k.fold_group(in.p, out.p, ups.data(), c.p, G, in.n));
   const std::vector<const float*> base(ups.begin(), ups.begin() + G);
-  parallel_ranges(acc.n, threads, [&](size_t b, size_t e) {
+  std::atomic<bool> finite{true};
+  parallel_ranges(in.n, threads, [&](size_t b, size_t e) {
     std::vector<const float*> shifted(G);
     for (size_t g = 0; g < G; g++) shifted[g] = base[g] + b;
-    k.fold(acc.p + b, shifted.data(), w.p, G, e - b);
+    if (!k.fold_group(in.p + b, out.p + b, shifted.data(), c.p, G, e - b)) finite = false;
   });
-  return info.Env().Undefined();
+  return Napi::Boolean::New(info.Env(), finite.load());
 }
 
 Napi::Value FinishMean(const Napi::CallbackInfo& info) {
@@ -472,6 +456,30 @@ Napi::Value TrimmedMean(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value PairwiseSqDist(const Napi::CallbackInfo& info) {
+  const char* fn = "pairwiseSqDist";
+  auto out = f64(info, 1, fn, "out");
+  const size_t P = count(info, 2, fn, "size");
+  auto& ups = update_list(info, 0, P, fn);
+  const size_t K = ups.size();
+  if (K == 0) fail(info.Env(), "pairwiseSqDist: needs at least one update");
+  need(info, out, prod(info, fn, {K, K}), fn, "out");
+  static thread_local std::vector<double> lanes;
+  lanes.resize(K * (K - 1) / 2 * 32 + 1);
+  T().pairwise_sq_dist(ups.data(), K, P, out.p, lanes.data());
+  return info.Env().Undefined();
+}
+
+Napi::Value ClosestToMedianMean(const Napi::CallbackInfo& info) {
+  const char* fn = "closestToMedianMean";
+  const size_t beta = count(info, 1, fn, "beta");
+  auto out = f32(info, 2, fn, "out");
+  auto& ups = update_list(info, 0, out.n, fn);
+  if (beta < 1 || beta > ups.size()) fail(info.Env(), "closestToMedianMean: beta must be in 1..number of updates");
+  T().closest_to_median_mean(ups.data(), ups.size(), out.n, beta, out.p, float_scratch(ups.size()));
+  return info.Env().Undefined();
+}
+
 Napi::Value FedoptStep(const Napi::CallbackInfo& info) {
   const char* fn = "fedoptStep";
   const double rule = num(info, 0, fn, "rule");
@@ -500,40 +508,6 @@ Napi::Value ServerSgdStep(const Napi::CallbackInfo& info) {
     need(info, m, p.n, fn, "momentumBuf");
   }
   T().server_sgd_step(p.p, g.p, m.p, p.n, lr, mom);
-  return info.Env().Undefined();
-}
-
-Napi::Value ScaffoldClient(const Napi::CallbackInfo& info) {
-  const char* fn = "scaffoldClientControl";
-  auto ci = f32(info, 0, fn, "ci");
-  auto c = f32(info, 1, fn, "c");
-  auto dw = f32(info, 2, fn, "deltaW");
-  const double invKlr = num(info, 3, fn, "invKlr");
-  auto out = f32(info, 4, fn, "out");
-  need(info, c, ci.n, fn, "c");
-  need(info, dw, ci.n, fn, "deltaW");
-  need(info, out, ci.n, fn, "out");
-  T().scaffold_client(ci.p, c.p, dw.p, invKlr, out.p, ci.n);
-  return info.Env().Undefined();
-}
-
-Napi::Value ScaffoldAccumulate(const Napi::CallbackInfo& info) {
-  const char* fn = "scaffoldAccumulate";
-  auto acc = f64(info, 0, fn, "acc");
-  auto a = f32(info, 1, fn, "ciNew");
-  auto b = f32(info, 2, fn, "ciOld");
-  need(info, a, acc.n, fn, "ciNew");
-  need(info, b, acc.n, fn, "ciOld");
-  T().scaffold_accumulate(acc.p, a.p, b.p, acc.n);
-  return info.Env().Undefined();
-}
-
-Napi::Value ScaffoldApply(const Napi::CallbackInfo& info) {
-  const char* fn = "scaffoldApply";
-  auto c = f32(info, 0, fn, "c");
-  auto acc = f64(info, 1, fn, "acc");
-  need(info, acc, c.n, fn, "acc");
-  T().scaffold_apply(c.p, acc.p, num(info, 2, fn, "invN"), c.n);
   return info.Env().Undefined();
 }
 
@@ -842,11 +816,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const Entry entries[] = {
       {"info", Info}, {"setVariant", SetVariant}, {"gemm", Gemm}, {"conv1dForward", Conv1dForward},
       {"conv1dBackward", Conv1dBackward}, {"gruForward", GruForward}, {"gruBackward", GruBackward}, {"maxPool1dForward", MaxPoolForward},
-      {"maxPool1dBackward", MaxPoolBackward}, {"sgdStep", SgdStep}, {"adamStep", AdamStep}, {"sum", Sum},
-      {"findNonFinite", FindNonFinite}, {"copyCheck", CopyCheck}, {"fold", Fold}, {"finishMean", FinishMean},
+      {"maxPool1dBackward", MaxPoolBackward}, {"sgdStep", SgdStep}, {"adamStep", AdamStep}, {"readBytes", ReadBytes},
+      {"findNonFinite", FindNonFinite}, {"foldGroup", FoldGroup}, {"finishMean", FinishMean},
       {"sumSquares", SumSquares}, {"scale", Scale}, {"median", Median}, {"trimmedMean", TrimmedMean},
-      {"fedoptStep", FedoptStep}, {"serverSgdStep", ServerSgdStep}, {"scaffoldClientControl", ScaffoldClient},
-      {"scaffoldAccumulate", ScaffoldAccumulate}, {"scaffoldApply", ScaffoldApply}, {"toFp16", ToFp16},
+      {"pairwiseSqDist", PairwiseSqDist}, {"closestToMedianMean", ClosestToMedianMean},
+      {"fedoptStep", FedoptStep}, {"serverSgdStep", ServerSgdStep}, {"toFp16", ToFp16},
       {"fromFp16", FromFp16}, {"quantizeInt8", QuantizeInt8}, {"dequantizeInt8", DequantizeInt8},
       {"convBlockForward", ConvBlockForward}, {"convBlockBackward", ConvBlockBackward},
       {"linearForward", LinearForward}, {"linearBackward", LinearBackward},

@@ -4,8 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendInfo, useBackend } from '../src/backend/index.js';
 import {
   clipByNorm, dequantizeFp16, dequantizeInt8, FedAdagrad, FedAdam, FedYogi, findNonFinite, l2Norm, median,
-  quantizeFp16, quantizeInt8, scaffoldAccumulate, scaffoldApply, scaffoldClientControl, ServerSgd, StreamingMean,
-  trimmedMean,
+  flushTogether, quantizeFp16, quantizeInt8, ServerSgd, StreamingMean, trimmedMean,
 } from '../src/aggregate/index.js';
 import { Rng } from '../src/random.js';
 import { bitsOf, nativeBuilt, randF32, skipReason } from './helpers/native.js';
@@ -46,8 +45,9 @@ for (const backend of ['js', 'native'] as const) {
       const results = [1, 2, 4, 16].map((pending) => {
         const sm = new StreamingMean(P, { pending });
         ups.forEach((u, k) => sm.add(u, ws[k]));
+        const r = sm.result();
         expect(sm.count).toBe(23);
-        return sm.result();
+        return r;
       });
       for (const r of results.slice(1)) expect(bitsOf(r)).toEqual(bitsOf(results[0]));
       const W = ws.reduce((a, b) => a + b, 0);
@@ -65,40 +65,93 @@ for (const backend of ['js', 'native'] as const) {
       ups.forEach((u, k) => { one.add(u, k + 1); three.add(u, k + 1); });
       const bad = ups[0].slice();
       bad[150_000] = Infinity;
-      expect(() => three.add(bad)).toThrow(/at index 150000; rejected/);
+      three.add(bad, 1, 99);
       expect(bitsOf(three.result())).toEqual(bitsOf(one.result()));
+      expect(three.flush()).toEqual([{ tag: 99, reason: 'non-finite value (Infinity) at index 150000' }]);
       expect(() => new StreamingMean(4, { threads: 0 })).toThrow(/threads must be an integer in 1..64/);
     });
 
-    it('StreamingMean copies the update: the caller may reuse its buffer at once', () => {
-      const sm = new StreamingMean(3);
+    it('StreamingMean keeps a reference until the fold: it reads each update once, when its group folds', () => {
+      const sm = new StreamingMean(3, { pending: 2 });
       const buf = f32(1, 2, 3);
       sm.add(buf, 1);
-      buf.set([3, 4, 5]);
-      sm.add(buf, 1);
+      expect(sm.waitingCount).toBe(1);
+      expect(sm.count).toBe(0);
+      sm.add(f32(3, 4, 5), 1);
+      sm.flush();
+      expect(sm.count).toBe(2);
+      buf.set([100, 100, 100]); // folded already: no effect
       expect(Array.from(sm.result())).toEqual([2, 3, 4]);
     });
 
-    it('StreamingMean rejects a non-finite update with a clear error and leaves the mean unchanged', () => {
-      const good = new StreamingMean(5, { pending: 2 });
-      const withBad = new StreamingMean(5, { pending: 2 });
+    it('StreamingMean rejects a non-finite update at its fold and leaves the mean bit-identical to never having seen it', () => {
       const rng = new Rng(32);
-      const ups = [randF32(rng, 5), randF32(rng, 5), randF32(rng, 5)];
-      for (const [k, u] of ups.entries()) {
-        good.add(u, k + 1);
-        withBad.add(u, k + 1);
-        const bad = u.slice();
-        bad[3] = k === 1 ? Infinity : NaN;
-        expect(() => withBad.add(bad, 2)).toThrow(/non-finite value \((NaN|Infinity)\) at index 3; rejected/);
+      const P = 777; // a tail after the 64-wide body
+      const ups = Array.from({ length: 11 }, () => randF32(rng, P));
+      for (const pending of [1, 3, 8]) {
+        const good = new StreamingMean(P, { pending });
+        const withBad = new StreamingMean(P, { pending });
+        const expectedRejections: { tag: number; reason: string }[] = [];
+        ups.forEach((u, k) => {
+          good.add(u, k + 1);
+          withBad.add(u, k + 1, k);
+          if (k % 3 === 1) {
+            const bad = u.slice();
+            bad[k * 50] = k % 2 ? Infinity : NaN;
+            withBad.add(bad, 2, 100 + k);
+            expectedRejections.push({ tag: 100 + k, reason: `non-finite value (${bad[k * 50]}) at index ${k * 50}` });
+          }
+        });
+        expect(bitsOf(withBad.result()), `pending ${pending}`).toEqual(bitsOf(good.result()));
+        expect(withBad.count).toBe(11);
+        expect(withBad.weight).toBe(66);
+        expect(withBad.flush()).toEqual(expectedRejections);
+        expect(withBad.flush()).toEqual([]);
       }
-      expect(withBad.count).toBe(3);
-      expect(withBad.weight).toBe(6);
+      const sm = new StreamingMean(5);
+      expect(() => sm.add(new Float32Array(4))).toThrow(/update has 4 values, expected 5/);
+      expect(() => sm.add(new Float32Array(5), 0)).toThrow(/weight must be a positive finite number/);
+      expect(() => sm.add(new Float32Array(5), NaN)).toThrow(/weight must be a positive finite number/);
+      sm.add(f32(1, 2, NaN, 4, 5));
+      expect(() => sm.result()).toThrow(/no updates were accepted/);
+      sm.reset();
+      expect(() => sm.result()).toThrow(/no updates were accepted/);
+    });
+
+    it('StreamingMean rejects an update whose weighted values overflow float64, exactly', () => {
+      const good = new StreamingMean(3);
+      const withBad = new StreamingMean(3);
+      good.add(f32(1, 2, 3), 2);
+      withBad.add(f32(1, 2, 3), 2, 0);
+      withBad.add(f32(3e38, 0, 0), 1e300, 1);
+      good.add(f32(5, 6, 7), 1);
+      withBad.add(f32(5, 6, 7), 1, 2);
       expect(bitsOf(withBad.result())).toEqual(bitsOf(good.result()));
-      expect(() => withBad.add(new Float32Array(4))).toThrow(/update has 4 values, expected 5/);
-      expect(() => withBad.add(new Float32Array(5), 0)).toThrow(/weight must be a positive finite number/);
-      expect(() => withBad.add(new Float32Array(5), NaN)).toThrow(/weight must be a positive finite number/);
-      withBad.reset();
-      expect(() => withBad.result()).toThrow(/no updates were added/);
+      expect(withBad.flush()).toEqual([{ tag: 1, reason: 'weighted values overflow float64 (weight 1e+300)' }]);
+    });
+
+    it('flushTogether rejects an update from every mean when one of its vectors is bad', () => {
+      const rng = new Rng(38);
+      const P = 100;
+      const [d, e, dRef, eRef] = [0, 1, 2, 3].map(() => new StreamingMean(P, { pending: 4 }));
+      for (let k = 0; k < 4; k++) {
+        const [u, v] = [randF32(rng, P), randF32(rng, P)];
+        d.add(u, 1, k);
+        if (k === 2) v[7] = NaN;
+        e.add(v, 1, k);
+        if (k !== 2) { dRef.add(u, 1, k); eRef.add(v, 1, k); }
+      }
+      expect(flushTogether([d, e])).toEqual([{ tag: 2, reason: 'non-finite value (NaN) at index 7' }]);
+      expect(bitsOf(d.result())).toEqual(bitsOf(dRef.result()));
+      expect(bitsOf(e.result())).toEqual(bitsOf(eRef.result()));
+      expect(d.count).toBe(3);
+    });
+
+    it('StreamingMean scale multiplies the values, not the weight', () => {
+      const sm = new StreamingMean(2);
+      sm.add(f32(2, 4), 1, 0, 0.5);
+      sm.add(f32(1, 1), 3);
+      expect(Array.from(sm.result())).toEqual([1, 1.25]);
     });
 
     it('StreamingMean over 10,000 updates stays within ½ ulp(float32) + 10⁴·2⁻⁵³·Σ|w·u|/Σw of the exact mean', () => {
@@ -110,8 +163,8 @@ for (const backend of ['js', 'native'] as const) {
       const terms: number[][] = Array.from({ length: P }, () => []);
       const naive = new Float32Array(P);
       let W = 0;
-      const u = new Float32Array(P);
       for (let n = 0; n < N; n++) {
+        const u = new Float32Array(P);
         const w = 1 + (n % 7);
         for (let i = 0; i < P; i++) u[i] = 1 + rng.uniform(-1e-3, 1e-3) * (i + 1);
         sm.add(u, w);
@@ -205,17 +258,6 @@ for (const backend of ['js', 'native'] as const) {
       expect(bitsOf(run(3))).toEqual(bitsOf(run(null)));
       expect(() => new FedAdam(3, { lr: 1 }).loadState({ m: new Float32Array(2), v: new Float32Array(3) }))
         .toThrow(/m has 2 values, expected 3/);
-    });
-
-    it('SCAFFOLD option II control variates', () => {
-      const ci = f32(1, 2), c = f32(0.5, 0.5), dw = f32(0.1, -0.2);
-      const ciNew = scaffoldClientControl(ci, c, dw, 10, 0.01);
-      expect(Array.from(ciNew)).toEqual([Math.fround(0.5 + 1), Math.fround(1.5 - 2)]);
-      const acc = new Float64Array(2);
-      scaffoldAccumulate(acc, ciNew, ci);
-      scaffoldAccumulate(acc, ciNew, ci);
-      scaffoldApply(c, acc, 4);
-      expect(Array.from(c)).toEqual([Math.fround(0.5 + 2 * 0.5 / 4), Math.fround(0.5 + 2 * -2.5 / 4)]);
     });
 
     it('fp16: known encodings, rounding to even, overflow to Inf', () => {

@@ -1,5 +1,5 @@
-// Aggregation kernels over flat float32 buffers (streaming mean, robust statistics, norms, NaN scan,
-// server optimizers, SCAFFOLD control variates, wire quantization). Arithmetic mirrors the TypeScript
+// Aggregation kernels over flat float32 buffers (streaming mean, robust statistics, Krum distances, norms,
+// NaN scan, server optimizers, wire quantization, and the read-bandwidth baseline). Arithmetic mirrors the TypeScript
 // reference in src/aggregate/reference.ts operation for operation in float64 (no contraction: the build
 // passes -ffp-contract=off), so results are bit-identical except where a comment says otherwise.
 #include <cstring>
@@ -33,16 +33,15 @@ static inline int64_t first_nonfinite_in(const float* x, size_t n, size_t offset
   return -1;
 }
 
-double sum(const float* __restrict x, size_t n) {
-  // 32 independent float64 partial sums (four vector chains on AVX-512) so the loop runs at load
-  // bandwidth, not add latency: the read-only baseline the streaming mean is measured against.
-  double s[32] = {};
+uint64_t read_bytes(const uint8_t* p, size_t n) {
+  // The machine's read bandwidth for these bytes: every 64-bit word OR-ed into eight independent chains
+  // (vector loads and one OR each, as memchr does), the baseline the streaming mean is measured against.
+  uint64_t s[8] = {};
   size_t i = 0;
-  for (; i + 32 <= n; i += 32)
-    for (int j = 0; j < 32; j++) s[j] += (double)x[i + j];
-  for (; i < n; i++) s[0] += (double)x[i];
-  for (int j = 1; j < 32; j++) s[0] += s[j];
-  return s[0];
+  for (; i + 64 <= n; i += 64)
+    for (int j = 0; j < 8; j++) { uint64_t w; std::memcpy(&w, p + i + 8 * j, 8); s[j] |= w; }
+  for (; i < n; i++) s[0] |= p[i];
+  return ((s[0] | s[1]) | (s[2] | s[3])) | ((s[4] | s[5]) | (s[6] | s[7]));
 }
 
 int64_t find_nonfinite(const float* x, size_t n) {
@@ -53,34 +52,62 @@ int64_t find_nonfinite(const float* x, size_t n) {
   return -1;
 }
 
-int64_t copy_check(const float* __restrict src, float* __restrict dst, size_t n) {
-  for (size_t i0 = 0; i0 < n; i0 += kScanBlock) {
-    const size_t len = imin(kScanBlock, n - i0);
-    uint32_t m = 0;
-    for (size_t i = 0; i < len; i++) {
-      const float v = src[i0 + i];
-      dst[i0 + i] = v;
-      const uint32_t e = bits_of(v) & kExpMask;
-      m = m > e ? m : e;
+// accOut[n] = accIn[n] + Σ_g c[g]·u[g][n] (each element's G products added in g order, float64, no
+// contraction: bit-identical to G single folds). Returns true iff every accOut value is finite, which holds
+// iff every c[g]·u[g] is finite and nothing overflows: the NaN/Inf check rides on the fold (one
+// subtraction per output element, not per input), so each update is read from memory exactly once.
+#if defined(__AVX512F__)
+static bool fold_group_block(const double* __restrict in, double* __restrict out, const float* const* u,
+                             const double* c, size_t G, size_t n, __m512d& z) {
+  // 64 outputs in 8 registers while every update of the group is added: accIn is read and accOut written
+  // once per group, the updates stream through once.
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    __m512d a[8];
+    for (int r = 0; r < 8; r++) a[r] = _mm512_loadu_pd(in + i + 8 * r);
+    for (size_t g = 0; g < G; g++) {
+      const float* x = u[g] + i;
+      const __m512d cg = _mm512_set1_pd(c[g]);
+      for (int r = 0; r < 8; r++)
+        a[r] = _mm512_add_pd(a[r], _mm512_mul_pd(cg, _mm512_cvtps_pd(_mm256_loadu_ps(x + 8 * r))));
     }
-    if (m == kExpMask) return first_nonfinite_in(src + i0, len, i0);
+    for (int r = 0; r < 8; r++) {
+      z = _mm512_add_pd(z, _mm512_sub_pd(a[r], a[r]));
+      _mm512_storeu_pd(out + i + 8 * r, a[r]);
+    }
   }
-  return -1;
+  return i == n;
 }
+#endif
 
-void fold(double* __restrict acc, const float* const* u, const double* w, size_t G, size_t n) {
-  // P-tiles of 1024 float64 (8 KiB, L1-resident): acc is read and written once per tile for all G updates,
-  // and each element still receives its G additions in order.
+bool fold_group(const double* __restrict accIn, double* __restrict accOut, const float* const* u, const double* c,
+                size_t G, size_t n) {
+  size_t done = 0;
+  double zs = 0.0;
+#if defined(__AVX512F__)
+  __m512d z = _mm512_setzero_pd();
+  const size_t body = n & ~size_t(63);
+  fold_group_block(accIn, accOut, u, c, G, body, z);
+  zs = _mm512_reduce_add_pd(z);
+  done = body;
+#endif
+  // P-tiles of 1024 float64 (L1-resident): out is written from in, then receives the G updates in order.
   constexpr size_t T = 1024;
-  for (size_t i0 = 0; i0 < n; i0 += T) {
+  for (size_t i0 = done; i0 < n; i0 += T) {
     const size_t len = imin(T, n - i0);
-    double* __restrict a = acc + i0;
+    double* __restrict a = accOut + i0;
+    const double* __restrict b = accIn + i0;
+    for (size_t i = 0; i < len; i++) a[i] = b[i];
     for (size_t g = 0; g < G; g++) {
       const float* __restrict x = u[g] + i0;
-      const double wg = w[g];
-      for (size_t i = 0; i < len; i++) a[i] += wg * (double)x[i];
+      const double cg = c[g];
+      for (size_t i = 0; i < len; i++) a[i] += cg * (double)x[i];
     }
+    double zt = 0.0;
+    for (size_t i = 0; i < len; i++) zt += a[i] - a[i];
+    zs += zt;
   }
+  return zs == 0.0;
 }
 
 void finish_mean(const double* __restrict acc, double totalW, float* __restrict out, size_t n) {
@@ -149,6 +176,64 @@ void trimmed_mean(const float* const* u, size_t K, size_t P, size_t trim, float*
   }
 }
 
+void pairwise_sq_dist(const float* const* u, size_t K, size_t P, double* out, double* lanes) {
+  // Per pair (k < l): 32 float64 lanes, lane j summing ((double)u_k[i] − (double)u_l[i])² over i ≡ j mod 32 in
+  // increasing i, then out = lane 0 + lane 1 + … + lane 31 in that order (the reference's order exactly).
+  // P is cut into tiles of 2048 values so the K tiles stay in L2 while every pair reads them.
+  constexpr size_t L = 32, T = 2048;
+  const size_t pairs = K * (K - 1) / 2;
+  for (size_t q = 0; q < pairs * L; q++) lanes[q] = 0.0;
+  for (size_t i0 = 0; i0 < P; i0 += T) {
+    const size_t len = imin(T, P - i0);
+    const size_t body = len & ~(L - 1);
+    double* lp = lanes;
+    for (size_t k = 0; k < K; k++) {
+      for (size_t l = k + 1; l < K; l++, lp += L) {
+        const float* __restrict a = u[k] + i0;
+        const float* __restrict b = u[l] + i0;
+        double s[L];
+        for (size_t j = 0; j < L; j++) s[j] = lp[j];
+        for (size_t i = 0; i < body; i += L)
+          for (size_t j = 0; j < L; j++) { const double d = (double)a[i + j] - (double)b[i + j]; s[j] += d * d; }
+        for (size_t i = body; i < len; i++) { const double d = (double)a[i] - (double)b[i]; s[i & (L - 1)] += d * d; }
+        for (size_t j = 0; j < L; j++) lp[j] = s[j];
+      }
+    }
+  }
+  const double* lp = lanes;
+  for (size_t k = 0; k < K; k++) {
+    out[k * K + k] = 0.0;
+    for (size_t l = k + 1; l < K; l++, lp += L) {
+      double t = lp[0];
+      for (size_t j = 1; j < L; j++) t += lp[j];
+      out[k * K + l] = t;
+      out[l * K + k] = t;
+    }
+  }
+}
+
+void closest_to_median_mean(const float* const* u, size_t K, size_t P, size_t beta, float* __restrict out,
+                            float* scratch) {
+  // Bulyan's coordinate rule: per coordinate, the mean of the β values closest to the median (ties → the
+  // smaller value), grown outward from the median so the chosen values are contiguous in sorted order.
+  for (size_t i = 0; i < P; i++) {
+    for (size_t k = 0; k < K; k++) scratch[k] = u[k][i];
+    sort_floats(scratch, K);
+    const double m = (K & 1) ? (double)scratch[K / 2]
+                             : ((double)scratch[K / 2 - 1] + (double)scratch[K / 2]) / 2.0;
+    size_t lo = 0;
+    while (lo < K && (double)scratch[lo] < m) lo++;
+    size_t hi = lo;
+    for (size_t t = 0; t < beta; t++) {
+      if (lo > 0 && (hi >= K || m - (double)scratch[lo - 1] <= (double)scratch[hi] - m)) lo--;
+      else hi++;
+    }
+    double s = 0;
+    for (size_t k = lo; k < hi; k++) s += (double)scratch[k];
+    out[i] = (float)(s / (double)beta);
+  }
+}
+
 void fedopt_step(int rule, float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v,
                  size_t n, double lr, double beta1, double beta2, double tau) {
   for (size_t i = 0; i < n; i++) {
@@ -178,20 +263,6 @@ void server_sgd_step(float* __restrict p, const float* __restrict g, float* __re
     m[i] = mi;
     p[i] = (float)((double)p[i] - lr * (double)mi);
   }
-}
-
-void scaffold_client(const float* __restrict ci, const float* __restrict c, const float* __restrict dw,
-                     double invKlr, float* __restrict out, size_t n) {
-  for (size_t i = 0; i < n; i++) out[i] = (float)(((double)ci[i] - (double)c[i]) + (double)dw[i] * invKlr);
-}
-
-void scaffold_accumulate(double* __restrict acc, const float* __restrict ciNew, const float* __restrict ciOld,
-                         size_t n) {
-  for (size_t i = 0; i < n; i++) acc[i] += (double)ciNew[i] - (double)ciOld[i];
-}
-
-void scaffold_apply(float* __restrict c, const double* __restrict acc, double invN, size_t n) {
-  for (size_t i = 0; i < n; i++) c[i] = (float)((double)c[i] + acc[i] * invN);
 }
 
 // float32 → binary16, round to nearest even, integer-only (the reference does the same steps).
@@ -270,20 +341,18 @@ void dequantize_int8(const int8_t* __restrict q, const float* __restrict scales,
 }  // namespace
 
 void fill_aggregate(KernelTable& t) {
-  t.sum = sum;
+  t.read_bytes = read_bytes;
   t.find_nonfinite = find_nonfinite;
-  t.copy_check = copy_check;
-  t.fold = fold;
+  t.fold_group = fold_group;
   t.finish_mean = finish_mean;
   t.sum_squares = sum_squares;
   t.scale = scale;
   t.median = median;
   t.trimmed_mean = trimmed_mean;
+  t.pairwise_sq_dist = pairwise_sq_dist;
+  t.closest_to_median_mean = closest_to_median_mean;
   t.fedopt_step = fedopt_step;
   t.server_sgd_step = server_sgd_step;
-  t.scaffold_client = scaffold_client;
-  t.scaffold_accumulate = scaffold_accumulate;
-  t.scaffold_apply = scaffold_apply;
   t.to_fp16 = to_fp16;
   t.from_fp16 = from_fp16;
   t.quantize_int8 = quantize_int8;

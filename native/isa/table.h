@@ -81,14 +81,13 @@ struct KernelTable {
                     double eps, double stepSize, double sqrtBc2, double decay, double l2);
 
   // ---- aggregation (src/aggregate) ----
-  // Σ x[n] in float64 (the read-only bandwidth baseline)
-  double (*sum)(const float* x, size_t n);
+  // OR of the bytes p[n] as 64-bit words (the read-bandwidth baseline: every byte loaded once)
+  uint64_t (*read_bytes)(const uint8_t* p, size_t n);
   // first index i with x[i] non-finite, or -1
   int64_t (*find_nonfinite)(const float* x, size_t n);
-  // dst[n] = src[n]; returns the first non-finite index or -1 (dst is then partially written)
-  int64_t (*copy_check)(const float* src, float* dst, size_t n);
-  // acc[n] += Σ_g w[g]·u[g][n], added in g order per element (bit-identical to G separate folds)
-  void (*fold)(double* acc, const float* const* u, const double* w, size_t G, size_t n);
+  // accOut[n] = accIn[n] + Σ_g c[g]·u[g][n], added in g order per element (bit-identical to G separate
+  // folds); returns true iff every accOut value is finite (false: some c[g]·u[g] is Inf/NaN or overflowed)
+  bool (*fold_group)(const double* accIn, double* accOut, const float* const* u, const double* c, size_t G, size_t n);
   // out[n] = (float)(acc[n] / totalW)
   void (*finish_mean)(const double* acc, double totalW, float* out, size_t n);
   // Σ x² in float64
@@ -99,17 +98,16 @@ struct KernelTable {
   void (*median)(const float* const* u, size_t K, size_t P, float* out, float* scratch);
   // out[P] = coordinate-wise mean after dropping `trim` smallest and `trim` largest values; scratch[K]
   void (*trimmed_mean)(const float* const* u, size_t K, size_t P, size_t trim, float* out, float* scratch);
+  // out[K,K] = squared L2 distances of u[K][P] (float64, 32 lanes by i mod 32 summed in lane order);
+  // lanes[K(K−1)/2 · 32] scratch
+  void (*pairwise_sq_dist)(const float* const* u, size_t K, size_t P, double* out, double* lanes);
+  // out[P] = per coordinate, the mean of the beta values of u[K] closest to their median; scratch[K]
+  void (*closest_to_median_mean)(const float* const* u, size_t K, size_t P, size_t beta, float* out, float* scratch);
   // server optimizers (Reddi et al. 2021) over [n]: rule 0 = Adam, 1 = Yogi, 2 = Adagrad
   void (*fedopt_step)(int rule, float* param, const float* g, float* m, float* v, size_t n, double lr,
                       double beta1, double beta2, double tau);
   // server SGD with momentum: m = μ·m + g; param -= lr·m (μ = 0: plain SGD, m may be null)
   void (*server_sgd_step)(float* param, const float* g, float* m, size_t n, double lr, double momentum);
-  // SCAFFOLD option II: out = ci − c + Δw·invKlr
-  void (*scaffold_client)(const float* ci, const float* c, const float* dw, double invKlr, float* out, size_t n);
-  // acc[n] += ciNew − ciOld (float64)
-  void (*scaffold_accumulate)(double* acc, const float* ciNew, const float* ciOld, size_t n);
-  // c[n] += acc[n]·invN
-  void (*scaffold_apply)(float* c, const double* acc, double invN, size_t n);
   // IEEE binary16, round to nearest even
   void (*to_fp16)(const float* x, uint16_t* h, size_t n);
   void (*from_fp16)(const uint16_t* h, float* x, size_t n);

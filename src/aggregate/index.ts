@@ -1,12 +1,12 @@
 // Server-side aggregation: streaming weighted mean, robust aggregators, norms, server optimizers,
-// SCAFFOLD control variates and wire quantization, over flat float32 buffers (native or TypeScript).
+// and wire quantization, over flat float32 buffers (native or TypeScript).
 export { StreamingMean } from './streaming-mean.js';
-export type { StreamingMeanOptions } from './streaming-mean.js';
+export { flushTogether } from './streaming-mean.js';
+export type { Rejection, StreamingMeanOptions } from './streaming-mean.js';
 export { median, trimmedMean } from './robust.js';
 export { clipByNorm, findNonFinite, l2Norm } from './norms.js';
 export { FedAdagrad, FedAdam, FedYogi, ServerSgd } from './server-optim.js';
 export type { AdaptiveServerOptions, ServerSgdOptions } from './server-optim.js';
-export { scaffoldAccumulate, scaffoldApply, scaffoldClientControl } from './scaffold.js';
 export { dequantizeFp16, dequantizeInt8, quantizeFp16, quantizeInt8 } from './quantize.js';
 export type { Int8Packet } from './quantize.js';
 export { aggregateOps, nativeAggregateOps, referenceAggregateOps } from './ops.js';

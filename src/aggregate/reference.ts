@@ -14,25 +14,22 @@ function findNonFinite(x: Float32Array): number {
   return -1;
 }
 
-function copyCheck(src: Float32Array, dst: Float32Array): number {
-  const n = src.length;
-  if (dst.length < n) throw new Error(`copyCheck: dst has ${dst.length} elements, needs ${n}`);
-  for (let i = 0; i < n; i++) {
-    const v = src[i];
-    if (!isFiniteValue(v)) return i;
-    dst[i] = v;
-  }
-  return -1;
-}
-
-function fold(acc: Float64Array, updates: Float32Array[], weights: Float64Array, count: number): void {
-  const P = acc.length;
+function foldGroup(accIn: Float64Array, accOut: Float64Array, updates: Float32Array[], coefficients: Float64Array,
+  count: number): boolean {
+  const P = accIn.length;
+  if (accOut.length < P) throw new Error(`foldGroup: accOut has ${accOut.length} elements, needs ${P}`);
+  if (accOut === accIn) throw new Error('foldGroup: accIn and accOut must be different buffers');
   for (let g = 0; g < count; g++) {
-    const u = updates[g];
-    if (u.length < P) throw new Error(`fold: updates[${g}] has ${u.length} elements, needs ${P}`);
-    const w = weights[g];
-    for (let i = 0; i < P; i++) acc[i] += w * u[i];
+    if (updates[g].length < P) throw new Error(`foldGroup: updates[${g}] has ${updates[g].length} elements, needs ${P}`);
   }
+  let finite = true;
+  for (let i = 0; i < P; i++) {
+    let a = accIn[i];
+    for (let g = 0; g < count; g++) a += coefficients[g] * updates[g][i];
+    accOut[i] = a;
+    if (!isFiniteValue(a)) finite = false;
+  }
+  return finite;
 }
 
 function finishMean(acc: Float64Array, totalWeight: number, out: Float32Array): void {
@@ -40,9 +37,11 @@ function finishMean(acc: Float64Array, totalWeight: number, out: Float32Array): 
 }
 
 function sumSquares(x: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += x[i] * x[i];
-  return s;
+  const s = new Float64Array(8);
+  const body = x.length & ~7;
+  for (let i = 0; i < body; i++) s[i & 7] += x[i] * x[i];
+  for (let i = body; i < x.length; i++) s[0] += x[i] * x[i];
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
 function scale(x: Float32Array, s: number): void {
@@ -85,6 +84,49 @@ function trimmedMean(updates: Float32Array[], trim: number, out: Float32Array): 
   }
 }
 
+function pairwiseSqDist(updates: Float32Array[], out: Float64Array, P: number): void {
+  const K = updates.length;
+  checkUpdates('pairwiseSqDist', updates, P);
+  if (out.length < K * K) throw new Error(`pairwiseSqDist: out has ${out.length} elements, needs ${K * K}`);
+  const lanes = new Float64Array(32);
+  for (let k = 0; k < K; k++) {
+    out[k * K + k] = 0;
+    for (let l = k + 1; l < K; l++) {
+      const a = updates[k], b = updates[l];
+      lanes.fill(0);
+      for (let i = 0; i < P; i++) {
+        const d = a[i] - b[i];
+        lanes[i & 31] += d * d;
+      }
+      let t = lanes[0];
+      for (let j = 1; j < 32; j++) t += lanes[j];
+      out[k * K + l] = t;
+      out[l * K + k] = t;
+    }
+  }
+}
+
+function closestToMedianMean(updates: Float32Array[], beta: number, out: Float32Array): void {
+  const K = updates.length;
+  checkUpdates('closestToMedianMean', updates, out.length);
+  if (!(beta >= 1 && beta <= K)) throw new Error('closestToMedianMean: beta must be in 1..number of updates');
+  const s = new Float32Array(K);
+  for (let i = 0; i < out.length; i++) {
+    gatherSorted(updates, i, s);
+    const m = K % 2 === 1 ? s[K >> 1] : (s[(K >> 1) - 1] + s[K >> 1]) / 2;
+    let lo = 0;
+    while (lo < K && s[lo] < m) lo++;
+    let hi = lo;
+    for (let t = 0; t < beta; t++) {
+      if (lo > 0 && (hi >= K || m - s[lo - 1] <= s[hi] - m)) lo--;
+      else hi++;
+    }
+    let sum = 0;
+    for (let k = lo; k < hi; k++) sum += s[k];
+    out[i] = sum / beta;
+  }
+}
+
 function fedoptStep(rule: 0 | 1 | 2, p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
   lr: number, beta1: number, beta2: number, tau: number): void {
   for (let i = 0; i < p.length; i++) {
@@ -113,18 +155,6 @@ function serverSgdStep(p: Float32Array, g: Float32Array, m: Float32Array | null,
     m[i] = mi;
     p[i] = p[i] - lr * mi;
   }
-}
-
-function scaffoldClientControl(ci: Float32Array, c: Float32Array, dw: Float32Array, invKlr: number, out: Float32Array): void {
-  for (let i = 0; i < ci.length; i++) out[i] = (ci[i] - c[i]) + dw[i] * invKlr;
-}
-
-function scaffoldAccumulate(acc: Float64Array, ciNew: Float32Array, ciOld: Float32Array): void {
-  for (let i = 0; i < acc.length; i++) acc[i] += ciNew[i] - ciOld[i];
-}
-
-function scaffoldApply(c: Float32Array, acc: Float64Array, invN: number): void {
-  for (let i = 0; i < c.length; i++) c[i] = c[i] + acc[i] * invN;
 }
 
 /** float32 bits → binary16 bits, round to nearest even (integer steps as in native/isa/aggregate.cc). */
@@ -197,18 +227,16 @@ function dequantizeInt8(q: Int8Array, scales: Float32Array, out: Float32Array, b
 export const referenceAggregateOps: AggregateOps = {
   variant: 'typescript',
   findNonFinite,
-  copyCheck,
-  fold,
+  foldGroup,
   finishMean,
   sumSquares,
   scale,
   median,
   trimmedMean,
+  pairwiseSqDist,
+  closestToMedianMean,
   fedoptStep,
   serverSgdStep,
-  scaffoldClientControl,
-  scaffoldAccumulate,
-  scaffoldApply,
   toFp16,
   fromFp16,
   quantizeInt8,

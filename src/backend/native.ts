@@ -23,15 +23,15 @@ export interface NativeAggregateFunctions {
   /** First index i with x[i] Inf or NaN, or −1. */
   findNonFinite(x: Float32Array): number;
   /**
-   * dst[n] = src[n] (n = src.length); returns the first non-finite index or −1 (dst then partly written).
-   * `threads` (native only; default 1) splits the range across that many threads; the bits are the same.
+   * accOut[P] = accIn[P] + Σ_{g<count} coefficients[g]·updates[g][P] in float64, each element's additions in
+   * g order (P = accIn.length; accOut must be another buffer). Returns true iff every accOut value is finite.
+   * `threads` (native only; default 1) splits P across that many threads; the bits are the same.
    */
-  copyCheck(src: Float32Array, dst: Float32Array, threads?: number): number;
-  /** acc[P] += Σ_{g<count} weights[g]·updates[g][P], each element's additions in g order (P = acc.length). */
-  fold(acc: Float64Array, updates: Float32Array[], weights: Float64Array, count: number, threads?: number): void;
+  foldGroup(accIn: Float64Array, accOut: Float64Array, updates: Float32Array[], coefficients: Float64Array, count: number,
+    threads?: number): boolean;
   /** out[P] = float32(acc[P] / totalWeight). */
   finishMean(acc: Float64Array, totalWeight: number, out: Float32Array, threads?: number): void;
-  /** Σ x² in float64 (the native order differs: 8 partial sums). */
+  /** Σ x² in float64: 8 partial sums (lane i mod 8 over whole blocks of 8, the tail into lane 0), combined as a tree. */
   sumSquares(x: Float32Array): number;
   /** x *= s (float32 multiply). */
   scale(x: Float32Array, s: number): void;
@@ -39,17 +39,18 @@ export interface NativeAggregateFunctions {
   median(updates: Float32Array[], out: Float32Array): void;
   /** out[P] = coordinate-wise mean of the values left after dropping `trim` lowest and `trim` highest. */
   trimmedMean(updates: Float32Array[], trim: number, out: Float32Array): void;
+  /**
+   * out[K·K] = squared L2 distances between the K updates over their first P values (float64; 32 lanes
+   * by index mod 32, summed lane 0 … 31 in order).
+   */
+  pairwiseSqDist(updates: Float32Array[], out: Float64Array, P: number): void;
+  /** out[P] = per coordinate, the mean of the `beta` values closest to the median (ties → the smaller value). */
+  closestToMedianMean(updates: Float32Array[], beta: number, out: Float32Array): void;
   /** Reddi et al. 2021 server step over [n]; rule 0 Adam, 1 Yogi, 2 Adagrad. */
   fedoptStep(rule: 0 | 1 | 2, params: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
     lr: number, beta1: number, beta2: number, tau: number): void;
   /** m = μ·m + g; params −= lr·m (μ = 0: params −= lr·g, m unused). */
   serverSgdStep(params: Float32Array, g: Float32Array, m: Float32Array | null, lr: number, momentum: number): void;
-  /** out = ci − c + deltaW·invKlr (SCAFFOLD option II). */
-  scaffoldClientControl(ci: Float32Array, c: Float32Array, deltaW: Float32Array, invKlr: number, out: Float32Array): void;
-  /** acc[n] += ciNew − ciOld in float64 (n = acc.length). */
-  scaffoldAccumulate(acc: Float64Array, ciNew: Float32Array, ciOld: Float32Array): void;
-  /** c += acc·invN. */
-  scaffoldApply(c: Float32Array, acc: Float64Array, invN: number): void;
   /** IEEE binary16 round-to-nearest-even; NaN → 0x7e00 with the sign. */
   toFp16(x: Float32Array, out: Uint16Array): void;
   fromFp16(h: Uint16Array, out: Float32Array): void;
@@ -83,7 +84,8 @@ export interface NativeAddon extends NativeAggregateFunctions {
     dampening: number, nesterov: boolean, weightDecay: number, hasBuf: boolean): void;
   adamStep(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, beta1: number, beta2: number,
     eps: number, stepSize: number, sqrtBc2: number, decay: number, l2: number): void;
-  sum(x: Float32Array): number;
+  /** Reads every byte of x once (OR of its 64-bit words, low 16 bits returned): the read-bandwidth baseline. */
+  readBytes(x: ArrayBufferView): number;
   convBlockForward(x: F32, w: F32, bias: F32n, mask: F32n, pooled: F32, argmax: Int32Array, out: F32, B: number, Cin: number,
     L: number, Cout: number, K: number, stride: number, padding: number, Lout: number, poolKernel: number, poolStride: number, P: number): void;
   convBlockBackward(x: F32, w: F32, pooled: F32, argmax: Int32Array, mask: F32n, gOut: F32, gx: F32n, gw: F32n, gBias: F32n,
