@@ -1,9 +1,15 @@
 // Server-side aggregation: streaming weighted mean, robust aggregators, norms, server optimizers,
 // and wire quantization, over flat float32 buffers (native or TypeScript).
-export { StreamingMean } from './streaming-mean.js';
-export { flushTogether } from './streaming-mean.js';
+export { flushTogether, StreamingMean } from './streaming-mean.js';
 export type { Rejection, StreamingMeanOptions } from './streaming-mean.js';
-export { median, trimmedMean } from './robust.js';
+export { bulyan, bulyanSelect, krum, krumSelect, median, multiKrum, pairwiseDistances, trimmedMean, trimmedMeanCount } from './robust.js';
+export {
+  aggregatorNames, checkAggregatorSpec, createAggregator, getAggregatorKind, registerAggregator,
+} from './aggregator.js';
+export type {
+  Aggregate, Aggregator, AggregatorContext, AggregatorInput, AggregatorKind, AggregatorSpec, Decision,
+} from './aggregator.js';
+import './robust-aggregators.js'; // registers median, trimmed-mean, krum, multi-krum, bulyan
 export { clipByNorm, findNonFinite, l2Norm } from './norms.js';
 export { FedAdagrad, FedAdam, FedYogi, ServerSgd } from './server-optim.js';
 export type { AdaptiveServerOptions, ServerSgdOptions } from './server-optim.js';

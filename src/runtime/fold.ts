@@ -1,7 +1,7 @@
 // Folding client updates into the round's averages, independently of arrival order: updates are folded in
 // the round's client order (ascending id) through a small reorder buffer, so a seed fixes the sums bit for
 // bit whatever the number of workers or their timing. Sums are kept in float64 (src/aggregate's StreamingMean).
-import { StreamingMean } from '../aggregate/streaming-mean.js';
+import { flushTogether, StreamingMean } from '../aggregate/streaming-mean.js';
 import type { ClientUpdate, RoundMeans } from '../fl/strategy.js';
 
 /** Weighted means of the delta and each extra: one StreamingMean (float64 sums) per vector. */
@@ -15,15 +15,24 @@ export class RoundAccumulator {
   }
 
   add(u: ClientUpdate, w: number): void {
+    if (this.delta.waitingCount === this.delta.pending) this.flush();
     this.delta.add(u.delta, w);
     for (const n of this.extraNames) this.extras[n].add(u.extras[n], w);
   }
 
+  /** Updates accepted so far (folds the waiting ones first; the decoder has already refused non-finite ones). */
   get participants(): number {
+    this.flush();
     return this.delta.count;
   }
 
+  private flush(): void {
+    const rejected = flushTogether([this.delta, ...this.extraNames.map((n) => this.extras[n])]);
+    if (rejected.length > 0) throw new Error(`round fold: update ${rejected[0].tag} rejected after decoding: ${rejected[0].reason}`);
+  }
+
   means(): RoundMeans {
+    this.flush();
     const extras: Record<string, Float32Array> = {};
     for (const n of this.extraNames) extras[n] = this.extras[n].result();
     return { delta: this.delta.result(), extras, participants: this.delta.count, totalWeight: this.delta.weight };
