@@ -48,11 +48,10 @@ async function accumulateGBps(gpu: GpuKernels, ops: AggregateOps, clients: numbe
   const acc = new Float32Array(P);
   const bytes = clients * P * 4;
   const gpuMs = await measure(() => gpu.weightedAccumulate(updates, weights, 0, acc));
-  const acc64 = new Float64Array(P);
+  const [acc64, out64] = [new Float64Array(P), new Float64Array(P)];
   const w64 = Float64Array.from(weights);
   const cpuMs = await measure(() => {
-    acc64.fill(0);
-    ops.fold(acc64, updates, w64, clients);
+    ops.foldGroup(acc64, out64, updates, w64, clients);
   });
   return [bytes / (gpuMs * 1e6), bytes / (cpuMs * 1e6)];
 }

@@ -57,12 +57,13 @@ int64_t find_nonfinite(const float* x, size_t n) {
 // iff every c[g]·u[g] is finite and nothing overflows: the NaN/Inf check rides on the fold (one
 // subtraction per output element, not per input), so each update is read from memory exactly once.
 #if defined(__AVX512F__)
-static bool fold_group_block(const double* __restrict in, double* __restrict out, const float* const* u,
-                             const double* c, size_t G, size_t n, __m512d& z) {
+template <bool kStream>
+static void fold_group_block(const double* __restrict in, double* __restrict out, const float* const* u,
+                             const double* c, size_t G, size_t begin, size_t end, __m512d& z) {
   // 64 outputs in 8 registers while every update of the group is added: accIn is read and accOut written
-  // once per group, the updates stream through once.
-  size_t i = 0;
-  for (; i + 64 <= n; i += 64) {
+  // once per group, the updates stream through once. kStream: non-temporal stores (out 64-byte aligned), so
+  // writing accOut does not first read it into the cache.
+  for (size_t i = begin; i < end; i += 64) {
     __m512d a[8];
     for (int r = 0; r < 8; r++) a[r] = _mm512_loadu_pd(in + i + 8 * r);
     for (size_t g = 0; g < G; g++) {
@@ -73,28 +74,21 @@ static bool fold_group_block(const double* __restrict in, double* __restrict out
     }
     for (int r = 0; r < 8; r++) {
       z = _mm512_add_pd(z, _mm512_sub_pd(a[r], a[r]));
-      _mm512_storeu_pd(out + i + 8 * r, a[r]);
+      if (kStream) _mm512_stream_pd(out + i + 8 * r, a[r]);
+      else _mm512_storeu_pd(out + i + 8 * r, a[r]);
     }
   }
-  return i == n;
 }
 #endif
 
-bool fold_group(const double* __restrict accIn, double* __restrict accOut, const float* const* u, const double* c,
-                size_t G, size_t n) {
-  size_t done = 0;
-  double zs = 0.0;
-#if defined(__AVX512F__)
-  __m512d z = _mm512_setzero_pd();
-  const size_t body = n & ~size_t(63);
-  fold_group_block(accIn, accOut, u, c, G, body, z);
-  zs = _mm512_reduce_add_pd(z);
-  done = body;
-#endif
-  // P-tiles of 1024 float64 (L1-resident): out is written from in, then receives the G updates in order.
+// The portable path over [begin, end): P-tiles of 1024 float64 (L1-resident), out written from in, then
+// the G updates added in order; returns Σ (out − out), NaN iff some out value is not finite.
+static double fold_group_tiles(const double* __restrict accIn, double* __restrict accOut, const float* const* u,
+                               const double* c, size_t G, size_t begin, size_t end) {
   constexpr size_t T = 1024;
-  for (size_t i0 = done; i0 < n; i0 += T) {
-    const size_t len = imin(T, n - i0);
+  double zs = 0.0;
+  for (size_t i0 = begin; i0 < end; i0 += T) {
+    const size_t len = imin(T, end - i0);
     double* __restrict a = accOut + i0;
     const double* __restrict b = accIn + i0;
     for (size_t i = 0; i < len; i++) a[i] = b[i];
@@ -107,7 +101,30 @@ bool fold_group(const double* __restrict accIn, double* __restrict accOut, const
     for (size_t i = 0; i < len; i++) zt += a[i] - a[i];
     zs += zt;
   }
+  return zs;
+}
+
+bool fold_group(const double* __restrict accIn, double* __restrict accOut, const float* const* u, const double* c,
+                size_t G, size_t n) {
+#if defined(__AVX512F__)
+  // Streaming stores once the accumulator is far larger than L2 (it then comes from memory anyway).
+  constexpr size_t kStreamFrom = size_t(1) << 19;
+  const size_t head = n >= kStreamFrom ? imin(n, (size_t)((64 - ((uintptr_t)accOut & 63)) & 63) / 8) : 0;
+  const size_t body_end = head + ((n - head) & ~size_t(63));
+  double zs = fold_group_tiles(accIn, accOut, u, c, G, 0, head);
+  __m512d z = _mm512_setzero_pd();
+  if (n >= kStreamFrom && ((uintptr_t)(accOut + head) & 63) == 0) {
+    fold_group_block<true>(accIn, accOut, u, c, G, head, body_end, z);
+    _mm_sfence();
+  } else {
+    fold_group_block<false>(accIn, accOut, u, c, G, head, body_end, z);
+  }
+  zs += _mm512_reduce_add_pd(z);
+  zs += fold_group_tiles(accIn, accOut, u, c, G, body_end, n);
   return zs == 0.0;
+#else
+  return fold_group_tiles(accIn, accOut, u, c, G, 0, n) == 0.0;
+#endif
 }
 
 void finish_mean(const double* __restrict acc, double totalW, float* __restrict out, size_t n) {

@@ -1,13 +1,15 @@
-// fedmm bench: the throughput suite in about a minute — aggregation GB/s, GEMM GFLOP/s, train-step and
+// fedmm bench: the throughput suite — aggregation GB/s with its fraction of the machine's read bandwidth
+// (per aggregator, update size and thread count), GEMM GFLOP/s, train-step and
 // client-update ms of the UCI-HAR model with their GFLOP/s against the model's FLOP count, evaluation time,
 // round throughput in client updates/s — with a machine summary, a table, and --json for comparing machines
 // and commits. Each figure is the median of timed repetitions after a warm-up.
 import { execFileSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { resolve } from 'node:path';
-import { aggregateOps } from '../../aggregate/ops.js';
 import { backendInfo, kernels, useBackend } from '../../backend/index.js';
-import { gemmThroughput, medianMs, randomArray } from '../../bench/measure.js';
+import { aggregateProfile } from '../../bench/aggregate.js';
+import { gemmThroughput, medianMs } from '../../bench/measure.js';
 import { FedMultimodalTask } from '../../fl/fedmultimodal.js';
 import { getStrategy } from '../../fl/strategy.js';
 import { TRAIN_FLOPS_PER_FORWARD } from '../../models/flops.js';
@@ -31,6 +33,8 @@ const OPTIONS: readonly OptionSpec[] = [
   { name: 'only', kind: 'string', value: 'SUITE', choices: SUITES, help: 'run one suite' },
   { name: 'backend', kind: 'string', value: 'NAME', choices: BACKENDS, help: 'kernel backend (default auto)' },
   { name: 'workers', kind: 'integer', min: 0, value: 'N', help: 'worker threads of the round and eval benchmarks (default one per core)' },
+  { name: 'threads', kind: 'integer', min: 1, max: 64, value: 'N', help: 'aggregation: also measure the streaming aggregators on N threads (default: the cores)' },
+  { name: 'max-params', kind: 'integer', min: 1000, value: 'P', help: 'aggregation: largest update size measured, of 1M, 10M, 100M (default 100M; holds ~3.2 GB)' },
   { name: 'data-dir', kind: 'string', value: 'DIR', help: "real UCI-HAR for the update, eval and round suites, in the paper's shards (default: simulated UCI-HAR)" },
   VERBOSE_OPTION,
 ];
@@ -41,20 +45,32 @@ export interface BenchFigure {
   readonly value: number;
   readonly unit: string;
   readonly detail: string;
+  /** aggregate suite: the fraction of the read bandwidth (wall clock, CPU time), that bandwidth, P, K, threads. */
+  readonly fraction?: number;
+  readonly cpuFraction?: number;
+  readonly readGbps?: number;
+  readonly params?: number;
+  readonly updates?: number;
+  readonly threads?: number;
 }
 
-/** Weighted accumulation of 8 client updates of 1M floats (the server's streaming mean). */
-function aggregateBench(): BenchFigure[] {
-  const ops = aggregateOps();
-  const P = 1 << 20;
-  const K = 8;
-  const rng = new Rng(1);
-  const updates = Array.from({ length: K }, () => randomArray(P, rng));
-  const weights = Float64Array.from({ length: K }, (_, i) => 10 + i);
-  const acc = new Float64Array(P);
-  const ms = medianMs(() => ops.fold(acc, updates, weights, K));
-  const bytes = K * P * 4 + 2 * P * 8;
-  return [{ suite: 'aggregate', name: 'fold 8 updates × 1M floats', value: bytes / (ms * 1e6), unit: 'GB/s', detail: `${ms.toFixed(2)} ms, ops ${ops.variant}` }];
+/** Every aggregator at P = 1M, 10M, 100M: GB/s of update bytes and the fraction of the same run's read bandwidth. */
+function aggregateBench(threads: number, maxParams: number): BenchFigure[] {
+  const sizes = [1_000_000, 10_000_000, 100_000_000].filter((p) => p <= maxParams);
+  const threadCounts = threads > 1 ? [1, threads] : [1];
+  return aggregateProfile({ sizes, threads: threadCounts, log: (line) => process.stderr.write(`  ${line}\n`) }).map((f) => ({
+    suite: 'aggregate',
+    name: `${f.aggregator} K=${f.K} × P=${f.P >= 1e6 ? `${f.P / 1e6}M` : f.P}${f.threads > 1 ? `, ${f.threads} threads` : ''}`,
+    value: f.gbps,
+    unit: 'GB/s',
+    detail: `${Number.isNaN(f.fraction) ? 'no addon: read bandwidth not measured' : `${f.fraction.toFixed(2)} of read ${f.readGbps.toFixed(1)} GB/s${Number.isNaN(f.cpuFraction) ? '' : ` (CPU time: ${f.cpuFraction.toFixed(2)})`}`}, ${f.ms.toFixed(1)} ms`,
+    fraction: f.fraction,
+    cpuFraction: f.cpuFraction,
+    readGbps: f.readGbps,
+    params: f.P,
+    updates: f.K,
+    threads: f.threads,
+  }));
 }
 
 async function gemmBench(): Promise<BenchFigure[]> {
@@ -238,6 +254,12 @@ export const benchCommand: Command = {
     '(computed from its layers and printed) and their distance to the FLOP time at the GEMM rate of the same run.',
     'update, eval and round use simulated UCI-HAR, or the real data in the paper\'s shards with --data-dir.',
     '',
+    'aggregate: every aggregator at P = 1M, 10M and 100M float32 values per update (K = 100, 40 and 4',
+    'updates: about 1.6 GB of updates at a time), in GB/s of update bytes and as a fraction of the read',
+    'bandwidth of the same buffers measured in the same run (fastest of a few repetitions of each). The',
+    'streaming aggregators also run on --threads threads; the others keep every update and run on one.',
+    'One-thread rows also give the fraction by process CPU time (steadier when other jobs share the cores).',
+    '',
     'Options:',
     formatOptions(OPTIONS),
     '',
@@ -245,6 +267,7 @@ export const benchCommand: Command = {
     '  fedmm bench',
     '  fedmm bench --only gemm --backend js',
     '  fedmm bench --only update --data-dir ../shared/data/uci-har',
+    '  fedmm bench --only aggregate --max-params 10000000 --json',
     '  fedmm bench --json > bench-$(git rev-parse --short HEAD).json',
   ].join('\n'),
   async run(argv) {
@@ -264,10 +287,12 @@ export const benchCommand: Command = {
     if (!json) process.stdout.write(`${summary.cpu}; ${summary.cores} cores; ${summary.memoryGiB} GiB; Node ${summary.node}; backend ${summary.backend} (${summary.variant}); commit ${summary.commit ?? '-'}\n`);
     const figures: BenchFigure[] = [];
     const workers = typeof args.options.workers === 'number' ? args.options.workers : undefined;
+    const threads = typeof args.options.threads === 'number' ? args.options.threads : availableParallelism();
+    const maxParams = typeof args.options['max-params'] === 'number' ? args.options['max-params'] : 100_000_000;
     const dataDir = typeof args.options['data-dir'] === 'string' ? resolve(args.options['data-dir']) : null;
     const note = (line: string) => process.stderr.write(line + '\n');
     const suites: Record<Suite, () => BenchFigure[] | Promise<BenchFigure[]>> = {
-      aggregate: aggregateBench, gemm: gemmBench, 'train-step': () => trainStepBench(note), update: () => updateBench(dataDir, note),
+      aggregate: () => aggregateBench(threads, maxParams), gemm: gemmBench, 'train-step': () => trainStepBench(note), update: () => updateBench(dataDir, note),
       eval: () => evalBench(dataDir, workers, note), round: () => roundBench(dataDir, workers),
     };
     for (const s of SUITES) {
