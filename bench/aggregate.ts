@@ -13,6 +13,6 @@ export async function run(): Promise<void> {
   const figures = aggregateProfile({ sizes: [1_000_000, 10_000_000], threads: threads > 1 ? [1, threads] : [1] });
   console.table(figures.map((f) => ({
     aggregator: f.aggregator, 'K × P': `${f.K} × ${f.P / 1e6}M`, threads: f.threads, 'GB/s': +f.gbps.toFixed(2),
-    'read GB/s (same run)': +f.readGbps.toFixed(2), 'of read': +f.fraction.toFixed(2),
+    'read GB/s (same run)': +f.readGbps.toFixed(2), 'of read': +f.fraction.toFixed(2), 'of read (CPU time)': +f.cpuFraction.toFixed(2),
   })));
 }

@@ -2,7 +2,8 @@
 // size P and thread count, the update bytes aggregated per second and that figure as a fraction of the
 // machine's read bandwidth for the same bytes, measured in the same run (the addon's readBytes: every
 // 64-bit word of the same update buffers loaded once, as memchr does), interleaved with the aggregator's
-// repetitions; each figure is the fastest repetition of each (the machine may be shared and noisy).
+// repetitions; each figure is the fastest repetition of each (the machine may be shared and noisy). On one
+// thread the fraction is also given by process CPU time, which leaves out time spent waiting for a core.
 import { performance } from 'node:perf_hooks';
 import { createAggregator, getAggregatorKind, type AggregatorSpec } from '../aggregate/index.js';
 import { tryLoadAddon } from '../backend/native.js';
@@ -24,6 +25,8 @@ export interface AggregateFigure {
   readonly readGbps: number;
   /** gbps / readGbps. */
   readonly fraction: number;
+  /** One thread: the same fraction from process CPU time (steadier on a busy machine); NaN otherwise. */
+  readonly cpuFraction: number;
 }
 
 export interface AggregateProfileOptions {
@@ -86,18 +89,20 @@ export function aggregateProfile(o: AggregateProfileOptions = {}): AggregateFigu
           if (!agg.finish().aggregate) throw new Error(`bench: ${spec.name} aggregated nothing`);
         };
         const read = (): void => { for (const u of ups) sink ^= addon!.readBytes(u); };
-        let best = Infinity, bestRead = Infinity;
+        const best = [Infinity, Infinity], bestRead = [Infinity, Infinity];
+        const keep = (into: number[], t: number[]) => { into[0] = Math.min(into[0], t[0]); into[1] = Math.min(into[1], t[1]); };
         round(); // warm-up (allocates the accumulators)
         for (let r = 0; r < repeats; r++) {
-          if (addon) bestRead = Math.min(bestRead, timed(read));
-          best = Math.min(best, timed(round));
+          if (addon) keep(bestRead, timed(read));
+          keep(best, timed(round));
         }
-        if (addon) bestRead = Math.min(bestRead, timed(read));
+        if (addon) keep(bestRead, timed(read));
         const bytes = k * P * 4;
-        const gbps = bytes / (best * 1e6);
-        const readGbps = addon ? bytes / (bestRead * 1e6) : NaN;
-        const fig = { aggregator: spec.name, P, K: k, threads, ms: best, gbps, readGbps, fraction: gbps / readGbps };
-        o.log?.(`${spec.name} P=${P} K=${k} threads=${threads}: ${gbps.toFixed(2)} GB/s, ${(fig.fraction).toFixed(2)} of read ${readGbps.toFixed(2)} GB/s`);
+        const gbps = bytes / (best[0] * 1e6);
+        const readGbps = addon ? bytes / (bestRead[0] * 1e6) : NaN;
+        const cpuFraction = addon && threads === 1 ? bestRead[1] / best[1] : NaN;
+        const fig = { aggregator: spec.name, P, K: k, threads, ms: best[0], gbps, readGbps, fraction: gbps / readGbps, cpuFraction };
+        o.log?.(`${spec.name} P=${P} K=${k} threads=${threads}: ${gbps.toFixed(2)} GB/s, ${fig.fraction.toFixed(2)} of read ${readGbps.toFixed(2)} GB/s (CPU time: ${cpuFraction.toFixed(2)})`);
         figures.push(fig);
       }
     }
@@ -106,8 +111,11 @@ export function aggregateProfile(o: AggregateProfileOptions = {}): AggregateFigu
   return figures;
 }
 
-function timed(fn: () => void): number {
+/** [wall ms, process CPU ms] of one call. */
+function timed(fn: () => void): number[] {
   const t = performance.now();
+  const c = process.cpuUsage();
   fn();
-  return performance.now() - t;
+  const d = process.cpuUsage(c);
+  return [performance.now() - t, (d.user + d.system) / 1000];
 }
