@@ -47,7 +47,7 @@ describe('parseArgs', () => {
 
   test('every bad input is one line naming the problem', () => {
     expect(usageError(() => parseArgs(['--roundz', '3'], SPECS, 'fedmm t'))).toBe("unknown option '--roundz' for 'fedmm t' (did you mean '--rounds'?); see 'fedmm t --help'");
-    expect(usageError(() => parseArgs(['--rounds', 'x'], SPECS, 'fedmm t'))).toBe("--rounds expects a number, got 'x'");
+    expect(usageError(() => parseArgs(['--rounds', 'x'], SPECS, 'fedmm t'))).toBe("--rounds expects a decimal number, got 'x'");
     expect(usageError(() => parseArgs(['--rounds', '2.5'], SPECS, 'fedmm t'))).toBe("--rounds expects an integer, got '2.5'");
     expect(usageError(() => parseArgs(['--rounds', '0'], SPECS, 'fedmm t'))).toBe('--rounds must be ≥ 1, got 0');
     expect(usageError(() => parseArgs(['--rate', '1'], SPECS, 'fedmm t'))).toBe('--rate must be ≥ 0 and < 1, got 1');
@@ -66,7 +66,7 @@ describe('parseArgs', () => {
     expect(parseIntegerList('1,3-5', '--seeds')).toEqual([1, 3, 4, 5]);
     expect(usageError(() => parseIntegerList('1,1', '--seeds'))).toBe("--seeds lists a value twice: '1,1'");
     expect(usageError(() => parseIntegerList('5-1', '--seeds'))).toBe("--seeds: range '5-1' runs backwards");
-    expect(usageError(() => parseIntegerList('a', '--seeds'))).toBe("--seeds expects integers like '1,2,3' or '1-5', got 'a'");
+    expect(usageError(() => parseIntegerList('a', '--seeds'))).toBe("--seeds expects non-negative integers like '1,2,3' or '1-5', got 'a'");
     expect(suggest('fedop', ['fedavg', 'fedopt'])).toBe('fedopt');
     expect(suggest('zzzzzz', ['fedavg', 'fedopt'])).toBeNull();
   });

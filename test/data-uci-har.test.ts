@@ -107,12 +107,12 @@ describe('UCI-HAR loader (official text layout)', () => {
         const rows = Array.from({ length: 120 }, (_, w) => ' ' + Array.from({ length: 128 }, (_, t) => (w === 2 && t === 9 ? 'abc' : fmt(0.25))).join(' '));
         writeFileSync(f, rows.join('\n') + '\n');
       },
-      /body_acc_x_train\.txt:3: bad number 'abc' \(value 10\)/,
+      /body_acc_x_train\.txt:3:\d+: bad number 'abc' \(value 10\): not a decimal number/,
     ],
     [
       'an unknown label',
       (root) => writeFileSync(join(root, 'test', 'y_test.txt'), '1\n2\n3\n7\n1\n1\n'),
-      /y_test\.txt:4: unknown label '7' \(expected 1\.\.6\)/,
+      /y_test\.txt:4:1: unknown label '7' \(expected 1\.\.6\)/,
     ],
     [
       'a row count mismatch',

@@ -52,7 +52,7 @@ describe('run config', () => {
   it('rejects bad fields with one-line errors', () => {
     const bad: [RunConfigInput, RegExp][] = [
       [{ task, clientRate: 0 }, /^config: clientRate must be in \(0, 1\], got 0$/],
-      [{ task, rounds: 1.5 }, /^config: rounds must be an integer ≥ 1, got 1.5$/],
+      [{ task, rounds: 1.5 }, /^config: rounds must be an integer in \[1, 1000000\], got 1.5$/],
       [{ task, fusion: 'sum' as never }, /^config: fusion must be 'attention' or 'concat', got "sum"$/],
       [{ task, checkpointEvery: 5 }, /^config: checkpointEvery needs an outDir$/],
       [{ task, lrr: 1 } as never, /^config: unknown field 'lrr'$/],

@@ -7,7 +7,7 @@ const update = (over: Partial<EncodableUpdate> = {}): EncodableUpdate => ({
   clientId: 12, round: 3, numSamples: 40, steps: 3, loss: 0.75, metrics: { accuracy: 0.5 },
   delta: Float32Array.from({ length: P }, (_, i) => i * 0.25 - 1), extras: {}, ...over,
 });
-const expect3 = { round: 3, clientId: 12, numParams: P, extraNames: [] as string[] };
+const expect3 = { round: 3, clientId: 12, numParams: P, extraNames: [] as string[], maxSamples: 1000 };
 
 function reason(bytes: ArrayBuffer | Uint8Array, e = expect3): string {
   try {

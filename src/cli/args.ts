@@ -1,7 +1,9 @@
 // A small command-line parser: long kebab-case options (`--rounds 5`, `--rounds=5`), boolean flags,
 // aliases (FedMultimodal's snake_case spellings), positional arguments and one-line usage errors.
 //
-// Every bad input ends as a UsageError whose message is the single line the user sees.
+// Every bad input ends as a UsageError whose message is the single line the user sees. Numbers follow the
+// strict decimal grammar of src/io/decimal.ts ('0x10', '1e39' for a float, '' are refused).
+import { fitsFloat32, parseDecimal } from '../io/decimal.js';
 
 /** An error in what the user typed (exit code 2) or in what a run was given (exit code 1). */
 export class UsageError extends Error {
@@ -29,6 +31,8 @@ export interface OptionSpec {
   readonly max?: number;
   readonly openMin?: boolean;
   readonly openMax?: boolean;
+  /** Why `max` is the limit (shown when a value exceeds it). */
+  readonly maxReason?: string;
 }
 
 /** Accepted by every command: stack traces on errors (and, for runs, a line per round). */
@@ -74,24 +78,28 @@ export function suggest(word: string, candidates: readonly string[]): string | n
 }
 
 function parseNumber(spec: OptionSpec, raw: string, flag: string): number {
-  const v = raw.trim() === '' ? NaN : Number(raw);
-  if (!Number.isFinite(v)) throw new UsageError(`${flag} expects a number, got '${raw}'`);
+  const v = parseDecimal(raw);
+  if (v === null) throw new UsageError(`${flag} expects a decimal number, got '${raw}'`);
   if (spec.kind === 'integer' && !Number.isInteger(v)) throw new UsageError(`${flag} expects an integer, got '${raw}'`);
+  if (spec.kind === 'number' && !fitsFloat32(v)) throw new UsageError(`${flag}: ${raw} is beyond the float32 range (±3.4e38) the model computes in`);
   const lowOk = spec.min === undefined || (spec.openMin ? v > spec.min : v >= spec.min);
   const highOk = spec.max === undefined || (spec.openMax ? v < spec.max : v <= spec.max);
   if (!lowOk || !highOk) {
     const lo = spec.min === undefined ? '' : `${spec.openMin ? '>' : '≥'} ${spec.min}`;
     const hi = spec.max === undefined ? '' : `${spec.openMax ? '<' : '≤'} ${spec.max}`;
-    throw new UsageError(`${flag} must be ${[lo, hi].filter(Boolean).join(' and ')}, got ${raw}`);
+    const why = !highOk && spec.maxReason ? ` (${spec.maxReason})` : '';
+    throw new UsageError(`${flag} must be ${[lo, hi].filter(Boolean).join(' and ')}, got ${raw}${why}`);
   }
+  if (spec.kind === 'integer' && !Number.isSafeInteger(v)) throw new UsageError(`${flag}: ${raw} is beyond the exactly representable integers (±2^53)`);
   return v;
 }
 
 /**
  * Parses `argv` (the words after the command name) against `specs`. `command` names the command in
- * messages ('fedmm run'). Options may come before or after positionals; `--` ends the options.
+ * messages ('fedmm run'), `helpCommand` the command whose --help lists the options (default `command`).
+ * Options may come before or after positionals; `--` ends the options.
  */
-export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[], command: string): ParsedArgs {
+export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[], command: string, helpCommand = command): ParsedArgs {
   const byName = new Map<string, OptionSpec>();
   for (const s of specs) {
     byName.set(s.name, s);
@@ -112,14 +120,14 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[],
     }
     if (!word.startsWith('--')) {
       const hint = word === '-h' ? ' (use --help)' : '';
-      throw new UsageError(`unknown option '${word}' for '${command}'${hint}; see '${command} --help'`);
+      throw new UsageError(`unknown option '${word}' for '${command}'${hint}; see '${helpCommand} --help'`);
     }
     const eq = word.indexOf('=');
     const key = word.slice(2, eq < 0 ? undefined : eq);
     const spec = byName.get(key);
     if (!spec) {
       const hint = suggest(key, [...byName.keys()]);
-      throw new UsageError(`unknown option '--${key}' for '${command}'${hint ? ` (did you mean '--${hint}'?)` : ''}; see '${command} --help'`);
+      throw new UsageError(`unknown option '--${key}' for '${command}'${hint ? ` (did you mean '--${hint}'?)` : ''}; see '${helpCommand} --help'`);
     }
     const flag = `--${key}`;
     if (spelled[spec.name] !== undefined && spelled[spec.name] !== flag) {
@@ -154,17 +162,26 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[],
   return { options, spelled, positionals };
 }
 
-/** A comma-separated list of integers with ranges: '1,2,5' or '1-5'. */
-export function parseIntegerList(raw: string, flag: string): number[] {
-  const out: number[] = [];
+/** At most this many values in an integer list: each is a whole run. */
+export const MAX_LIST_VALUES = 1000;
+
+/** A comma-separated list of non-negative integers with ranges: '1,2,5' or '1-5' (each value ≤ `max`). */
+export function parseIntegerList(raw: string, flag: string, max = 2 ** 32 - 1): number[] {
+  const ranges: [number, number][] = [];
+  let count = 0;
   for (const part of raw.split(',')) {
-    const m = /^\s*(-?\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
-    if (!m) throw new UsageError(`${flag} expects integers like '1,2,3' or '1-5', got '${raw}'`);
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    if (!m) throw new UsageError(`${flag} expects non-negative integers like '1,2,3' or '1-5', got '${raw}'`);
     const lo = Number(m[1]);
     const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (lo > max || hi > max) throw new UsageError(`${flag}: '${part.trim()}' exceeds the largest value ${max}`);
     if (hi < lo) throw new UsageError(`${flag}: range '${part.trim()}' runs backwards`);
-    for (let v = lo; v <= hi; v++) out.push(v);
+    count += hi - lo + 1;
+    if (count > MAX_LIST_VALUES) throw new UsageError(`${flag}: '${raw}' lists more than ${MAX_LIST_VALUES} values (each is a whole run)`);
+    ranges.push([lo, hi]);
   }
+  const out: number[] = [];
+  for (const [lo, hi] of ranges) for (let v = lo; v <= hi; v++) out.push(v);
   if (new Set(out).size !== out.length) throw new UsageError(`${flag} lists a value twice: '${raw}'`);
   return out;
 }

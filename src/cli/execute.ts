@@ -1,7 +1,9 @@
 // Runs one experiment (a RunPlan: one or more repeats over seeds or folds) into its directory through the
 // runtime's runFederated, and writes what the CLI adds: config.json, partition.json, model.safetensors per
-// run, and the summary result.json.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+// run, and the summary result.json. Every file is written atomically; a finished run's manifest.json records
+// the size and SHA-256 of its final files, and a resume recomputes (from the last good checkpoint) any run
+// whose final files no longer match it.
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { useBackend } from '../backend/index.js';
 import { createFederatedDataset } from '../data/federated.js';
@@ -14,12 +16,14 @@ import { parseDpConfig, parseSecAggConfig } from '../privacy/settings.js';
 import { runFederated, type RoundRecord, type RunConfigInput, type RunResult } from '../runtime/index.js';
 import type { RunHooks } from '../runtime/scheduler.js';
 import { loadBuiltins } from '../runtime/plugins.js';
+import { digestMismatch, fileDigest, writeFileAtomic, type FileDigest } from '../io/atomic-file.js';
+import { outputDirProblem } from '../io/paths.js';
 import { UsageError } from './args.js';
 import type { Progress } from './progress.js';
 import { duration, pct } from './format.js';
 import { planLabel, repeatsOf, type Execution, type Repeat, type RunPlan } from './run-options.js';
 import {
-  CONFIG_FILE, MODEL_FILE, PARTITION_FILE, RESULT_FILE, readJson, summarize, writeJson,
+  CONFIG_FILE, MANIFEST_FILE, METRICS_FILE, MODEL_FILE, PARTITION_FILE, RESULT_FILE, readJson, summarize, writeJson,
   type ExperimentConfig, type ExperimentResult, type RepeatResult,
 } from './results.js';
 import { encodeSafetensors, tensorsFromFlat } from './safetensors.js';
@@ -131,7 +135,46 @@ export function writeModel(plan: RunPlan, weights: Float32Array, path: string, e
     throw new Error(`model.safetensors: the ${plan.dataset} model has ${params.length} parameters, the run produced ${weights.length}`);
   }
   const meta = { format: 'pt', fedmm: VERSION, dataset: plan.dataset, algorithm: plan.algorithm, fusion: plan.modality ? `${plan.modality}-only` : plan.fusion, ...extra };
-  writeFileSync(path, encodeSafetensors(tensorsFromFlat(layout, weights), meta));
+  writeFileAtomic(path, encodeSafetensors(tensorsFromFlat(layout, weights), meta));
+}
+
+/** The final files of a finished run, recorded in its manifest.json. */
+const FINAL_FILES = [MODEL_FILE, 'model.bin', RESULT_FILE, METRICS_FILE, PARTITION_FILE, CONFIG_FILE];
+
+interface Manifest {
+  readonly version: 1;
+  readonly files: Record<string, FileDigest>;
+}
+
+/** Records the size and SHA-256 of a finished run's final files (written last: its presence means done). */
+function writeManifest(dir: string): void {
+  const files: Record<string, FileDigest> = {};
+  for (const name of FINAL_FILES) files[name] = fileDigest(join(dir, name));
+  writeJson(join(dir, MANIFEST_FILE), { version: 1, files } satisfies Manifest);
+}
+
+/**
+ * Why a run directory that claims to be finished is not intact ('model.safetensors is damaged (147 bytes,
+ * expected 1680000)'), or null when it is intact or does not claim to be finished.
+ */
+export function damagedRun(dir: string): string | null {
+  const manifestPath = join(dir, MANIFEST_FILE);
+  if (!existsSync(manifestPath)) {
+    return existsSync(join(dir, RESULT_FILE)) || existsSync(join(dir, MODEL_FILE)) ? `its final files were not all written (no ${MANIFEST_FILE})` : null;
+  }
+  let manifest: Manifest;
+  try {
+    manifest = readJson<Manifest>(manifestPath, 'resume');
+  } catch (e) {
+    return (e as Error).message;
+  }
+  for (const name of FINAL_FILES) {
+    const expected = manifest.files?.[name];
+    if (!expected) return `${manifestPath} does not record ${name}`;
+    const why = digestMismatch(join(dir, name), expected);
+    if (why !== null) return `${name} is damaged (${why})`;
+  }
+  return null;
 }
 
 /** The runtime's own result.json of a finished repeat, when present and complete. */
@@ -161,10 +204,10 @@ function repeatResult(repeat: Repeat, r: RuntimeResult): RepeatResult {
   };
 }
 
+/** A finished repeat's runtime result when its directory is intact and complete, else null. */
 function finishedRepeat(plan: RunPlan, dir: string): RuntimeResult | null {
-  const path = join(dir, RESULT_FILE);
-  if (!existsSync(path) || !existsSync(join(dir, MODEL_FILE))) return null;
-  const r = readJson<RuntimeResult>(path, 'resume');
+  if (!existsSync(join(dir, MANIFEST_FILE)) || damagedRun(dir) !== null) return null;
+  const r = readJson<RuntimeResult>(join(dir, RESULT_FILE), 'resume');
   return !r.aborted && r.completedRounds === plan.rounds ? r : null;
 }
 
@@ -198,6 +241,8 @@ function planDifferences(a: RunPlan, b: RunPlan): string[] {
  */
 export async function runExperiment(plan: RunPlan, exec: Execution, options: ExperimentOptions): Promise<ExperimentResult | null> {
   const { out, progress } = options;
+  const outProblem = outputDirProblem(out);
+  if (outProblem !== null) throw new UsageError(outProblem);
   const configPath = join(out, CONFIG_FILE);
   if (existsSync(configPath)) {
     if (!options.resume) {
@@ -237,6 +282,12 @@ export async function runExperiment(plan: RunPlan, exec: Execution, options: Exp
       runs.push(repeatResult(repeat, done));
       continue;
     }
+    const damaged = options.resume ? damagedRun(dir) : null;
+    if (damaged !== null) {
+      const from = existsSync(join(dir, 'checkpoints', 'latest.json')) ? 'the last good checkpoint' : 'round 0 (it has no checkpoint)';
+      progress.note(`${label} ${repeat.name}: ${damaged}; recomputing from ${from}`);
+      rmSync(join(dir, MANIFEST_FILE), { force: true });
+    }
     mkdirSync(dir, { recursive: true });
     writePartition(plan, repeat, dir);
     progress.start(`${label} ${repeat.name}`, plan.rounds, metric);
@@ -251,6 +302,7 @@ export async function runExperiment(plan: RunPlan, exec: Execution, options: Exp
       return null;
     }
     writeModel(plan, result.weights, join(dir, MODEL_FILE), { seed: String(repeat.seed), fold: String(repeat.fold ?? ''), rounds: String(result.completedRounds) });
+    writeManifest(dir);
     const summary = repeatResult(repeat, result);
     const best = summary.test?.[metric];
     const dp = result.privacy?.dp;

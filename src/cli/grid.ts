@@ -14,6 +14,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pathPartProblem } from '../io/paths.js';
 import { parseArgs, UsageError, type ParsedArgs } from './args.js';
 import { EXPERIMENT_OPTIONS } from './run-options.js';
 
@@ -136,12 +137,17 @@ export function loadGrid(file: string): Grid {
   const seen = new Map<string, number>();
   const cells = own.map((settings, i) => {
     const name = typeof settings.name === 'string' ? settings.name : cellName(settings);
-    if (!/^[\w.+-]+$/.test(name)) throw new UsageError(`grid ${file}: cell name '${name}' may hold letters, digits and . _ + - only`);
+    const problem = pathPartProblem(name);
+    if (problem !== null) throw new UsageError(`grid ${file}: cell ${i} cannot be named '${name}' (its folder's name): ${problem}`);
     if (seen.has(name)) throw new UsageError(`grid ${file}: cells ${seen.get(name)} and ${i} are both named '${name}'`);
     seen.set(name, i);
     const merged = { ...defaults, ...settings };
-    const args = parseArgs(settingsToArgv(merged), EXPERIMENT_OPTIONS, `grid cell '${name}'`);
-    return { name, settings: merged, args };
+    try {
+      const args = parseArgs(settingsToArgv(merged), EXPERIMENT_OPTIONS, 'a grid cell', 'fedmm run');
+      return { name, settings: merged, args };
+    } catch (e) {
+      throw new UsageError(`grid ${file}, cell '${name}': ${(e as Error).message}`);
+    }
   });
   const base = file.split('/').pop()!.replace(/\.json$/, '');
   return { name: typeof g.name === 'string' ? g.name : base, description: typeof g.description === 'string' ? g.description : '', file, cells };

@@ -4,8 +4,10 @@
 //   <out>/config.json            the plan, the execution settings and the exact command (re-run it as is)
 //   <out>/result.json            ExperimentResult (below)
 //   <out>/<seed-N|fold-N>/       one run: the runtime's metrics.jsonl, result.json, config.json, model.bin,
-//                                checkpoints/, trace.json; the CLI's model.safetensors and partition.json
-import { existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+//                                checkpoints/, trace.json; the CLI's model.safetensors, partition.json and
+//                                manifest.json (size and SHA-256 of the final files, written last)
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../io/atomic-file.js';
 import { meanStd } from './format.js';
 import type { Execution, RunPlan } from './run-options.js';
 
@@ -69,12 +71,11 @@ export const RESULT_FILE = 'result.json';
 export const METRICS_FILE = 'metrics.jsonl';
 export const PARTITION_FILE = 'partition.json';
 export const MODEL_FILE = 'model.safetensors';
+export const MANIFEST_FILE = 'manifest.json';
 
-/** Writes JSON atomically (temp file, then rename), so a reader never sees half a file. */
+/** Writes JSON atomically (temp file, fsync, rename), so a reader never sees half a file. */
 export function writeJson(path: string, value: unknown): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
-  renameSync(tmp, path);
+  writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n');
 }
 
 export function readJson<T>(path: string, what: string): T {

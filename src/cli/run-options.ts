@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { DATASET_IDS, getDataset, type DatasetId, type DatasetSpec } from '../data/registry.js';
 import { parseDpConfig, parseSecAggConfig } from '../privacy/settings.js';
+import { MAX_ROUNDS, MAX_ROUNDS_REASON, MAX_SEED, MAX_SEED_REASON } from '../runtime/config.js';
 import { parseIntegerList, UsageError, VERBOSE_OPTION, type OptionSpec, type ParsedArgs } from './args.js';
 
 export const ALGORITHMS = ['fedavg', 'fedprox', 'fedrs', 'fedopt', 'scaffold'] as const;
@@ -33,7 +34,7 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
   { name: 'en_att', kind: 'flag', help: 'FedMultimodal switch: attention fusion (the default here)' },
   { name: 'att_name', kind: 'string', value: 'NAME', choices: ['fuse_base'], help: "FedMultimodal attention name; only 'fuse_base' (attention fusion) exists" },
   { name: 'modality', kind: 'string', value: 'NAME', help: "train on one modality only (unimodal baseline), e.g. acc; 'multimodal' = both (default)" },
-  { name: 'rounds', kind: 'integer', min: 1, value: 'N', aliases: ['num_epochs'], help: 'federated rounds (default: published)' },
+  { name: 'rounds', kind: 'integer', min: 1, max: MAX_ROUNDS, maxReason: MAX_ROUNDS_REASON, value: 'N', aliases: ['num_epochs'], help: 'federated rounds (default: published)' },
   { name: 'client-rate', kind: 'number', min: 0, max: 1, openMin: true, value: 'RATE', aliases: ['sample_rate'], help: 'share of clients per round (default: published)' },
   { name: 'local-epochs', kind: 'integer', min: 1, value: 'N', aliases: ['local_epochs'], help: 'local epochs per round (default 1)' },
   { name: 'batch-size', kind: 'integer', min: 1, value: 'N', aliases: ['batch_size'], help: 'local batch size (default: published)' },
@@ -42,10 +43,10 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
   { name: 'mu', kind: 'number', min: 0, value: 'MU', help: 'FedProx proximal weight (default: published)' },
   { name: 'fedrs-alpha', kind: 'number', min: 0, max: 1, value: 'A', help: 'FedRS scale of absent-class logits (default 0.9)' },
   { name: 'hid-size', kind: 'integer', min: 1, value: 'N', aliases: ['hid_size'], help: 'GRU hidden size d_hid (default 128, as every published run)' },
-  { name: 'seed', kind: 'integer', min: 0, value: 'N', help: 'training seed (default 0)' },
+  { name: 'seed', kind: 'integer', min: 0, max: MAX_SEED, maxReason: MAX_SEED_REASON, value: 'N', help: 'training seed (default 0)' },
   { name: 'seeds', kind: 'string', value: 'LIST', help: "several training seeds, e.g. '1,2,3' or '1-5' (one run each; mean ± std)" },
   { name: 'folds', kind: 'string', value: 'LIST', help: "data folds, 1-based, e.g. '1-5' or 'all' (datasets with folds)" },
-  { name: 'partition-seed', kind: 'integer', min: 0, value: 'N', help: 'seed of the partition, dev split and corruptions (default 0; fixed across --seeds)' },
+  { name: 'partition-seed', kind: 'integer', min: 0, max: MAX_SEED, maxReason: MAX_SEED_REASON, value: 'N', help: 'seed of the partition, dev split and corruptions (default 0; fixed across --seeds)' },
   { name: 'alpha', kind: 'number', min: 0, openMin: true, value: 'A', help: 'Dirichlet concentration of the partition (default 5.0; the paper uses 5.0 and 0.1)' },
   { name: 'partition-rng', kind: 'string', value: 'NAME', choices: ['fedmm', 'numpy'], help: "'numpy': FedMultimodal's partition code replayed with numpy's generator (seed 8) — the paper's exact shards and dev splits (uci-har, and any dataset read from its raw files) — and its client schedule (np.random.seed(round)); default fedmm" },
   { name: 'missing-modality', ...rate, aliases: ['missing_modailty_rate', 'missing_modality_rate'], help: 'per training client, each modality missing with this probability' },
@@ -201,8 +202,7 @@ function repeatsFromArgs(spec: DatasetSpec, args: ParsedArgs): Repeats {
     return { kind: 'fold', values };
   }
   if (seeds !== undefined) {
-    const values = parseIntegerList(seeds, '--seeds');
-    if (values.some((s) => s < 0)) throw new UsageError(`--seeds must be non-negative, got '${seeds}'`);
+    const values = parseIntegerList(seeds, '--seeds', MAX_SEED);
     return { kind: 'seed', values };
   }
   return { kind: 'seed', values: [seed ?? 0] };

@@ -4,6 +4,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { SampleSource } from './client-dataset.js';
+import { float32Problem, parseDecimalInteger } from '../io/decimal.js';
 import { zNormalizeWindow } from './simulate.js';
 import type { SampleModality } from './types.js';
 import { POOL, TEST, type Universe } from './universe.js';
@@ -32,7 +33,14 @@ export interface UciHarData {
 
 function readText(file: string): string {
   if (!existsSync(file)) throw new Error(`UCI-HAR: missing file ${file}`);
-  return readFileSync(file, 'utf8');
+  const text = readFileSync(file, 'utf8');
+  // Every line of the official files ends with a newline; a file that stops mid-line was cut short (its
+  // last number may have lost digits: '-2.1326350e-00' for '-2.1326350e-001').
+  if (text.length > 0 && !text.endsWith('\n')) {
+    const lastLine = text.split('\n').length;
+    throw new Error(`${file}:${lastLine}: the file ends in the middle of a line; it looks truncated`);
+  }
+  return text;
 }
 
 function lines(text: string): string[] {
@@ -41,18 +49,22 @@ function lines(text: string): string[] {
   return out;
 }
 
-/** Parses one channel file of the official layout: one window of 128 numbers per line. */
+/** Parses one channel file of the official layout: one window of 128 float32 decimals per line. */
 function parseSignalText(file: string): Float32Array {
   const rows = lines(readText(file));
   const out = new Float32Array(rows.length * UCI_HAR_WINDOW);
+  const token = /\S+/g;
   rows.forEach((row, r) => {
-    const tokens = row.trim().split(/\s+/).filter((t) => t.length > 0);
-    if (tokens.length !== UCI_HAR_WINDOW) throw new Error(`${file}:${r + 1}: expected ${UCI_HAR_WINDOW} values, got ${tokens.length}`);
-    for (let j = 0; j < UCI_HAR_WINDOW; j++) {
-      const v = Number(tokens[j]);
-      if (!Number.isFinite(v)) throw new Error(`${file}:${r + 1}: bad number '${tokens[j]}' (value ${j + 1})`);
-      out[r * UCI_HAR_WINDOW + j] = v;
+    let j = 0;
+    token.lastIndex = 0;
+    for (let m = token.exec(row); m !== null; m = token.exec(row)) {
+      if (j === UCI_HAR_WINDOW) throw new Error(`${file}:${r + 1}:${m.index + 1}: more than ${UCI_HAR_WINDOW} values on the line`);
+      const problem = float32Problem(m[0]);
+      if (problem !== null) throw new Error(`${file}:${r + 1}:${m.index + 1}: bad number '${m[0]}' (value ${j + 1}): ${problem}`);
+      out[r * UCI_HAR_WINDOW + j] = Number(m[0]);
+      j++;
     }
+    if (j !== UCI_HAR_WINDOW) throw new Error(`${file}:${r + 1}: expected ${UCI_HAR_WINDOW} values, got ${j}`);
   });
   return out;
 }
@@ -73,23 +85,33 @@ function parseSignalF32(file: string): Float32Array {
   return out;
 }
 
+/** Labels (1..6 → 0..5) or subject ids (≥ 1): one plain decimal integer per line. */
 function parseIntegers(file: string, what: 'label' | 'subject'): Int32Array {
   const rows = lines(readText(file));
   const out = new Int32Array(rows.length);
   rows.forEach((row, r) => {
     const t = row.trim();
-    const v = Number(t);
+    const at = `${file}:${r + 1}:${row.indexOf(t) + 1}`;
+    const v = parseDecimalInteger(t);
     if (what === 'label') {
-      if (!(Number.isInteger(v) && v >= 1 && v <= UCI_HAR_CLASSES) || t === '') {
-        throw new Error(`${file}:${r + 1}: unknown label '${t}' (expected 1..${UCI_HAR_CLASSES})`);
-      }
+      if (v === null || v < 1 || v > UCI_HAR_CLASSES) throw new Error(`${at}: unknown label '${t}' (expected 1..${UCI_HAR_CLASSES})`);
       out[r] = v - 1;
     } else {
-      if (!(Number.isInteger(v) && v >= 1) || t === '') throw new Error(`${file}:${r + 1}: bad subject id '${t}' (expected a positive integer)`);
+      if (v === null || v < 1 || v > 2 ** 31 - 1) throw new Error(`${at}: bad subject id '${t}' (expected a positive integer)`);
       out[r] = v;
     }
   });
   return out;
+}
+
+/** The official split is by subject; a subject in both splits would leak its windows into the test set. */
+function checkSubjectsDisjoint(train: UciHarSplit, test: UciHarSplit, trainFile: string, testFile: string): void {
+  const inTrain = new Set(train.subjects);
+  const i = test.subjects.findIndex((s) => inTrain.has(s));
+  if (i >= 0) {
+    const s = test.subjects[i];
+    throw new Error(`${testFile}:${i + 1}: test subject ${s} is also a training subject (${trainFile}:${train.subjects.indexOf(s) + 1}); the splits must not share subjects`);
+  }
 }
 
 function assemble(channels: Float32Array[], files: string[], labels: Int32Array, subjects: Int32Array, yFile: string, sFile: string): UciHarSplit {
@@ -134,6 +156,7 @@ export function loadUciHar(path: string): UciHarData {
       return assemble(files.map(parseSignalF32), files, parseIntegers(yFile, 'label'), parseIntegers(sFile, 'subject'), yFile, sFile);
     };
     data = { train: split('train'), test: split('test'), layout: 'compact-f32', root };
+    checkSubjectsDisjoint(data.train, data.test, join(root, 'subject_train.txt'), join(root, 'subject_test.txt'));
   } else if (official) {
     const split = (s: (typeof SPLITS)[number]): UciHarSplit => {
       const files = CHANNELS.map((c) => join(official, s, 'Inertial Signals', `${c}_${s}.txt`));
@@ -142,6 +165,7 @@ export function loadUciHar(path: string): UciHarData {
       return assemble(files.map(parseSignalText), files, parseIntegers(yFile, 'label'), parseIntegers(sFile, 'subject'), yFile, sFile);
     };
     data = { train: split('train'), test: split('test'), layout: 'official-text', root: official };
+    checkSubjectsDisjoint(data.train, data.test, join(official, 'train', 'subject_train.txt'), join(official, 'test', 'subject_test.txt'));
   } else {
     const what = existsSync(root) && statSync(root).isDirectory() ? 'no UCI-HAR data in' : 'no such folder';
     throw new Error(`UCI-HAR: ${what} ${root} (expected 'UCI HAR Dataset/train/Inertial Signals/*.txt' or 'body_acc_x_train.f32')`);

@@ -1,16 +1,21 @@
-// Checkpoints: a directory outDir/checkpoints/round-NNNNNN/ written under a temporary name and renamed
-// into place, then outDir/checkpoints/latest.json (itself written temp-then-rename) points at it. A crash
-// at any moment leaves the previous checkpoint intact. The two newest checkpoints are kept.
+// Checkpoints: a directory outDir/checkpoints/round-NNNNNN/ written under a temporary name, every file
+// fsynced, then renamed into place; outDir/checkpoints/latest.json (written atomically) points at it. A
+// crash at any moment leaves the previous checkpoint intact. The two newest checkpoints are kept.
+// state.json records the size and SHA-256 of every other file of the checkpoint; a resume verifies them and,
+// when the newest checkpoint is damaged, falls back to the one before it (saying so). The pointer must
+// name a round-NNNNNN folder of the same checkpoints/ folder: it is never followed anywhere else.
 //
-//   state.json          round, config digest, RNG seed, metric history, best round, totals, server scalars
+//   state.json          round, config digest, RNG seed, metric history, best round, totals, server scalars,
+//                       files (path → {bytes, sha256})
 //   model.bin           global weights, float32 little-endian
 //   server-<name>.bin   each server-optimizer buffer (momentum, Adam moments, SCAFFOLD's c), float32 LE
 //   client-state/<id>.bin  each client's persistent state (client-state.ts layout)
 //
 // Every random stream of a run is forked from the seed by name (init, round, client), never advanced
 // across rounds, so the seed is the whole RNG state and resuming reproduces the uninterrupted run exactly.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { digestMismatch, fileDigest, FileWriteError, writeFileAtomic, type FileDigest } from '../io/atomic-file.js';
 import type { ServerState } from '../fl/strategy.js';
 import type { ClientStateStore } from './client-state.js';
 
@@ -28,6 +33,8 @@ export interface CheckpointMeta<R> {
   totals: Record<string, number>;
   serverScalars: Record<string, number>;
   serverBuffers: string[];
+  /** Size and SHA-256 of every other file of the checkpoint, by path relative to its folder. */
+  files: Record<string, FileDigest>;
 }
 
 export interface LoadedCheckpoint<R> {
@@ -36,11 +43,6 @@ export interface LoadedCheckpoint<R> {
   server: ServerState;
   clientStateDir: string;
   dir: string;
-}
-
-function writeAtomic(path: string, data: string | Uint8Array): void {
-  writeFileSync(`${path}.tmp`, data);
-  renameSync(`${path}.tmp`, path);
 }
 
 function f32Bytes(a: Float32Array): Uint8Array {
@@ -57,7 +59,30 @@ function readF32(path: string, expected: number | null): Float32Array {
   return out;
 }
 
-export function writeCheckpoint<R>(outDir: string, meta: Omit<CheckpointMeta<R>, 'serverScalars' | 'serverBuffers'>, global: Float32Array, server: ServerState,
+/** Every file under `dir` (relative paths, sorted). */
+function filesUnder(dir: string, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...filesUnder(path, `${prefix}${name}/`));
+    else out.push(`${prefix}${name}`);
+  }
+  return out;
+}
+
+/** fsync a file or folder (durability before the rename that publishes the checkpoint). */
+function syncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw new FileWriteError(path, (e as NodeJS.ErrnoException).code ?? 'EIO', e);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function writeCheckpoint<R>(outDir: string, meta: Omit<CheckpointMeta<R>, 'serverScalars' | 'serverBuffers' | 'files'>, global: Float32Array, server: ServerState,
   store: ClientStateStore): string {
   const root = join(outDir, 'checkpoints');
   mkdirSync(root, { recursive: true });
@@ -65,42 +90,106 @@ export function writeCheckpoint<R>(outDir: string, meta: Omit<CheckpointMeta<R>,
   const tmp = join(root, `.tmp-${name}-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
-  writeFileSync(join(tmp, 'model.bin'), f32Bytes(global));
-  for (const [k, buf] of Object.entries(server.buffers)) writeFileSync(join(tmp, `server-${k}.bin`), f32Bytes(buf));
-  store.snapshot(join(tmp, 'client-state'));
-  writeFileSync(join(tmp, 'state.json'), JSON.stringify({ ...meta, serverScalars: server.scalars, serverBuffers: Object.keys(server.buffers) }));
+  try {
+    writeFileAtomic(join(tmp, 'model.bin'), f32Bytes(global));
+    for (const [k, buf] of Object.entries(server.buffers)) writeFileAtomic(join(tmp, `server-${k}.bin`), f32Bytes(buf));
+    store.snapshot(join(tmp, 'client-state'));
+    const files: Record<string, FileDigest> = {};
+    for (const rel of filesUnder(tmp)) {
+      syncPath(join(tmp, rel));
+      files[rel] = fileDigest(join(tmp, rel));
+    }
+    if (existsSync(join(tmp, 'client-state'))) syncPath(join(tmp, 'client-state'));
+    writeFileAtomic(join(tmp, 'state.json'), JSON.stringify({ ...meta, serverScalars: server.scalars, serverBuffers: Object.keys(server.buffers), files }));
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
   const dir = join(root, name);
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
-  writeAtomic(join(root, 'latest.json'), JSON.stringify({ dir: name, completedRounds: meta.completedRounds }));
-  const old = readdirSync(root).filter((n) => /^round-\d+$/.test(n)).sort();
+  syncPath(root);
+  writeFileAtomic(join(root, 'latest.json'), JSON.stringify({ dir: name, completedRounds: meta.completedRounds }));
+  const old = readdirSync(root).filter((n) => CHECKPOINT_NAME.test(n)).sort();
   for (const n of old.slice(0, -2)) rmSync(join(root, n), { recursive: true, force: true });
   return dir;
 }
 
-/** The latest checkpoint of a run directory, or null when it has none. */
-export function readLatestCheckpoint<R>(outDir: string, numParams: number): LoadedCheckpoint<R> | null {
-  const root = join(outDir, 'checkpoints');
+const CHECKPOINT_NAME = /^round-\d{6,}$/;
+
+/** The folder latest.json points at (a round-NNNNNN folder beside it), or a one-line error naming the file. */
+function latestPointer(root: string): string {
   const latest = join(root, 'latest.json');
-  if (!existsSync(latest)) return null;
-  const { dir: name } = JSON.parse(readFileSync(latest, 'utf8')) as { dir: string };
-  const dir = join(root, name);
-  const meta = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as CheckpointMeta<R>;
-  if (meta.version !== CHECKPOINT_VERSION) throw new Error(`checkpoint: ${dir} has version ${meta.version}, this build reads ${CHECKPOINT_VERSION}`);
-  const buffers: Record<string, Float32Array> = {};
-  for (const k of meta.serverBuffers) buffers[k] = readF32(join(dir, `server-${k}.bin`), null);
-  return {
-    meta,
-    global: readF32(join(dir, 'model.bin'), numParams),
-    server: { scalars: meta.serverScalars, buffers },
-    clientStateDir: join(dir, 'client-state'),
-    dir,
-  };
+  let pointer: unknown;
+  try {
+    pointer = JSON.parse(readFileSync(latest, 'utf8'));
+  } catch (e) {
+    throw new Error(`checkpoint: ${latest} is not valid JSON (${(e as Error).message.split('\n')[0]})`);
+  }
+  const name = (pointer as { dir?: unknown } | null)?.dir;
+  if (typeof name !== 'string' || !CHECKPOINT_NAME.test(name)) {
+    throw new Error(`checkpoint: ${latest} must point at a round-NNNNNN folder of ${root}, got ${JSON.stringify(name) ?? 'nothing'}`);
+  }
+  return name;
+}
+
+/** Why the checkpoint in `dir` cannot be used, or null with its state when it can. */
+function checkCheckpoint<R>(dir: string): { meta: CheckpointMeta<R> } | { problem: string } {
+  const statePath = join(dir, 'state.json');
+  if (!existsSync(statePath)) return { problem: `${statePath} is missing` };
+  let meta: CheckpointMeta<R>;
+  try {
+    meta = JSON.parse(readFileSync(statePath, 'utf8')) as CheckpointMeta<R>;
+  } catch (e) {
+    return { problem: `${statePath} is not valid JSON (${(e as Error).message.split('\n')[0]})` };
+  }
+  if (meta.version !== CHECKPOINT_VERSION) return { problem: `${dir} has version ${meta.version}, this build reads ${CHECKPOINT_VERSION}` };
+  if (meta.files === null || typeof meta.files !== 'object') return { problem: `${statePath} records no file digests` };
+  for (const [rel, expected] of Object.entries(meta.files)) {
+    const path = join(dir, rel);
+    if (relative(dir, path).startsWith('..')) return { problem: `${statePath} names a file outside its folder: ${rel}` };
+    const why = digestMismatch(path, expected);
+    if (why !== null) return { problem: `${path} is damaged (${why})` };
+  }
+  return { meta };
+}
+
+/**
+ * The latest good checkpoint of a run directory, or null when it has none. A damaged newest checkpoint is
+ * reported through `log` and the older one used; when none is intact the resume is refused.
+ */
+export function readLatestCheckpoint<R>(outDir: string, numParams: number, log: (line: string) => void = () => {}): LoadedCheckpoint<R> | null {
+  const root = join(outDir, 'checkpoints');
+  if (!existsSync(join(root, 'latest.json'))) return null;
+  const newest = latestPointer(root);
+  const candidates = [newest, ...readdirSync(root).filter((n) => CHECKPOINT_NAME.test(n) && n < newest).sort().reverse()];
+  const problems: string[] = [];
+  for (const name of candidates) {
+    const dir = join(root, name);
+    const checked = checkCheckpoint<R>(dir);
+    if ('problem' in checked) {
+      problems.push(checked.problem);
+      log(`resume: checkpoint ${dir} is unusable: ${checked.problem}`);
+      continue;
+    }
+    const { meta } = checked;
+    if (problems.length) log(`resume: using the older checkpoint ${dir} (round ${meta.completedRounds})`);
+    const buffers: Record<string, Float32Array> = {};
+    for (const k of meta.serverBuffers) buffers[k] = readF32(join(dir, `server-${k}.bin`), null);
+    return {
+      meta,
+      global: readF32(join(dir, 'model.bin'), numParams),
+      server: { scalars: meta.serverScalars, buffers },
+      clientStateDir: join(dir, 'client-state'),
+      dir,
+    };
+  }
+  throw new Error(`resume: no intact checkpoint in ${root} (${problems[0]}); start again without --resume or from another --out`);
 }
 
 /** Writes a float32 vector as raw little-endian bytes, atomically. */
 export function writeWeights(path: string, w: Float32Array): void {
-  writeAtomic(path, f32Bytes(w));
+  writeFileAtomic(path, f32Bytes(w));
 }
 
 /** Reads weights written by writeWeights. */

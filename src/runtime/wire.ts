@@ -5,7 +5,12 @@
 // The payload length (4 + 4n) does not depend on k, so the encoder lays the message out in one pass and
 // writes the floats straight into the outgoing buffer; the decoder returns Float32Array VIEWS into the
 // received buffer (no copy) whenever the floats are aligned in memory, and copies only otherwise.
-import { decode, encode, ExtensionCodec } from '@msgpack/msgpack';
+//
+// The decoder trusts nothing: the message size is bounded by what the expected update can take, a scan of
+// the msgpack structure bounds its nesting depth before anything is decoded, the msgpack decoder runs with
+// explicit limits for every string, array, map and extension length, padding bytes must be zero, and the
+// sample count n must lie within the client's known data size.
+import { Decoder, encode, ExtensionCodec } from '@msgpack/msgpack';
 import { endianness } from 'node:os';
 import type { ClientUpdate, Vectors } from '../fl/strategy.js';
 import type { Metrics } from '../fl/task.js';
@@ -119,6 +124,8 @@ codec.register({
     const k = bytes[0];
     if (k > 3) throw new WireError(`float32 payload padding ${k} (must be 0..3)`);
     const n = bytes.length / 4 - 1;
+    for (let i = 1; i <= k; i++) if (bytes[i] !== 0) throw new WireError(`float32 payload padding byte ${i} is ${bytes[i]} (must be 0)`);
+    for (let i = 1 + k + 4 * n; i < bytes.length; i++) if (bytes[i] !== 0) throw new WireError(`float32 payload trailing padding byte ${i} is ${bytes[i]} (must be 0)`);
     const at = bytes.byteOffset + 1 + k;
     if (at % 4 === 0) return new F32Payload(new Float32Array(bytes.buffer, at, n), false);
     const copy = new Float32Array(n);
@@ -133,6 +140,100 @@ export interface DecodeExpectation {
   readonly numParams: number;
   /** Names of the extras the strategy requires (exactly these). */
   readonly extraNames: readonly string[];
+  /** The client's training sample count: the largest `n` an honest update can claim. */
+  readonly maxSamples: number;
+}
+
+/** The deepest nesting of a valid update: [ header { metrics { … } } ]. */
+export const MAX_DEPTH = 3;
+/** Bounds on what a header may hold: field names, metric names and extra names are short. */
+export const MAX_NAME_BYTES = 256;
+export const MAX_METRICS = 64;
+/** Room for the header and the extras' names beyond the vectors themselves. */
+const HEADER_ROOM = 64 * 1024;
+
+/** The most bytes a valid update of this shape can take. */
+export function maxUpdateBytes(expect: Pick<DecodeExpectation, 'numParams' | 'extraNames'>): number {
+  return HEADER_ROOM + (1 + expect.extraNames.length) * (EXT_HEADER + 4 + 4 * expect.numParams + 5 + MAX_NAME_BYTES);
+}
+
+/** Bytes after a msgpack type byte before the next item, and how many child items follow (for containers). */
+function itemShape(bytes: Uint8Array, view: DataView, pos: number): { skip: number; children: number } {
+  const t = bytes[pos];
+  const need = (n: number) => {
+    if (pos + 1 + n > bytes.length) throw new WireError(`not msgpack: message ends inside an item at byte ${pos}`);
+  };
+  const u = (size: 1 | 2 | 4) => {
+    need(size);
+    return size === 1 ? bytes[pos + 1] : size === 2 ? view.getUint16(pos + 1) : view.getUint32(pos + 1);
+  };
+  if (t <= 0x7f || t >= 0xe0 || t === 0xc0 || t === 0xc2 || t === 0xc3) return { skip: 0, children: 0 };
+  if (t <= 0x8f) return { skip: 0, children: 2 * (t & 0x0f) };
+  if (t <= 0x9f) return { skip: 0, children: t & 0x0f };
+  if (t <= 0xbf) return { skip: t & 0x1f, children: 0 };
+  switch (t) {
+    case 0xc4: return { skip: 1 + u(1), children: 0 };
+    case 0xc5: return { skip: 2 + u(2), children: 0 };
+    case 0xc6: return { skip: 4 + u(4), children: 0 };
+    case 0xc7: return { skip: 2 + u(1), children: 0 };
+    case 0xc8: return { skip: 3 + u(2), children: 0 };
+    case 0xc9: return { skip: 5 + u(4), children: 0 };
+    case 0xca: case 0xd2: return { skip: 4, children: 0 };
+    case 0xcb: case 0xcf: case 0xd3: return { skip: 8, children: 0 };
+    case 0xcc: case 0xd0: return { skip: 1, children: 0 };
+    case 0xcd: case 0xd1: return { skip: 2, children: 0 };
+    case 0xce: return { skip: 4, children: 0 };
+    case 0xd4: return { skip: 2, children: 0 };
+    case 0xd5: return { skip: 3, children: 0 };
+    case 0xd6: return { skip: 5, children: 0 };
+    case 0xd7: return { skip: 9, children: 0 };
+    case 0xd8: return { skip: 17, children: 0 };
+    case 0xd9: return { skip: 1 + u(1), children: 0 };
+    case 0xda: return { skip: 2 + u(2), children: 0 };
+    case 0xdb: return { skip: 4 + u(4), children: 0 };
+    case 0xdc: return { skip: 2, children: u(2) };
+    case 0xdd: return { skip: 4, children: u(4) };
+    case 0xde: return { skip: 2, children: 2 * u(2) };
+    case 0xdf: return { skip: 4, children: 2 * u(4) };
+    default: throw new WireError(`not msgpack: byte ${pos} is 0x${t.toString(16)}, not a msgpack type`);
+  }
+}
+
+/**
+ * Walks the msgpack item headers of `bytes` (payloads are skipped, nothing is allocated) and refuses
+ * nesting deeper than MAX_DEPTH, so hostile nesting costs one linear pass instead of the decoder's stack.
+ */
+function checkStructure(bytes: Uint8Array): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const remaining: number[] = [1];
+  let pos = 0;
+  while (remaining.length > 0) {
+    if (remaining[remaining.length - 1] === 0) {
+      remaining.pop();
+      continue;
+    }
+    remaining[remaining.length - 1]--;
+    if (pos >= bytes.length) throw new WireError(`not msgpack: message ends early at byte ${pos}`);
+    const { skip, children } = itemShape(bytes, view, pos);
+    pos += 1 + skip;
+    if (pos > bytes.length) throw new WireError(`not msgpack: message ends inside an item (${pos} of ${bytes.length} bytes)`);
+    if (children > 0) {
+      if (remaining.length >= MAX_DEPTH + 1) throw new WireError(`message nests deeper than ${MAX_DEPTH} levels`);
+      remaining.push(children);
+    }
+  }
+  if (pos !== bytes.length) throw new WireError(`not msgpack: ${bytes.length - pos} bytes after the message`);
+}
+
+function decoderFor(expect: DecodeExpectation): Decoder {
+  return new Decoder({
+    extensionCodec: codec,
+    maxStrLength: MAX_NAME_BYTES,
+    maxBinLength: 4 + 4 * expect.numParams,
+    maxArrayLength: 3,
+    maxMapLength: Math.max(HEADER_KEYS.length, MAX_METRICS, expect.extraNames.length),
+    maxExtLength: 4 + 4 * expect.numParams,
+  });
 }
 
 export interface DecodedUpdate extends ClientUpdate {
@@ -156,9 +257,13 @@ function checkVector(what: string, x: unknown, P: number): F32Payload {
 
 /** Decodes and validates an update; throws WireError with a one-line reason. */
 export function decodeUpdate(bytes: ArrayBuffer | Uint8Array, expect: DecodeExpectation): DecodedUpdate {
+  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  const limit = maxUpdateBytes(expect);
+  if (view.length > limit) throw new WireError(`message of ${view.length} bytes exceeds the ${limit} an update of ${expect.numParams} parameters can take`);
+  checkStructure(view);
   let msg: unknown;
   try {
-    msg = decode(bytes, { extensionCodec: codec });
+    msg = decoderFor(expect).decode(view);
   } catch (e) {
     if (e instanceof WireError) throw e;
     throw new WireError(`not msgpack: ${(e as Error).message.split('\n')[0]}`);
@@ -177,11 +282,13 @@ export function decodeUpdate(bytes: ArrayBuffer | Uint8Array, expect: DecodeExpe
   const client = int('client', 0);
   const round = int('round', 0);
   const n = int('n', 1);
+  if (n > expect.maxSamples) throw new WireError(`header 'n' is ${n}, but client ${expect.clientId} has ${expect.maxSamples} training samples`);
   const steps = int('steps', 0);
   if (client !== expect.clientId) throw new WireError(`update names client ${client}, expected ${expect.clientId}`);
   if (round !== expect.round) throw new WireError(`update is for round ${round}, expected ${expect.round}`);
   if (typeof h.loss !== 'number' || !Number.isFinite(h.loss)) throw new WireError(`loss is ${String(h.loss)}`);
   if (!isPlainObject(h.metrics)) throw new WireError('metrics is not a map');
+  if (Object.keys(h.metrics).length > MAX_METRICS) throw new WireError(`more than ${MAX_METRICS} metrics`);
   const metrics: Metrics = {};
   for (const [k, v] of Object.entries(h.metrics)) {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new WireError(`metric '${k}' is ${String(v)}`);

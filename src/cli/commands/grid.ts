@@ -2,12 +2,13 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { formatOptions, parseArgs, UsageError, type OptionSpec } from '../args.js';
-import { runExperiment } from '../execute.js';
+import { outputDirProblem } from '../../io/paths.js';
+import { damagedRun, runExperiment } from '../execute.js';
 import { table } from '../format.js';
 import { applyOverrides, findGridFile, loadGrid, settingsToArgv, shippedGrids } from '../grid.js';
 import { Progress, progressMode } from '../progress.js';
 import { writeReport } from '../report/index.js';
-import { CONFIG_FILE, readJson, RESULT_FILE, type ExperimentResult } from '../results.js';
+import { CONFIG_FILE, MANIFEST_FILE, readJson, RESULT_FILE, type ExperimentResult } from '../results.js';
 import { buildExecution, buildPlan, EXECUTION_OPTIONS, EXPERIMENT_OPTIONS } from '../run-options.js';
 import type { Command } from './command.js';
 import { interruptSignal, resultTable } from './shared.js';
@@ -18,6 +19,17 @@ const GRID_OPTIONS: readonly OptionSpec[] = [
   { name: 'only', kind: 'string', value: 'TEXT', help: 'run only the cells whose name contains TEXT' },
   { name: 'no-report', kind: 'flag', help: 'do not write <out>/report.html at the end' },
 ];
+
+/** Whether a cell's experiment finished and every run's final files are intact (else it is resumed). */
+function cellFinished(dir: string): boolean {
+  if (!existsSync(join(dir, RESULT_FILE))) return false;
+  try {
+    const result = readJson<ExperimentResult>(join(dir, RESULT_FILE), 'grid');
+    return result.runs.every((r) => damagedRun(join(dir, r.name)) === null && existsSync(join(dir, r.name, MANIFEST_FILE)));
+  } catch {
+    return false;
+  }
+}
 
 /** Experiment options other than the dataset may override every cell (e.g. --rounds 20 --scale 0.2). */
 const OVERRIDES = EXPERIMENT_OPTIONS.filter((o) => o.name !== 'dataset');
@@ -73,7 +85,9 @@ export const gridCommand: Command = {
     });
     const exec = buildExecution(args);
     const out = resolve(typeof args.options.out === 'string' ? args.options.out : join('results', `grid-${grid.name}`));
-    const status = (name: string) => (existsSync(join(out, name, RESULT_FILE)) ? 'finished' : existsSync(join(out, name, CONFIG_FILE)) ? 'started' : 'to run');
+    const outProblem = outputDirProblem(out);
+    if (outProblem !== null) throw new UsageError(outProblem);
+    const status = (name: string) => (cellFinished(join(out, name)) ? 'finished' : existsSync(join(out, name, CONFIG_FILE)) ? 'started' : 'to run');
     if (args.options.list) {
       process.stdout.write(`grid ${grid.name} (${grid.file}): ${grid.description}\n`);
       process.stdout.write(table(['cell', 'status', 'dataset', 'settings'], plans.map(({ cell, plan }) => [cell.name, status(cell.name), plan.dataset, settingsToArgv(cell.settings).join(' ')])) + '\n');
@@ -89,7 +103,7 @@ export const gridCommand: Command = {
       for (const [i, { cell, plan }] of plans.entries()) {
         const dir = join(out, cell.name);
         const prefix = `[${i + 1}/${plans.length}] `;
-        if (existsSync(join(dir, RESULT_FILE))) {
+        if (cellFinished(dir)) {
           progress.note(`${prefix}${cell.name}: finished, skipped`);
           skipped++;
           done.push({ name: cell.name, result: readJson<ExperimentResult>(join(dir, RESULT_FILE), `grid cell ${cell.name}`) });

@@ -1,5 +1,5 @@
 // fedmm report: collects the experiments under a directory and writes report.html into it.
-import { writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../io/atomic-file.js';
 import { basename, join, resolve } from 'node:path';
 import { collectExperiments } from './collect.js';
 import { renderReport } from './html.js';
@@ -9,6 +9,6 @@ export function writeReport(dir: string, out?: string): string {
   const root = resolve(dir);
   const exps = collectExperiments(root);
   const path = resolve(out ?? join(root, 'report.html'));
-  writeFileSync(path, renderReport(exps, `fedmm: ${basename(root)}`, new Date()));
+  writeFileAtomic(path, renderReport(exps, `fedmm: ${basename(root)}`, new Date()));
   return path;
 }
