@@ -22,11 +22,11 @@ export function fedmm(args: string[], options: { cwd?: string; env?: Record<stri
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** The same, without blocking the test process (for runs that take seconds). */
-export function fedmmAsync(args: string[], options: { cwd?: string } = {}): Promise<CliResult> {
+/** The same, without blocking the test process (for runs that take seconds); `nodeArgs` go before the script. */
+export function fedmmAsync(args: string[], options: { cwd?: string; env?: Record<string, string>; nodeArgs?: string[] } = {}): Promise<CliResult> {
   checkBuilt();
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env: process.env });
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
