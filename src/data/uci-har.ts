@@ -33,25 +33,28 @@ export interface UciHarData {
 
 function readText(file: string): string {
   if (!existsSync(file)) throw new Error(`UCI-HAR: missing file ${file}`);
-  const text = readFileSync(file, 'utf8');
-  // Every line of the official files ends with a newline; a file that stops mid-line was cut short (its
-  // last number may have lost digits: '-2.1326350e-00' for '-2.1326350e-001').
-  if (text.length > 0 && !text.endsWith('\n')) {
-    const lastLine = text.split('\n').length;
-    throw new Error(`${file}:${lastLine}: the file ends in the middle of a line; it looks truncated`);
-  }
-  return text;
+  return readFileSync(file, 'utf8');
 }
 
-function lines(text: string): string[] {
+/**
+ * The lines of a text file. Every line of the official files ends with a newline; a file that stops
+ * mid-line was cut short, and its last number may have lost digits ('-2.1326350e-00' for '-2.1326350e-001').
+ */
+function lines(text: string, file: string): string[] {
+  if (text.length > 0 && !text.endsWith('\n')) {
+    throw new Error(`${file}:${text.split('\n').length}: the file ends in the middle of a line; it looks truncated`);
+  }
   const out = text.split(/\r?\n/);
   if (out.length > 0 && out[out.length - 1].trim() === '') out.pop();
   return out;
 }
 
-/** Parses one channel file of the official layout: one window of 128 float32 decimals per line. */
-function parseSignalText(file: string): Float32Array {
-  const rows = lines(readText(file));
+/**
+ * Parses the text of one channel file of the official layout (one window of 128 float32 decimals per
+ * line); errors name file, line and column.
+ */
+export function parseSignalText(text: string, file: string): Float32Array {
+  const rows = lines(text, file);
   const out = new Float32Array(rows.length * UCI_HAR_WINDOW);
   const token = /\S+/g;
   rows.forEach((row, r) => {
@@ -85,9 +88,9 @@ function parseSignalF32(file: string): Float32Array {
   return out;
 }
 
-/** Labels (1..6 → 0..5) or subject ids (≥ 1): one plain decimal integer per line. */
-function parseIntegers(file: string, what: 'label' | 'subject'): Int32Array {
-  const rows = lines(readText(file));
+/** Parses labels (1..6 → 0..5) or subject ids (≥ 1): one plain decimal integer per line. */
+export function parseIntegerText(text: string, file: string, what: 'label' | 'subject'): Int32Array {
+  const rows = lines(text, file);
   const out = new Int32Array(rows.length);
   rows.forEach((row, r) => {
     const t = row.trim();
@@ -102,6 +105,10 @@ function parseIntegers(file: string, what: 'label' | 'subject'): Int32Array {
     }
   });
   return out;
+}
+
+function parseIntegers(file: string, what: 'label' | 'subject'): Int32Array {
+  return parseIntegerText(readText(file), file, what);
 }
 
 /** The official split is by subject; a subject in both splits would leak its windows into the test set. */
@@ -162,7 +169,7 @@ export function loadUciHar(path: string): UciHarData {
       const files = CHANNELS.map((c) => join(official, s, 'Inertial Signals', `${c}_${s}.txt`));
       const yFile = join(official, s, `y_${s}.txt`);
       const sFile = join(official, s, `subject_${s}.txt`);
-      return assemble(files.map(parseSignalText), files, parseIntegers(yFile, 'label'), parseIntegers(sFile, 'subject'), yFile, sFile);
+      return assemble(files.map((f) => parseSignalText(readText(f), f)), files, parseIntegers(yFile, 'label'), parseIntegers(sFile, 'subject'), yFile, sFile);
     };
     data = { train: split('train'), test: split('test'), layout: 'official-text', root: official };
     checkSubjectsDisjoint(data.train, data.test, join(official, 'train', 'subject_train.txt'), join(official, 'test', 'subject_test.txt'));

@@ -47,11 +47,14 @@ export interface EncodableUpdate {
   readonly extras: Vectors;
 }
 
-/** A rejected update: `reason` is one line. */
+/** A rejected update: `reason` is one line (control characters a hostile update put in a name are escaped). */
 export class WireError extends Error {
-  constructor(readonly reason: string) {
-    super(`invalid client update: ${reason}`);
+  readonly reason: string;
+  constructor(reason: string) {
+    const line = reason.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    super(`invalid client update: ${line}`);
     this.name = 'WireError';
+    this.reason = line;
   }
 }
 
