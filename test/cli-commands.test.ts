@@ -50,7 +50,7 @@ describe('fedmm errors', () => {
   test('usage errors: one line on stderr and exit code 2', () => {
     expect(oneLineError(['frobnicate'], 2)).toBe("unknown command 'frobnicate'; commands: start, run, grid, report, datasets, export-dataset, bench, doctor, worker (see 'fedmm --help')");
     expect(oneLineError(['run', '--dataset', 'uci-har', '--roundz', '3'], 2)).toBe("unknown option '--roundz' for 'fedmm run' (did you mean '--rounds'?); see 'fedmm run --help'");
-    expect(oneLineError(['run', '--dataset', 'uci-har', '--rounds', 'many'], 2)).toBe("--rounds expects a number, got 'many'");
+    expect(oneLineError(['run', '--dataset', 'uci-har', '--rounds', 'many'], 2)).toBe("--rounds expects a decimal number, got 'many'");
     expect(oneLineError(['run', '--dataset', 'uci-har', '--client-rate', '1.5'], 2)).toBe('--client-rate must be > 0 and ≤ 1, got 1.5');
     expect(oneLineError(['run', '--rounds', '3'], 2)).toMatch(/^missing --dataset/);
     expect(oneLineError(['run', '--dataset', 'imagenet'], 2)).toMatch(/^unknown dataset 'imagenet'/);
