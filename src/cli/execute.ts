@@ -103,6 +103,7 @@ export function runConfig(plan: RunPlan, exec: Execution, repeat: Repeat, dir: s
     evalEvery: plan.evalEvery,
     testEvery: plan.testEvery,
     checkpointEvery: exec.checkpointEvery,
+    clientTimeoutMs: Math.round(1000 * exec.clientTimeout),
     outDir: dir,
     resume,
     trace: exec.trace,
@@ -160,7 +161,14 @@ function writeManifest(dir: string): void {
 export function damagedRun(dir: string): string | null {
   const manifestPath = join(dir, MANIFEST_FILE);
   if (!existsSync(manifestPath)) {
-    return existsSync(join(dir, RESULT_FILE)) || existsSync(join(dir, MODEL_FILE)) ? `its final files were not all written (no ${MANIFEST_FILE})` : null;
+    if (!existsSync(join(dir, RESULT_FILE)) && !existsSync(join(dir, MODEL_FILE))) return null;
+    try {
+      // An interrupted run is unfinished, not damaged: it resumes from its checkpoint.
+      if (readJson<RuntimeResult>(join(dir, RESULT_FILE), 'resume').aborted === true) return null;
+    } catch {
+      // An unreadable result.json is damage like any other.
+    }
+    return `its final files were not all written (no ${MANIFEST_FILE})`;
   }
   let manifest: Manifest;
   try {

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { DATASET_IDS, getDataset, type DatasetId, type DatasetSpec } from '../data/registry.js';
 import { parseDpConfig, parseSecAggConfig } from '../privacy/settings.js';
-import { MAX_ROUNDS, MAX_ROUNDS_REASON, MAX_SEED, MAX_SEED_REASON } from '../runtime/config.js';
+import { DEFAULT_CLIENT_TIMEOUT_MS, MAX_ROUNDS, MAX_ROUNDS_REASON, MAX_SEED, MAX_SEED_REASON } from '../runtime/config.js';
 import { parseIntegerList, UsageError, VERBOSE_OPTION, type OptionSpec, type ParsedArgs } from './args.js';
 
 export const ALGORITHMS = ['fedavg', 'fedprox', 'fedrs', 'fedopt', 'scaffold'] as const;
@@ -74,7 +74,8 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
 export const EXECUTION_OPTIONS: readonly OptionSpec[] = [
   { name: 'backend', kind: 'string', value: 'NAME', choices: BACKENDS, help: 'kernel backend (default auto: the GPU if one answers, else native if the addon loads, else js)' },
   { name: 'workers', kind: 'integer', min: 0, value: 'N', help: `worker threads (default ${availableParallelism()}, one per core; 0 = main thread)` },
-  { name: 'checkpoint-every', kind: 'integer', min: 0, value: 'N', help: 'checkpoint every N rounds (default 0 = never)' },
+  { name: 'checkpoint-every', kind: 'integer', min: 0, value: 'N', help: 'checkpoint every N rounds (default 0 = never; Ctrl-C always saves the last completed round)' },
+  { name: 'client-timeout', kind: 'number', min: 0, max: 86_400, value: 'SECONDS', help: `stop a client's job after this long and count the client as failed (default ${DEFAULT_CLIENT_TIMEOUT_MS / 1000}; 0 = no limit)` },
   { name: 'trace', kind: 'flag', help: 'write a Chrome trace (trace.json, opens in Perfetto) per run' },
   { name: 'quiet', kind: 'flag', help: 'print only errors and the final table' },
   VERBOSE_OPTION,
@@ -146,6 +147,8 @@ export interface Execution {
   readonly backend: BackendChoice;
   readonly workers: number;
   readonly checkpointEvery: number;
+  /** Seconds a client's job may run before it is stopped; 0 = no limit. */
+  readonly clientTimeout: number;
   readonly trace: boolean;
 }
 
@@ -323,6 +326,7 @@ export function buildExecution(args: ParsedArgs): Execution {
     backend: (str(args, 'backend') ?? 'auto') as BackendChoice,
     workers: num(args, 'workers') ?? availableParallelism(),
     checkpointEvery: num(args, 'checkpoint-every') ?? 0,
+    clientTimeout: num(args, 'client-timeout') ?? DEFAULT_CLIENT_TIMEOUT_MS / 1000,
     trace: flag(args, 'trace'),
   };
 }

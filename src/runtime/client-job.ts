@@ -5,6 +5,7 @@
 // instance, reused for every client; the global weights are read from the round's SharedArrayBuffer.
 import { performance } from 'node:perf_hooks';
 import { isMainThread, threadId } from 'node:worker_threads';
+import { kernels } from '../backend/index.js';
 import { Rng } from '../random.js';
 import { trainLocal } from '../fl/local.js';
 import { getStrategy, type ClientContext, type LocalTrainConfig, type Strategy, type StrategyParams, type Vectors } from '../fl/strategy.js';
@@ -39,6 +40,8 @@ export interface ClientWork {
   /** The client's persistent state (its buffers are transferred to the worker). */
   readonly state: Vectors | null;
   readonly fault: InjectedFault | null;
+  /** Set to 1 (on shared memory) when the job has its run loaded and starts training: the client timeout counts from then. */
+  readonly started?: Int32Array;
 }
 
 /** A ClientWork with the run's setup: the message a worker receives. */
@@ -88,6 +91,8 @@ async function context(setup: RunSetup): Promise<RunContext> {
         const task = await createTask(setup.task);
         if (task.numParams !== setup.numParams) throw new Error(`worker: task has ${task.numParams} parameters, run expects ${setup.numParams}`);
         const model = task.createModel(new Rng(setup.seed).fork('worker-model'));
+        // Choose and load the kernel backend now (it may probe a GPU), so a client's training time is its own.
+        kernels();
         return { task, strategy: getStrategy(setup.algorithm), model, momentum: new Float32Array(task.numParams), delta: new Float32Array(task.numParams) };
       })(),
     };
@@ -114,6 +119,7 @@ export async function runClientJob(job: ClientJob): Promise<ClientJobResult> {
     throw new Error(`injected fault: client ${clientId} crashes in round ${round}`);
   }
   const ctx = await context(setup);
+  if (job.started) Atomics.store(job.started, 0, 1);
   const { global, vectors } = broadcastViews(setup);
   const data = ctx.task.clientData(clientId);
   const clientCtx: ClientContext = {

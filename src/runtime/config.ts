@@ -10,6 +10,15 @@ import { parseDpConfig, parseSecAggConfig, type DpConfig, type SecAggConfig } fr
 
 export type Fusion = 'attention' | 'concat';
 
+/** The most rounds a run may have: every round's record stays in memory and in each checkpoint. */
+export const MAX_ROUNDS = 1_000_000;
+export const MAX_ROUNDS_REASON = 'every round keeps a metrics record in memory and in each checkpoint';
+/** Seeds are 32-bit (src/random.ts): larger values would alias smaller ones. */
+export const MAX_SEED = 2 ** 32 - 1;
+export const MAX_SEED_REASON = 'seeds are 32-bit; larger ones would repeat smaller ones';
+/** The default client timeout: far above any honest client's local training, well below "for ever". */
+export const DEFAULT_CLIENT_TIMEOUT_MS = 600_000;
+
 /** A fault to inject: the first `times` tries of `client` in `round` fail as `kind`. */
 export interface FaultSpec {
   readonly round: number;
@@ -57,8 +66,8 @@ function num(name: string, v: unknown, ok: (x: number) => boolean, rule: string)
   return v;
 }
 
-function int(name: string, v: unknown, min: number): number {
-  if (!isInt(v) || v < min) fail(name, `an integer ≥ ${min}`, v);
+function int(name: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!isInt(v) || v < min || v > max) fail(name, max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : `an integer in [${min}, ${max}]`, v);
   return v;
 }
 
@@ -149,7 +158,7 @@ const FIELDS = {
       return p;
     },
   }),
-  rounds: field<number>({ shown: "dataset's, else 10", digest: false, doc: 'federated rounds (a resume may raise it)', resolve: (v, c) => int('rounds', v ?? c.hyper?.rounds ?? 10, 1) }),
+  rounds: field<number>({ shown: "dataset's, else 10", digest: false, doc: 'federated rounds (a resume may raise it)', resolve: (v, c) => int('rounds', v ?? c.hyper?.rounds ?? 10, 1, MAX_ROUNDS) }),
   clientRate: field<number>({
     shown: "dataset's, else 0.1", digest: true, doc: 'int(rate·N) clients per round (at least 1)',
     resolve: (v, c) => num('clientRate', v ?? c.hyper?.clientRate ?? 0.1, (x) => x > 0 && x <= 1, 'in (0, 1]'),
@@ -169,7 +178,7 @@ const FIELDS = {
     shown: "dataset's, else 10", digest: true, doc: 'max global L2 norm of the local gradient; 0 disables',
     resolve: (v, c) => num('gradClip', v ?? c.hyper?.gradClip ?? 10, (x) => x >= 0, '≥ 0 (0 disables)'),
   }),
-  seed: field<number>({ shown: '0', digest: true, doc: 'every random stream of the run forks from it', resolve: (v) => int('seed', v ?? 0, 0) }),
+  seed: field<number>({ shown: '0', digest: true, doc: 'every random stream of the run forks from it', resolve: (v) => int('seed', v ?? 0, 0, MAX_SEED) }),
   workers: field<number>({
     shown: 'CPU cores', digest: false, doc: 'Piscina worker threads; 0 = clients run one by one on the main thread (same bits)',
     resolve: (v) => int('workers', v ?? availableParallelism(), 0),
@@ -211,6 +220,10 @@ const FIELDS = {
       needsOutDir('trace', t, c);
       return t;
     },
+  }),
+  clientTimeoutMs: field<number>({
+    shown: '600000 (10 min)', digest: false, doc: 'a client job running longer is stopped (its worker replaced) and the client dropped; 0 = no limit',
+    resolve: (v) => int('clientTimeoutMs', v ?? DEFAULT_CLIENT_TIMEOUT_MS, 0),
   }),
   retryFailed: field<boolean>({ shown: 'true', digest: false, doc: 'retry a client once when its worker throws or dies', resolve: (v) => bool('retryFailed', v ?? true) }),
   minClientFraction: field<number>({

@@ -25,8 +25,11 @@ export interface ClientExecutor {
   beginRound?(round: number, firstTries: Iterable<ClientWork>): Promise<number>;
   /** Clean-up after a round try's train step; resolves to the ms spent on the engine's store. */
   endRound?(): Promise<number>;
-  /** Trains one client from the published weights; rejects when its job throws or its worker dies. */
-  train(work: ClientWork): Promise<TrainedClient>;
+  /**
+   * Trains one client from the published weights; rejects when its job throws or its worker dies, or when
+   * `signal` aborts it (the job is stopped: a local worker is terminated and replaced).
+   */
+  train(work: ClientWork, signal?: AbortSignal): Promise<TrainedClient>;
   /** Dev or test metrics of `weights` (publishes them as the global weights). */
   evaluate(weights: Float32Array, split: 'dev' | 'test'): Promise<Metrics>;
   close(): Promise<void>;
@@ -65,6 +68,16 @@ export interface RunSpec {
   readonly numParams: number;
 }
 
+/** `promise`, or a rejection with the signal's reason as soon as `signal` aborts. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 /** dist/src/runtime/worker.js, whether this module runs compiled or from the TypeScript sources. */
 export function workerFile(): string {
   const here = fileURLToPath(import.meta.url);
@@ -100,11 +113,13 @@ export class LocalExecutor implements ClientExecutor {
     for (const name of this.setup.broadcastNames) this.shared.vectors[name].set(vectors[name]);
   }
 
-  train(work: ClientWork): Promise<ClientJobResult> {
+  train(work: ClientWork, signal?: AbortSignal): Promise<ClientJobResult> {
     const job: ClientJob = { ...work, setup: this.setup };
-    if (this.pool) return this.pool.run(job) as Promise<ClientJobResult>;
-    // On the main thread, jobs share one model instance: run them one after another.
-    const result = this.mainThreadQueue.then(() => runClientJob(job));
+    // Piscina terminates the worker of an aborted task and starts a fresh one.
+    if (this.pool) return this.pool.run(job, { signal }) as Promise<ClientJobResult>;
+    // On the main thread, jobs share one model instance: run them one after another. An aborted job is
+    // abandoned (a job that never yields cannot be stopped on the thread it blocks: use workers ≥ 1).
+    const result = this.mainThreadQueue.then(() => (signal ? abortable(runClientJob(job), signal) : runClientJob(job)));
     this.mainThreadQueue = result.catch(() => undefined);
     return result;
   }

@@ -7,7 +7,8 @@
 // client-id order, and each is folded into the round's aggregator (a weighted mean of the delta and of every
 // extra, in float64) and its client state staged. With fewer than ceil(minClientFraction · selected)
 // accepted updates the round is tried again (or the run stops); else the server step updates the global
-// weights in place and the staged client states are committed.
+// weights in place and the staged client states are committed. A global model that is not finite after the
+// server step stops the run (it diverged): nothing after it would mean anything.
 import { Rng } from '../random.js';
 import type { ClientUpdate, RoundMeans, ServerStrategy } from '../fl/strategy.js';
 import type { Task } from '../fl/task.js';
@@ -94,6 +95,7 @@ export async function runRound(ctx: RoundContext, round: number, global: Float32
   const sampled = ctx.selectClients?.(round) ?? task.scheduleClients?.(round, config.clientRate) ?? sampleClients(round, task.numClients, config.clientRate);
   const ids = task.isActive ? sampled.filter((k) => task.isActive!(k)) : sampled;
   const need = Math.ceil(config.minClientFraction * ids.length);
+  if (ids.length === 0) ctx.log(`round ${round}: none of the ${sampled.length} sampled clients can train (each lacks a modality or a labeled sample); the global model stays as it is`);
   let broadcastMs = 0;
   for (let attempt = 1; ; attempt++) {
     const b0 = wallNow();
@@ -134,6 +136,8 @@ export async function runRound(ctx: RoundContext, round: number, global: Float32
     timings.broadcast = broadcastMs;
     const s0 = wallNow();
     if (aggregator.participants > 0) server.step(global, aggregator.means());
+    const bad = global.findIndex((w) => !Number.isFinite(w));
+    if (bad >= 0) throw new Error(`round ${round}: the model diverged: global parameter ${bad} is ${global[bad]} after the server step; lower the learning rates`);
     store.commit();
     const s1 = wallNow();
     timings.serverStep = s1 - s0;

@@ -15,6 +15,8 @@ import { LocalExecutor, type ClientExecutor, type RunSpec } from './executor.js'
 import { loadBuiltins, loadPlugins } from './plugins.js';
 import { setupPrivacy, type RunPrivacyWiring } from './privacy.js';
 import { meanAggregator, runRound, type RoundContext, type RoundRecord } from './round.js';
+import { RunInterrupted } from './train-step.js';
+import { WireError } from './wire.js';
 import type { RunCallback, RunResult, RunState } from './run-state.js';
 import { checkpoints } from './callbacks/checkpoints.js';
 import { evaluation } from './callbacks/evaluation.js';
@@ -66,6 +68,29 @@ function faultInjector(config: RunConfig): (round: number, client: number) => In
   };
 }
 
+/** The largest averaging weight one update may carry: a round's total over any number of clients stays finite. */
+export const MAX_UPDATE_WEIGHT = 2 ** 32;
+
+/** Refuses a run in which no client can ever train (every one lacks a modality or a labeled sample). */
+function checkTrainable(task: Task, config: RunConfig): void {
+  if (!task.isActive) return;
+  for (let k = 0; k < task.numClients; k++) if (task.isActive(k)) return;
+  throw new Error(`no client can train: each of the ${task.numClients} clients lacks a modality or a labeled sample (missing modality ${config.missingModality}, missing labels ${config.missingLabel})`);
+}
+
+/** Each client's training sample count, computed once. */
+function clientSizes(task: Task): (clientId: number) => number {
+  const sizes = new Map<number, number>();
+  return (clientId) => {
+    let n = sizes.get(clientId);
+    if (n === undefined) {
+      n = task.clientData(clientId).size;
+      sizes.set(clientId, n);
+    }
+    return n;
+  };
+}
+
 /** Runs a federated job to the end (or until the signal aborts it). */
 export async function runFederated(input: RunConfigInput | RunConfig, hooks: RunHooks = {}): Promise<RunResult> {
   const t0 = wallNow();
@@ -81,6 +106,7 @@ export async function runFederated(input: RunConfigInput | RunConfig, hooks: Run
     weightDecay: config.weightDecay, gradClip: config.gradClip,
   };
   validateLocalConfig(local);
+  checkTrainable(task, config);
   const P = task.numParams;
   const server = strategy.server(algorithmParams, { numParams: P, numClients: task.numClients, local });
   const spec: RunSpec = {
@@ -106,6 +132,11 @@ export async function runFederated(input: RunConfigInput | RunConfig, hooks: Run
     window: config.window, retryFailed: config.retryFailed, faultFor: faultInjector(config),
     newAggregator: privacy ? privacy.newAggregator : meanAggregator(P, server),
     ...(privacy?.selectClients ? { selectClients: privacy.selectClients } : {}),
+    clientTimeoutMs: config.clientTimeoutMs, signal: hooks.signal ?? null, clientSize: clientSizes(task),
+    checkUpdate(u) {
+      const w = server.weight(u);
+      if (!(w > 0 && w <= MAX_UPDATE_WEIGHT)) throw new WireError(`averaging weight ${w} is outside (0, ${MAX_UPDATE_WEIGHT}]`);
+    },
     get trace() {
       return run.trace;
     },
@@ -122,7 +153,16 @@ export async function runFederated(input: RunConfigInput | RunConfig, hooks: Run
         break;
       }
       const start = wallNow();
-      const record = await runRound(ctx, round, run.global, run.totals);
+      let record: RoundRecord;
+      try {
+        record = await runRound(ctx, round, run.global, run.totals);
+      } catch (e) {
+        if (!(e instanceof RunInterrupted)) throw e;
+        // The round did not reach its server step: the global model and client states are the last completed round's.
+        run.store.discard();
+        aborted = true;
+        break;
+      }
       run.history.push(record);
       run.completedRounds = round + 1;
       for (const cb of callbacks) await cb.afterRound?.(run, record);
@@ -131,6 +171,9 @@ export async function runFederated(input: RunConfigInput | RunConfig, hooks: Run
       const work = phases.round - phases.evaluate - phases.checkpoint;
       record.overheadShare = work > 0 ? Math.max(0, 1 - phases.localTrain / (run.executor.lanes * work)) : 0;
       for (const cb of callbacks) await cb.onRoundEnd?.(run, record);
+    }
+    if (!aborted && run.totals.updates === 0) {
+      throw new Error(`no client update was accepted in ${run.completedRounds} round${run.completedRounds === 1 ? '' : 's'}: the model was never trained`);
     }
     result = {
       config, completedRounds: run.completedRounds, aborted, weights: run.global, best: run.best, headlineMetric: task.headlineMetric,

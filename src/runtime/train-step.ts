@@ -4,7 +4,9 @@
 // not depend on arrival order or on the number of workers. A client whose job fails or whose update is
 // rejected is dropped with a one-line reason; it never reaches the fold. An executor that publishes a whole
 // round at once (beginRound: the cluster) gets every client's first try before the dispatch starts; a failure
-// of the executor itself (ExecutorUnavailable) stops the run instead of dropping clients.
+// of the executor itself (ExecutorUnavailable) stops the run instead of dropping clients. A job that runs past
+// the client timeout is stopped (its worker replaced) and the client dropped; when the run's signal aborts,
+// every job in flight is stopped and the step rejects with RunInterrupted at once.
 import { wallNow, type ClientWork, type InjectedFault } from './client-job.js';
 import { ExecutorUnavailable, type ClientExecutor, type TrainedClient } from './executor.js';
 import type { ClientStateStore } from './client-state.js';
@@ -26,6 +28,14 @@ export interface TrainStepContext {
   /** Jobs in flight ahead of the oldest unfolded client; 0 = 4 per lane. */
   readonly window: number;
   readonly retryFailed: boolean;
+  /** A client job running longer than this is stopped and the client dropped; 0 = no limit. */
+  readonly clientTimeoutMs: number;
+  /** Aborts the step (Ctrl-C): jobs in flight are stopped and the step rejects with RunInterrupted. */
+  readonly signal: AbortSignal | null;
+  /** A client's training sample count: the largest `n` its update may claim. */
+  clientSize(clientId: number): number;
+  /** Refuses a decoded update the run cannot fold (throws WireError; e.g. an averaging weight out of range). */
+  checkUpdate(update: DecodedUpdate): void;
   /** The fault to inject into this try of a client's job, if any. */
   faultFor(round: number, client: number): InjectedFault | null;
   readonly trace: TraceWriter | null;
@@ -35,6 +45,65 @@ export interface TrainStepContext {
 export interface TrainStepOutcome {
   retried: number;
   dropped: DroppedClient[];
+}
+
+/** The run was interrupted (its signal aborted) in the middle of a round's train step. */
+export class RunInterrupted extends Error {
+  constructor() {
+    super('interrupted');
+    this.name = 'RunInterrupted';
+  }
+}
+
+/** One job's client timeout: its start flag (shared with the job) and when the flag was first seen set. */
+interface Clock {
+  readonly started: Int32Array;
+  since: number;
+  readonly onTimeout: () => void;
+}
+
+/**
+ * Client timeouts that count only the time a job trains, not the time it waits in the executor's queue or
+ * for a fresh worker to load the run: each job sets its shared start flag when it begins training, and a
+ * timer (every ≤ 250 ms while jobs run) starts a job's clock when it sees the flag.
+ */
+class JobClocks {
+  private readonly clocks = new Set<Clock>();
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(private readonly timeoutMs: number) {}
+
+  /** A start flag for a job, and `onTimeout` called once it has trained longer than the timeout. */
+  add(onTimeout: () => void): Clock {
+    const clock: Clock = { started: new Int32Array(new SharedArrayBuffer(4)), since: 0, onTimeout };
+    if (this.timeoutMs <= 0) return clock;
+    this.clocks.add(clock);
+    if (this.timer === null) {
+      this.timer = setInterval(() => this.tick(), Math.min(250, Math.max(10, this.timeoutMs / 10)));
+      this.timer.unref();
+    }
+    return clock;
+  }
+
+  remove(clock: Clock): void {
+    this.clocks.delete(clock);
+    if (this.clocks.size === 0 && this.timer !== null) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    for (const c of this.clocks) {
+      if (c.since === 0) {
+        if (Atomics.load(c.started, 0) === 1) c.since = now;
+      } else if (now - c.since > this.timeoutMs) {
+        this.remove(c);
+        c.onTimeout();
+      }
+    }
+  }
 }
 
 function firstLine(e: unknown): string {
@@ -61,9 +130,19 @@ export async function trainClients(ctx: TrainStepContext, round: number, ids: In
   const dropped: DroppedClient[] = [];
   let retried = 0;
   const reorder = new ReorderBuffer<DecodedUpdate>(n, (_slot, u) => u && fold(u));
-  return new Promise<TrainStepOutcome>((resolvePromise, reject) => {
+  return new Promise<TrainStepOutcome>((resolvePromise, rejectPromise) => {
     let next = 0;
     let done = 0;
+    let settled = false;
+    const clocks = new JobClocks(ctx.clientTimeoutMs);
+    const reject = (e: unknown) => {
+      settled = true;
+      rejectPromise(e);
+    };
+    if (ctx.signal?.aborted) {
+      reject(new RunInterrupted());
+      return;
+    }
     const drop = (slot: number, reason: string) => {
       dropped.push({ client: ids[slot], reason });
       ctx.log(`round ${round}: dropped client ${ids[slot]}: ${reason}`);
@@ -81,7 +160,8 @@ export async function trainClients(ctx: TrainStepContext, round: number, ids: In
       trace?.span(res.thread, `encode ${clientId}`, 'encode', res.trainEnd, res.end);
       let update: DecodedUpdate;
       try {
-        update = decodeUpdate(res.update, { round, clientId, numParams: ctx.numParams, extraNames: ctx.extraNames });
+        update = decodeUpdate(res.update, { round, clientId, numParams: ctx.numParams, extraNames: ctx.extraNames, maxSamples: ctx.clientSize(clientId) });
+        ctx.checkUpdate(update);
       } catch (e) {
         if (!(e instanceof WireError)) throw e;
         timings.decode += wallNow() - at;
@@ -94,6 +174,7 @@ export async function trainClients(ctx: TrainStepContext, round: number, ids: In
       reorder.deliver(slot, update);
     };
     const pump = (): void => {
+      if (settled) return;
       if (done === n) {
         resolvePromise({ retried, dropped });
         return;
@@ -102,13 +183,38 @@ export async function trainClients(ctx: TrainStepContext, round: number, ids: In
     };
     const launch = (slot: number, attempt: number): void => {
       const clientId = ids[slot];
-      executor.train(work(slot, attempt)).then(
+      const job = new AbortController();
+      let timedOut = false;
+      const clock = clocks.add(() => {
+        timedOut = true;
+        job.abort();
+      });
+      const stop = () => job.abort();
+      ctx.signal?.addEventListener('abort', stop, { once: true });
+      const finished = () => {
+        clocks.remove(clock);
+        ctx.signal?.removeEventListener('abort', stop);
+      };
+      executor.train({ ...work(slot, attempt), started: clock.started }, job.signal).then(
         (res) => {
+          finished();
+          if (settled) return;
           done++;
           received(slot, res);
         },
         (err: unknown) => {
+          finished();
+          if (settled) return;
           if (err instanceof ExecutorUnavailable) throw err;
+          if (ctx.signal?.aborted) {
+            reject(new RunInterrupted());
+            return;
+          }
+          if (timedOut) {
+            done++;
+            drop(slot, `no update within the client timeout of ${ctx.clientTimeoutMs / 1000} s; its job was stopped`);
+            return;
+          }
           if (ctx.retryFailed && attempt === 0) {
             retried++;
             ctx.log(`round ${round}: client ${clientId} failed (${firstLine(err)}); retrying once`);

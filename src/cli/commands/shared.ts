@@ -5,14 +5,14 @@ import type { Progress } from '../progress.js';
 import type { ExperimentResult } from '../results.js';
 
 /**
- * An AbortSignal fired by the first Ctrl-C (the run stops after the current round, keeping its
- * checkpoints); a second Ctrl-C exits at once. Call the returned dispose when done.
+ * An AbortSignal fired by the first Ctrl-C: the run stops at once (clients in flight are stopped) and saves
+ * a checkpoint of its last completed round; a second Ctrl-C exits without saving. Call dispose when done.
  */
 export function interruptSignal(progress: Progress): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   const onInt = () => {
     if (controller.signal.aborted) process.exit(130);
-    progress.note('interrupt: stopping after this round (Ctrl-C again to quit now)');
+    progress.note('interrupt: stopping and saving the last completed round (Ctrl-C again to quit without saving)');
     controller.abort();
   };
   process.on('SIGINT', onInt);

@@ -3,9 +3,17 @@
 // headline metric improves (the run reports the best dev round's test metrics) — and, for a full test curve,
 // in every testEvery-th round too (testEvery 1: every evaluation round, as FedMultimodal does). The best round
 // and its test metrics are the same whatever testEvery (the default 0 skips about two thirds of the
-// evaluation work of a UCI-HAR round: dev is 1,462 windows, test 2,947).
+// evaluation work of a UCI-HAR round: dev is 1,462 windows, test 2,947). A non-finite metric (a NaN loss:
+// weights too large for float32 arithmetic) means the model diverged and stops the run.
 import { wallNow } from '../client-job.js';
+import type { Metrics } from '../../fl/task.js';
 import type { RunCallback } from '../run-state.js';
+
+/** Throws when a metric is not finite: the model diverged. */
+function checkFinite(round: number, split: 'dev' | 'test', metrics: Metrics): void {
+  const bad = Object.entries(metrics).find(([, v]) => !Number.isFinite(v));
+  if (bad) throw new Error(`round ${round}: the model diverged: its ${split} ${bad[0]} is ${bad[1]}; lower the learning rates`);
+}
 
 export function evaluation(): RunCallback {
   return {
@@ -21,10 +29,14 @@ export function evaluation(): RunCallback {
         run.executor.evaluate(run.global, 'dev'),
         testCurve ? run.executor.evaluate(run.global, 'test') : null,
       ]);
+      checkFinite(round, 'dev', dev);
       record.dev = dev;
       const improved = run.best === null || dev[h] > run.best.dev[h];
       const test = curveTest ?? (improved ? await run.executor.evaluate(run.global, 'test') : null);
-      if (test) record.test = test;
+      if (test) {
+        checkFinite(round, 'test', test);
+        record.test = test;
+      }
       if (improved) run.best = { round, dev, test: test! };
       const e1 = wallNow();
       record.phases.evaluate = e1 - e0;

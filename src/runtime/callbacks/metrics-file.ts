@@ -1,5 +1,5 @@
 // metrics.jsonl: one RoundRecord per line, rewritten from the restored history when a run resumes.
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileChecked, writeFileAtomic } from '../../io/atomic-file.js';
 import { join } from 'node:path';
 import type { RunCallback } from '../run-state.js';
 
@@ -7,10 +7,10 @@ export function metricsFile(outDir: string): RunCallback {
   const path = join(outDir, 'metrics.jsonl');
   return {
     onTrainBegin(run) {
-      writeFileSync(path, run.history.map((r) => JSON.stringify(r) + '\n').join(''));
+      writeFileAtomic(path, run.history.map((r) => JSON.stringify(r) + '\n').join(''));
     },
     onRoundEnd(_run, record) {
-      appendFileSync(path, JSON.stringify(record) + '\n');
+      appendFileChecked(path, JSON.stringify(record) + '\n');
     },
   };
 }
