@@ -6,7 +6,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, trunc
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { fedmm, fedmmAsync } from './cli-helpers.js';
+import { fedmm, fedmmAsync, fedmmInterrupted } from './cli-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fedmm-rel-cli-'));
 // A read-only file system needs a mount (root in CI); elsewhere that case is skipped.
@@ -21,6 +21,18 @@ afterAll(() => {
 const DISK_FULL = resolve('test/fixtures/disk-full.mjs');
 const TINY = ['run', '--dataset', 'uci-har', '--rounds', '3', '--scale', '0.05', '--client-rate', '0.2', '--hid-size', '8', '--workers', '0', '--checkpoint-every', '1', '--no-report'];
 
+/** The uninterrupted run of TINY, made once (the reference the interrupted and damaged runs must match). */
+let cleanRun: Promise<string> | null = null;
+function clean(): Promise<string> {
+  cleanRun ??= (async () => {
+    const out = join(dir, 'clean');
+    const r = await fedmmAsync([...TINY, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    return out;
+  })();
+  return cleanRun;
+}
+
 /** The one line an error run prints ('fedmm: …' stripped). */
 function errorLine(stderr: string): string {
   const lines = stderr.split('\n').filter((l) => l.startsWith('fedmm: '));
@@ -30,8 +42,7 @@ function errorLine(stderr: string): string {
 
 describe('case 1: a full disk never leaves a truncated model that --resume keeps', () => {
   test('ENOSPC names the file, leaves no partial model, and --resume recomputes it bit-identically', { timeout: 300_000 }, async () => {
-    const clean = join(dir, 'clean');
-    expect((await fedmmAsync([...TINY, '--out', clean])).code).toBe(0);
+    const reference = await clean();
     const full = join(dir, 'full');
     const failed = await fedmmAsync([...TINY, '--out', full], { nodeArgs: ['--import', DISK_FULL], env: { FEDMM_TEST_ENOSPC: 'model.safetensors:4096' } });
     expect(failed.code).toBe(1);
@@ -42,17 +53,17 @@ describe('case 1: a full disk never leaves a truncated model that --resume keeps
     const resumed = await fedmmAsync([...TINY, '--out', full, '--resume']);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toContain('seed-0: its final files were not all written (no manifest.json); recomputing from the last good checkpoint');
-    expect(readFileSync(model).equals(readFileSync(join(clean, 'seed-0', 'model.safetensors')))).toBe(true);
+    expect(readFileSync(model).equals(readFileSync(join(reference, 'seed-0', 'model.safetensors')))).toBe(true);
 
     // A final file damaged after the run finished: found on --resume, recomputed from the checkpoint, said so.
     const damaged = join(dir, 'damaged');
-    cpSync(clean, damaged, { recursive: true });
-    const size = readFileSync(join(clean, 'seed-0', 'model.safetensors')).length;
+    cpSync(reference, damaged, { recursive: true });
+    const size = readFileSync(join(reference, 'seed-0', 'model.safetensors')).length;
     truncateSync(join(damaged, 'seed-0', 'model.safetensors'), 1000);
     const again = await fedmmAsync([...TINY, '--out', damaged, '--resume']);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toContain(`seed-0: model.safetensors is damaged (1000 bytes, expected ${size}); recomputing from the last good checkpoint`);
-    expect(readFileSync(join(damaged, 'seed-0', 'model.safetensors')).equals(readFileSync(join(clean, 'seed-0', 'model.safetensors')))).toBe(true);
+    expect(readFileSync(join(damaged, 'seed-0', 'model.safetensors')).equals(readFileSync(join(reference, 'seed-0', 'model.safetensors')))).toBe(true);
     // An intact finished run is kept as it is.
     const kept = await fedmmAsync([...TINY, '--out', damaged, '--resume']);
     expect(kept.stderr).toContain('seed-0: finished earlier, kept');
@@ -100,5 +111,44 @@ describe('case 4 and 10: --out is checked before any work, with one clear line',
     expect(errorLine(fedmm([...TINY, '--seeds', '1-1000000000']).stderr)).toBe("--seeds: '1-1000000000' lists more than 1000 values (each is a whole run)");
     expect(errorLine(fedmm([...TINY, '--rounds', '0x10']).stderr)).toBe("--rounds expects a decimal number, got '0x10'");
     expect(errorLine(fedmm([...TINY, '--rounds', '1e20']).stderr)).toBe('--rounds must be ≥ 1 and ≤ 1000000, got 1e20 (every round keeps a metrics record in memory and in each checkpoint)');
+  });
+});
+
+describe('case 6 and 7: a run that trains nothing or diverges fails with one line', () => {
+  test('no trainable client (missing modality or labels 0.999) is an error, not a result', async () => {
+    for (const [flag, what] of [['--missing-modality', 'missing modality 0.999, missing labels 0'], ['--missing-label', 'missing modality 0, missing labels 0.999']]) {
+      const out = join(dir, `untrainable${flag}`);
+      const r = await fedmmAsync([...TINY, flag, '0.999', '--out', out]);
+      expect(r.code).toBe(1);
+      expect(errorLine(r.stderr)).toMatch(new RegExp(`^no client can train: each of the \\d+ clients lacks a modality or a labeled sample \\(${what}\\)$`));
+      expect(existsSync(join(out, 'result.json'))).toBe(false);
+    }
+  });
+
+  test('a diverged model (server lr 1e30) is an error, not a best round', async () => {
+    const out = join(dir, 'diverged');
+    const r = await fedmmAsync([...TINY, '--server-lr', '1e30', '--rounds', '1', '--out', out]);
+    expect(r.code).toBe(1);
+    expect(errorLine(r.stderr)).toMatch(/^round 0: the model diverged: (its dev loss is NaN|global parameter \d+ is (NaN|-?Infinity) after the server step); lower the learning rates$/);
+    expect(existsSync(join(out, 'result.json'))).toBe(false);
+    expect(existsSync(join(out, 'seed-0', 'model.safetensors'))).toBe(false);
+  });
+});
+
+describe('case 11: Ctrl-C saves the last completed round', () => {
+  test('SIGINT after a round writes its checkpoint; --resume continues from it to the uninterrupted bits', { timeout: 300_000 }, async () => {
+    const reference = await clean();
+    const out = join(dir, 'interrupted');
+    const r = await fedmmInterrupted([...TINY, '--checkpoint-every', '0', '--out', out], /round 1\/3/);
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stderr).toMatch(/interrupted: round [12] is saved in /);
+    const latest = JSON.parse(readFileSync(join(out, 'seed-0', 'checkpoints', 'latest.json'), 'utf8'));
+    expect(latest.completedRounds).toBeGreaterThanOrEqual(1);
+    const resumed = await fedmmAsync([...TINY, '--checkpoint-every', '0', '--out', out, '--resume']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).not.toContain('starting from round 0');
+    const rounds = readFileSync(join(out, 'seed-0', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).round);
+    expect(rounds).toEqual([0, 1, 2]);
+    expect(readFileSync(join(out, 'seed-0', 'model.safetensors')).equals(readFileSync(join(reference, 'seed-0', 'model.safetensors')))).toBe(true);
   });
 });

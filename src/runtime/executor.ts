@@ -117,9 +117,11 @@ export class LocalExecutor implements ClientExecutor {
     const job: ClientJob = { ...work, setup: this.setup };
     // Piscina terminates the worker of an aborted task and starts a fresh one.
     if (this.pool) return this.pool.run(job, { signal }) as Promise<ClientJobResult>;
-    // On the main thread, jobs share one model instance: run them one after another. An aborted job is
-    // abandoned (a job that never yields cannot be stopped on the thread it blocks: use workers ≥ 1).
-    const result = this.mainThreadQueue.then(() => (signal ? abortable(runClientJob(job), signal) : runClientJob(job)));
+    // On the main thread, jobs share one model instance: run them one after another, each after a turn of the
+    // event loop (so Ctrl-C and timers are seen between jobs). An aborted job is abandoned: a job that never
+    // yields cannot be stopped on the thread it blocks (use workers ≥ 1 for untrusted client code).
+    const run = () => new Promise<void>((resolve) => setImmediate(resolve)).then(() => runClientJob(job));
+    const result = this.mainThreadQueue.then(() => (signal ? abortable(run(), signal) : run()));
     this.mainThreadQueue = result.catch(() => undefined);
     return result;
   }
