@@ -14,12 +14,13 @@
 // Every random stream of a run is forked from the seed by name (init, round, client), never advanced
 // across rounds, so the seed is the whole RNG state and resuming reproduces the uninterrupted run exactly.
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { digestMismatch, fileDigest, FileWriteError, writeFileAtomic, type FileDigest } from '../io/atomic-file.js';
+import { isInside } from '../io/paths.js';
 import type { ServerState } from '../fl/strategy.js';
 import type { ClientStateStore } from './client-state.js';
 
-export const CHECKPOINT_VERSION = 1;
+export const CHECKPOINT_VERSION = 2;
 
 export interface CheckpointMeta<R> {
   version: number;
@@ -147,7 +148,7 @@ function checkCheckpoint<R>(dir: string): { meta: CheckpointMeta<R> } | { proble
   if (meta.files === null || typeof meta.files !== 'object') return { problem: `${statePath} records no file digests` };
   for (const [rel, expected] of Object.entries(meta.files)) {
     const path = join(dir, rel);
-    if (relative(dir, path).startsWith('..')) return { problem: `${statePath} names a file outside its folder: ${rel}` };
+    if (!isInside(dir, path)) return { problem: `${statePath} names a file outside its folder: ${rel}` };
     const why = digestMismatch(path, expected);
     if (why !== null) return { problem: `${path} is damaged (${why})` };
   }
