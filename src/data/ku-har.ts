@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { SampleSource } from './client-dataset.js';
 import { zNormalizeColumns } from './normalize.js';
-import { parseStrictDecimal } from './strict-number.js';
+import { parseFloat32Decimal } from '../io/decimal.js';
 import type { SampleModality } from './types.js';
 import { POOL, TEST, type Universe } from './universe.js';
 
@@ -50,7 +50,7 @@ function readCsv(file: string): { rows: number; values: Float64Array } {
     const cells = line.split(',');
     if (cells.length !== COLUMNS) throw new Error(`${file}:${r + 1}: expected ${COLUMNS} comma-separated values, got ${cells.length}`);
     for (let c = 0; c < COLUMNS; c++) {
-      const v = parseStrictDecimal(cells[c].trim());
+      const v = parseFloat32Decimal(cells[c].trim());
       if (v === null) throw new Error(`${file}:${r + 1}: bad number '${cells[c]}' (column ${c + 1})`);
       values[r * COLUMNS + c] = v;
     }

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import type { SampleSource } from './client-dataset.js';
 import { column, parseCsv } from './csv.js';
 import { zNormalizeColumns } from './normalize.js';
-import { parseStrictDecimal, parseStrictInteger } from './strict-number.js';
+import { parseFloat32Decimal, parseDecimalInteger } from '../io/decimal.js';
 import type { SampleModality } from './types.js';
 import { OFFICIAL_DEV, POOL, TEST, type Universe } from './universe.js';
 import { readWfdbRecord } from './wfdb.js';
@@ -43,7 +43,7 @@ function parseScpCodes(text: string, where: string): Map<string, number> {
   if (!SCP.test(text.trim())) throw new Error(`${where}: scp_codes '${text}' is not a {'CODE': likelihood, …} dictionary`);
   const out = new Map<string, number>();
   for (const m of text.matchAll(/'([^']*)'\s*:\s*([-+0-9.eE]+)/g)) {
-    const v = parseStrictDecimal(m[2]);
+    const v = parseFloat32Decimal(m[2]);
     if (v === null) throw new Error(`${where}: scp_codes likelihood '${m[2]}' of ${m[1]} is not a number`);
     out.set(m[1], v);
   }
@@ -60,7 +60,7 @@ function readStatements(file: string): Map<string, string> {
   for (const r of t.rows) {
     const d = r.cells[diag].trim();
     if (d === '') continue;
-    const v = parseStrictDecimal(d);
+    const v = parseFloat32Decimal(d);
     if (v === null) throw new Error(`${file}:${r.line}: diagnostic '${d}' is not a number`);
     if (v !== 1) continue;
     const c = r.cells[cls].trim();
@@ -90,8 +90,8 @@ export function loadPtbXl(path: string): PtbXlData {
     const where = `${dbFile}:${r.line}`;
     const s = r.cells[site].trim();
     if (s === '') continue; // dropna(subset=['site'])
-    if (parseStrictDecimal(s) === null) throw new Error(`${where}: site '${s}' is not a number`);
-    const f = parseStrictInteger(r.cells[fold].trim());
+    if (parseFloat32Decimal(s) === null) throw new Error(`${where}: site '${s}' is not a number`);
+    const f = parseDecimalInteger(r.cells[fold].trim());
     if (f === null || f < 1 || f > 10) throw new Error(`${where}: strat_fold '${r.cells[fold]}' is not an integer in 1..10`);
     const name = r.cells[fileCol].trim();
     if (name === '' || name.includes('..')) throw new Error(`${where}: bad filename_lr '${name}'`);
@@ -101,7 +101,7 @@ export function loadPtbXl(path: string): PtbXlData {
       if (c !== undefined && likelihood === 100) y[PTB_XL_CLASSES.indexOf(c as (typeof PTB_XL_CLASSES)[number])] = 1;
     }
     files.push(name);
-    sites.push(String(parseStrictDecimal(s)));
+    sites.push(String(parseFloat32Decimal(s)));
     folds.push(f);
     multi.push(...y);
   }

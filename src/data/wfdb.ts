@@ -5,7 +5,7 @@
 //   signal lines:   <file> <format>[x<spf>][:<skew>][+<offset>] [<gain>[(<baseline>)][/<units>] [<resolution> [<zero> [<initial> [<checksum> [<block size> [<description>]]]]]]]
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseStrictDecimal, parseStrictInteger } from './strict-number.js';
+import { parseFloat32Decimal, parseDecimalInteger } from '../io/decimal.js';
 
 export interface WfdbSignal {
   readonly file: string;
@@ -37,12 +37,12 @@ export function readWfdbHeader(file: string): WfdbHeader {
   };
   const f = head.text.split(/\s+/);
   if (f[0].includes('/')) fail(head.line, `multi-segment record '${f[0]}' is not supported`);
-  const nsig = parseStrictInteger(f[1] ?? '');
+  const nsig = parseDecimalInteger(f[1] ?? '');
   if (nsig === null || nsig < 1) fail(head.line, `bad signal count '${f[1] ?? ''}'`);
   const fsField = (f[2] ?? '250').split(/[/(]/)[0];
-  const fs = parseStrictDecimal(fsField);
+  const fs = parseFloat32Decimal(fsField);
   if (fs === null || fs <= 0) fail(head.line, `bad sampling frequency '${f[2]}'`);
-  const samples = parseStrictInteger(f[3] ?? '');
+  const samples = parseDecimalInteger(f[3] ?? '');
   if (samples === null || samples < 1) fail(head.line, `bad or missing sample count '${f[3] ?? ''}'`);
   if (lines.length < 1 + nsig!) fail(lines[lines.length - 1].line, `${nsig} signals declared, ${lines.length - 1} signal lines: truncated header`);
   const signals: WfdbSignal[] = [];
@@ -54,13 +54,13 @@ export function readWfdbHeader(file: string): WfdbHeader {
     if (fmt![1] !== '16') fail(line, `signal format ${fmt![1]} is not supported (format 16 only)`);
     if (fmt![0].includes('x') || fmt![0].includes(':') || fmt![2] !== undefined) fail(line, `samples per frame, skew and byte offset are not supported ('${s[1]}')`);
     const g = /^([^(/]+)(?:\(([^)]*)\))?(?:\/(.*))?$/.exec(s[2] ?? '200');
-    const gain0 = g ? parseStrictDecimal(g[1]) : null;
+    const gain0 = g ? parseFloat32Decimal(g[1]) : null;
     if (gain0 === null || gain0 < 0) fail(line, `bad ADC gain '${s[2]}'`);
-    const zero = s[4] === undefined ? 0 : parseStrictInteger(s[4]);
+    const zero = s[4] === undefined ? 0 : parseDecimalInteger(s[4]);
     if (zero === null) fail(line, `bad ADC zero '${s[4]}'`);
-    const baseline = g![2] !== undefined ? parseStrictInteger(g![2]) : zero;
+    const baseline = g![2] !== undefined ? parseDecimalInteger(g![2]) : zero;
     if (baseline === null) fail(line, `bad baseline '${g![2]}'`);
-    const checksum = s[6] === undefined ? null : parseStrictInteger(s[6]);
+    const checksum = s[6] === undefined ? null : parseDecimalInteger(s[6]);
     if (s[6] !== undefined && checksum === null) fail(line, `bad checksum '${s[6]}'`);
     signals.push({ file: s[0], gain: gain0 === 0 ? DEFAULT_GAIN : gain0!, baseline: baseline!, units: g![3] ?? 'mV', checksum, name: s.slice(8).join(' ') });
   }

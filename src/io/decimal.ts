@@ -1,4 +1,4 @@
-// Strict number grammar for everything fedmm reads from text (data files, flags, grid cells).
+// The one strict number grammar for everything fedmm reads from text (data files, flags, grid cells).
 //
 // JavaScript's Number() accepts far more than a data file or a flag should hold: hex ('0x10' → 16), binary
 // and octal prefixes, 'Infinity', surrounding white space and '' (→ 0). fedmm accepts only plain decimals
@@ -28,6 +28,11 @@ export function parseDecimalInteger(token: string): number | null {
 /** Whether a finite value rounds to a finite float32. */
 export function fitsFloat32(v: number): boolean {
   return Math.abs(v) <= FLOAT32_MAX || Number.isFinite(Math.fround(v));
+}
+
+/** The value of a decimal token that float32 can hold, or null. */
+export function parseFloat32Decimal(token: string): number | null {
+  return float32Problem(token) === null ? Number(token) : null;
 }
 
 /** Why `token` is not a float32 decimal ('not a decimal number', 'beyond the float32 range (±3.4e38)'), or null. */

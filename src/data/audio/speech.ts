@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { SampleSource } from '../client-dataset.js';
 import { column, parseCsv } from '../csv.js';
-import { parseStrictInteger } from '../strict-number.js';
+import { parseDecimalInteger } from '../../io/decimal.js';
 import type { SampleModality } from '../types.js';
 import { OFFICIAL_DEV, POOL, TEST, type Universe } from '../universe.js';
 import { kFoldTestSubjects } from '../ku-har.js';
@@ -119,7 +119,7 @@ function cremaDClips(root: string): Clip[] {
   for (const f of readdirSync(join(root, 'AudioWAV')).filter((x) => x.includes('.wav')).sort()) {
     if (f === '1076_MTI_SAD_XX.wav') continue; // an empty recording the original skips
     const sentence = f.split('.wav')[0];
-    const speaker = parseStrictInteger(sentence.split('_')[0]);
+    const speaker = parseDecimalInteger(sentence.split('_')[0]);
     if (speaker === null) throw new Error(`${join(root, 'AudioWAV', f)}: file name does not start with '<speaker id>_'`);
     const v = votes.get(sentence);
     if (v === undefined) throw new Error(`${table}: no row for ${sentence} (file AudioWAV/${f})`);
@@ -148,8 +148,8 @@ function meldClips(root: string): Clip[] {
     const [emo, dia, utt, season, speakerCol] = ['Emotion', 'Dialogue_ID', 'Utterance_ID', 'Season', 'Speaker'].map((c) => column(t, c));
     const bySpeaker = new Map<string, Clip[]>();
     for (const r of t.rows) {
-      const d = parseStrictInteger(r.cells[dia].trim());
-      const u = parseStrictInteger(r.cells[utt].trim());
+      const d = parseDecimalInteger(r.cells[dia].trim());
+      const u = parseDecimalInteger(r.cells[utt].trim());
       if (d === null || u === null) throw new Error(`${table}:${r.line}: Dialogue_ID/Utterance_ID '${r.cells[dia]}'/'${r.cells[utt]}' are not integers`);
       const file = join(root, folder, 'waves', `dia${d}_utt${u}.wav`);
       if (!existsSync(file)) continue; // the original drops missing or corrupt files
