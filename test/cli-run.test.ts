@@ -97,14 +97,14 @@ describe('fedmm run', () => {
 });
 
 describe('fedmm run, interrupted', () => {
-  test('Ctrl-C stops after the current round; --resume continues from the checkpoint to the uninterrupted model', { timeout: 180_000 }, async () => {
+  test('Ctrl-C stops at once, saving the last completed round; --resume continues from the checkpoint to the uninterrupted model', { timeout: 180_000 }, async () => {
     const base = ['run', '--dataset', 'uci-har', '--rounds', '4', '--scale', '0.05', '--client-rate', '0.2', '--hid-size', '16', '--workers', '1', '--checkpoint-every', '1', '--verbose'];
     const whole = join(dir, 'whole');
     const cut = join(dir, 'cut');
     expect((await fedmmAsync([...base, '--out', whole])).code).toBe(0);
     const stopped = await fedmmInterrupted([...base, '--out', cut], /round 1\/4/);
     expect(stopped.code, stopped.stderr).toBe(130);
-    expect(stopped.stderr).toMatch(/interrupt: stopping after this round/);
+    expect(stopped.stderr).toMatch(/interrupt: stopping and saving the last completed round/);
     expect(stopped.stderr).toMatch(/seed-0: interrupted after round [1-3]\n/);
     expect(stopped.stderr).toContain(`fedmm: interrupted; continue with: fedmm ${[...base, '--out', cut].join(' ')} --resume`);
     expect(existsSync(join(cut, 'result.json'))).toBe(false);
