@@ -19,7 +19,7 @@ export { readWav, parseWav, mixToMono, type WavAudio } from './audio/wav.js';
 export { resample } from './audio/resample.js';
 export { fbank, kaldiFrameCount, melBanks, type FbankOptions } from './audio/fbank.js';
 export { loadSpeech, speechSource, featureCacheDir, type SpeechData } from './audio/speech.js';
-export { parseStrictDecimal, parseStrictInteger } from './strict-number.js';
+export { parseDecimal, parseDecimalInteger, parseFloat32Decimal } from '../io/decimal.js';
 export { POOL, OFFICIAL_DEV, TEST, indicesWhere, type Universe } from './universe.js';
 export * from './metrics.js';
 export { NumpyLegacyRandom, numpySum, powLibm } from './numpy-legacy.js';
