@@ -5,7 +5,6 @@
 // instance, reused for every client; the global weights are read from the round's SharedArrayBuffer.
 import { performance } from 'node:perf_hooks';
 import { isMainThread, threadId } from 'node:worker_threads';
-import { kernels } from '../backend/index.js';
 import { Rng } from '../random.js';
 import { trainLocal } from '../fl/local.js';
 import { getStrategy, type ClientContext, type LocalTrainConfig, type Strategy, type StrategyParams, type Vectors } from '../fl/strategy.js';
@@ -91,8 +90,6 @@ async function context(setup: RunSetup): Promise<RunContext> {
         const task = await createTask(setup.task);
         if (task.numParams !== setup.numParams) throw new Error(`worker: task has ${task.numParams} parameters, run expects ${setup.numParams}`);
         const model = task.createModel(new Rng(setup.seed).fork('worker-model'));
-        // Choose and load the kernel backend now (it may probe a GPU), so a client's training time is its own.
-        kernels();
         return { task, strategy: getStrategy(setup.algorithm), model, momentum: new Float32Array(task.numParams), delta: new Float32Array(task.numParams) };
       })(),
     };
