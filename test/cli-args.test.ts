@@ -9,7 +9,7 @@ import { meanStd } from '../src/cli/format.js';
 import { applyOverrides, cellName, loadGrid, settingsToArgv } from '../src/cli/grid.js';
 import { Progress } from '../src/cli/progress.js';
 import { summarize } from '../src/cli/results.js';
-import { buildPlan, EXPERIMENT_OPTIONS } from '../src/cli/run-options.js';
+import { buildPlan, EXPERIMENT_OPTIONS, planLabel } from '../src/cli/run-options.js';
 import { encodeSafetensors, tensorsFromFlat } from '../src/cli/safetensors.js';
 import { getDataset } from '../src/data/registry.js';
 import { Linear, Module } from '../src/nn/index.js';
@@ -123,6 +123,17 @@ describe('run plan', () => {
     expect(usageError(() => plan('--dataset', 'uci-har', '--partition-rng', 'numpy', '--partition-seed', '3'))).toMatch(/^--partition-seed and --partition-rng numpy exclude each other/);
     expect(plan('--dataset', 'uci-har', '--partition-rng', 'numpy').partitionRng).toBe('numpy');
     expect(plan('--dataset', 'uci-har').partitionRng).toBe('fedmm');
+  });
+});
+
+describe('compression options', () => {
+  test('--compress and --compress-down reach the plan in canonical spelling and label it; bad specs are one line', () => {
+    const p = plan('--dataset', 'uci-har', '--compress', 'int8', '--compress-down', 'fp16');
+    expect([p.compress, p.compressDown]).toEqual(['int8:256', 'fp16']);
+    expect(planLabel(p)).toBe('fedavg attention int8:256 down fp16');
+    expect(plan('--dataset', 'uci-har').compress).toBe('none');
+    expect(usageError(() => plan('--dataset', 'uci-har', '--compress', 'topk:0'))).toBe("--compress: compression 'topk:0': the top-k fraction must be in (0, 1]");
+    expect(usageError(() => plan('--dataset', 'uci-har', '--compress-down', 'topk:0.1'))).toBe('--compress-down: top-k would zero most weights; use fp16, int8[:B] or qsgd:S');
   });
 });
 

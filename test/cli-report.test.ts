@@ -70,6 +70,8 @@ describe.skipIf(!haveChromium)(`fedmm report in Chromium${haveChromium ? '' : ' 
     expect(clients.every((x) => x.bars > 0 && x.height > 100)).toBe(true);
     const phases = charts.find((x) => x.title?.startsWith('mean milliseconds per round by phase'));
     expect(phases?.bars).toBeGreaterThan(0);
+    const communication = charts.find((x) => x.title?.includes('vs cumulative bytes exchanged'));
+    expect(communication?.lines).toEqual([2, 2, 2]);
 
     const shown = await page.$$eval('#summary td.test-metric', (tds) => tds.map((td) => ({ name: td.getAttribute('data-experiment'), text: td.textContent, value: Number(td.getAttribute('data-value')) })));
     expect(shown.map((s) => s.name)).toEqual(cells);

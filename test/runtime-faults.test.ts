@@ -21,7 +21,11 @@ describe('faults', () => {
       ],
     }, { log: (l) => lines.push(l) });
     expect(r.completedRounds).toBe(3);
-    expect(r.totals).toEqual({ updates: 18 - 3, dropped: 3, retried: 2, repeatedRounds: 0 });
+    expect(r.totals).toMatchObject({ updates: 18 - 3, dropped: 3, retried: 2, repeatedRounds: 0 });
+    // Every job downloads the broadcast, retries included (18 + 2); every payload received counts up (18 − 1 crashed).
+    const broadcastBytes = r.history[0].bytesDown / 6;
+    expect(r.totals.bytesDown).toBe(20 * broadcastBytes);
+    expect(r.history[1].bytesUp).toBe(r.history[0].bytesUp / 6 * 4 + 4);
     const round1 = r.history[1];
     expect(round1.accepted).toBe(3);
     const reasons = Object.fromEntries(round1.droppedClients.map((d) => [d.client, d.reason]));

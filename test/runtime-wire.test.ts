@@ -69,7 +69,7 @@ describe('wire format', () => {
     expect(reason(encode([{ ...header, extra: 1 }, null, {}]))).toBe("header has unknown field 'extra'");
     const { loss: _dropped, ...noLoss } = header;
     expect(reason(encode([noLoss, null, {}]))).toBe("header lacks 'loss'");
-    expect(reason(encode([header, new Uint8Array(28), {}]))).toBe('delta is not a float32 extension (type 17)');
+    expect(reason(encode([header, new Uint8Array(28), {}]))).toBe('delta is not a vector extension (types 17–21)');
     const badPad = new Uint8Array(good);
     const at = badPad.indexOf(0xc9);
     badPad[at + 6] = 9;

@@ -102,6 +102,8 @@ export function runConfig(plan: RunPlan, exec: Execution, repeat: Repeat, dir: s
     workers: exec.workers,
     evalEvery: plan.evalEvery,
     testEvery: plan.testEvery,
+    compress: plan.compress,
+    compressDown: plan.compressDown,
     checkpointEvery: exec.checkpointEvery,
     clientTimeoutMs: Math.round(1000 * exec.clientTimeout),
     outDir: dir,

@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { DATASET_IDS, getDataset, type DatasetId, type DatasetSpec } from '../data/registry.js';
 import { parseDpConfig, parseSecAggConfig } from '../privacy/settings.js';
 import { DEFAULT_CLIENT_TIMEOUT_MS, MAX_ROUNDS, MAX_ROUNDS_REASON, MAX_SEED, MAX_SEED_REASON } from '../runtime/config.js';
+import { compressionName, parseCompression } from '../runtime/compression.js';
 import { parseIntegerList, UsageError, VERBOSE_OPTION, type OptionSpec, type ParsedArgs } from './args.js';
 
 export const ALGORITHMS = ['fedavg', 'fedprox', 'fedrs', 'fedopt', 'scaffold'] as const;
@@ -68,6 +69,8 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
   { name: 'secagg-neighbors', kind: 'integer', min: 1, value: 'K', help: 'SecAgg+ neighbours per client (default 3⌈log₂ n⌉; ≥ n − 1 = complete graph)' },
   { name: 'secagg-dropout', ...rate, help: 'simulated share of each cohort that vanishes after key sharing (default 0)' },
   { name: 'secagg-range', kind: 'number', min: 0, openMin: true, value: 'R', help: 'SecAgg fixed-point range without DP: coordinates clipped to ±R (default 1)' },
+  { name: 'compress', kind: 'string', value: 'SCHEME', help: 'update compression: none, fp16, int8[:B], topk:F (with error feedback), qsgd:S (default none)' },
+  { name: 'compress-down', kind: 'string', value: 'SCHEME', help: 'broadcast compression: none, fp16, int8[:B], qsgd:S (default none)' },
 ];
 
 /** Options about how a run executes (not what it computes). */
@@ -124,6 +127,9 @@ export interface RunPlan {
   readonly dp: DpPlan | null;
   /** Secure aggregation (RunConfig's `secagg`), or null. */
   readonly secagg: SecAggPlan | null;
+  /** Uplink and downlink compression, canonical spelling ('none', 'fp16', 'int8:256', 'topk:0.01', 'qsgd:8'). */
+  readonly compress: string;
+  readonly compressDown: string;
 }
 
 /** `dp` as plain JSON: clip norm or 'adaptive:<q>', σ or a target ε. */
@@ -188,6 +194,19 @@ function modalityOf(spec: DatasetSpec, raw: string | undefined, fusion: string |
   if (!names.includes(raw)) throw new UsageError(`--modality must be one of ${names.join(', ')} or multimodal for ${spec.id}; got '${raw}'`);
   if (fusion === 'concat') throw new UsageError('--modality (one modality) and --fusion concat exclude each other: there is nothing to fuse');
   return raw;
+}
+
+/** A --compress / --compress-down value in its canonical spelling. */
+function compressionOf(args: ParsedArgs, name: string, downlink: boolean): string {
+  const raw = str(args, name) ?? 'none';
+  let spelled: string;
+  try {
+    spelled = compressionName(parseCompression(raw));
+  } catch (e) {
+    throw new UsageError(`--${name}: ${(e as Error).message}`);
+  }
+  if (downlink && spelled.startsWith('topk')) throw new UsageError(`--${name}: top-k would zero most weights; use fp16, int8[:B] or qsgd:S`);
+  return spelled;
 }
 
 function repeatsFromArgs(spec: DatasetSpec, args: ParsedArgs): Repeats {
@@ -273,6 +292,8 @@ export function buildPlan(args: ParsedArgs): RunPlan {
     testEvery: num(args, 'test-every') ?? 0,
     dp: dpPlan(args),
     secagg: secAggPlan(args),
+    compress: compressionOf(args, 'compress', false),
+    compressDown: compressionOf(args, 'compress-down', true),
   };
 }
 
@@ -348,5 +369,6 @@ export function repeatsOf(plan: RunPlan): Repeat[] {
 export function planLabel(plan: RunPlan): string {
   const alg = plan.algorithm === 'fedopt' && plan.serverOptimizer !== 'sgdm' ? `fedopt-${plan.serverOptimizer}` : plan.algorithm;
   const privacy = [plan.dp ? (plan.dp.mode === 'local' ? 'local-dp' : 'dp') : '', plan.secagg ? 'secagg' : ''].filter(Boolean).join('+');
-  return `${alg} ${plan.modality ? `${plan.modality}-only` : plan.fusion}${privacy ? ` ${privacy}` : ''}`;
+  const compression = [plan.compress, plan.compressDown === 'none' ? null : `down ${plan.compressDown}`].filter((c) => c !== null && c !== 'none');
+  return [alg, plan.modality ? `${plan.modality}-only` : plan.fusion, ...(privacy ? [privacy] : []), ...compression].join(' ');
 }

@@ -122,9 +122,12 @@ export class ClusterExecutor implements ClientExecutor {
   /** Serves one run (an executor serves one run; evaluation uses config.workers local threads). */
   attach(task: Task, spec: RunSpec, config: RunConfig): this {
     if (this.run) throw new Error('cluster: this executor already serves a run');
+    if (spec.compression.kind === 'topk') throw new Error("cluster: --compress topk keeps an error-feedback residual per client, which cluster workers do not send back; use fp16, int8 or qsgd");
     const broadcast = new Float32Array(spec.numParams * (1 + spec.broadcastNames.length));
     this.run = { runId: randomUUID(), spec, numClients: task.numClients, evaluator: new LocalExecutor(task, spec, config.workers), broadcast };
-    this.maxUpdateBytes = (1 + spec.extraNames.length) * (4 * spec.numParams + 16) + UPDATE_HEADER_ALLOWANCE;
+    // A compressed vector takes at most 5 bytes a value (int8 with one-value blocks); a plain one 4.
+    const bytesPerValue = spec.compression.kind === 'none' ? 4 : 8;
+    this.maxUpdateBytes = (1 + spec.extraNames.length) * (bytesPerValue * spec.numParams + 16) + UPDATE_HEADER_ALLOWANCE;
     return this;
   }
 
@@ -165,6 +168,7 @@ export class ClusterExecutor implements ClientExecutor {
     const d = describeRun({
       runId, version: this.version, task: spec.task, algorithm: spec.algorithm, algorithmParams: spec.algorithmParams,
       local: spec.local, seed: spec.seed, plugins: spec.plugins, broadcastNames: spec.broadcastNames, numParams: spec.numParams, numClients,
+      compression: spec.compression,
     });
     this.descriptor = d;
     this.lastWorkerSeen = wallNow();
@@ -339,7 +343,7 @@ export class ClusterExecutor implements ClientExecutor {
     // here (the time to fetch it is counted under redis, not transfer).
     const shift = received - report.end;
     return {
-      update, thread: lane, start: report.start + shift, trainEnd: report.trainEnd + shift, end: received,
+      update, clientState: null, thread: lane, start: report.start + shift, trainEnd: report.trainEnd + shift, end: received,
       queueMs: Math.max(0, report.picked - this.enqueued.get(id)!), redisMs: report.redisMs + (received - r0),
     };
   }

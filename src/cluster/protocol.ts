@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import type { LocalTrainConfig, StrategyParams } from '../fl/strategy.js';
 import type { TaskSpec } from '../fl/task.js';
 import type { InjectedFault } from '../runtime/client-job.js';
+import type { Compression } from '../runtime/compression.js';
 import { WIRE_VERSION } from '../runtime/wire.js';
 
 export const PREFIX = 'fedmm';
@@ -53,6 +54,8 @@ export interface RunDescriptor {
   readonly broadcastNames: readonly string[];
   readonly numParams: number;
   readonly numClients: number;
+  /** How clients compress their updates (never top-k: its residuals are client state the cluster does not carry back). */
+  readonly compression: Compression;
   /** digestOf(the fields above but runId). */
   readonly digest: string;
 }
@@ -62,6 +65,7 @@ export function digestOf(d: Omit<RunDescriptor, 'digest' | 'runId'>): string {
   const fields = {
     version: d.version, wireVersion: d.wireVersion, task: d.task, algorithm: d.algorithm, algorithmParams: d.algorithmParams,
     local: d.local, seed: d.seed, plugins: d.plugins, broadcastNames: d.broadcastNames, numParams: d.numParams, numClients: d.numClients,
+    compression: d.compression,
   };
   return createHash('sha256').update(JSON.stringify(fields)).digest('hex').slice(0, 16);
 }

@@ -127,7 +127,7 @@ export async function runClusterWorker(o: ClusterWorkerOptions): Promise<void> {
     let redisMs = wallNow() - r0;
     const setup: RunSetup = {
       runId: d.runId, task: run.task, algorithm: d.algorithm, algorithmParams: d.algorithmParams, local: d.local, seed: d.seed, plugins: d.plugins,
-      broadcast, broadcastNames: d.broadcastNames, numParams: d.numParams,
+      broadcast, broadcastNames: d.broadcastNames, numParams: d.numParams, compression: d.compression,
     };
     const result = await pool.run({ setup, round: data.round, clientId: data.client, state, fault: data.fault });
     const w0 = wallNow();

@@ -9,16 +9,15 @@ import { Rng } from '../random.js';
 import { trainLocal } from '../fl/local.js';
 import { getStrategy, type ClientContext, type LocalTrainConfig, type Strategy, type StrategyParams, type Vectors } from '../fl/strategy.js';
 import { createTask, type EvalPart, type Task, type TaskSpec, type TrainableModel } from '../fl/task.js';
+import { compressForUpload, type Compression } from './compression.js';
 import { encodeUpdate } from './wire.js';
 import { loadBuiltins, loadPlugins } from './plugins.js';
 
 /** Faults a test or a resilience drill can inject into one client's job. */
 export type InjectedFault = 'throw' | 'crash' | 'malformed' | 'nan';
 
-/** What a worker needs to run any client of a run (identical for every job of the run). */
-export interface RunSetup {
-  /** Distinguishes runs that share a worker pool. */
-  readonly runId: string;
+/** What a run's clients need to know, the same for every job of the run. */
+export interface RunSpec {
   readonly task: TaskSpec;
   readonly algorithm: string;
   readonly algorithmParams: StrategyParams;
@@ -26,10 +25,18 @@ export interface RunSetup {
   readonly seed: number;
   /** Module URLs that register extra tasks or strategies. */
   readonly plugins: readonly string[];
-  /** [global P][broadcast vector 0 P][broadcast vector 1 P]… as float32, rewritten once per round. */
-  readonly broadcast: SharedArrayBuffer;
   readonly broadcastNames: readonly string[];
   readonly numParams: number;
+  /** How clients compress their update vectors for upload. */
+  readonly compression: Compression;
+}
+
+/** What a worker needs to run any client of a run (identical for every job of the run). */
+export interface RunSetup extends RunSpec {
+  /** Distinguishes runs that share a worker pool. */
+  readonly runId: string;
+  /** [global P][broadcast vector 0 P][broadcast vector 1 P]… as float32, rewritten once per round. */
+  readonly broadcast: SharedArrayBuffer;
 }
 
 /** One client's training in a round, as the run loop hands it to a ClientExecutor. */
@@ -57,9 +64,11 @@ export interface EvalJob {
   readonly to: number;
 }
 
-/** Wall-clock instants (ms since the Unix epoch, comparable across threads) and the encoded update. */
+/** Wall-clock instants (ms since the Unix epoch, comparable across threads), the encoded update, and the
+ *  client's new private state (its compression residuals; never sent), if it keeps any. */
 export interface ClientJobResult {
   readonly update: ArrayBuffer;
+  readonly clientState: Vectors | null;
   readonly thread: number;
   readonly start: number;
   readonly trainEnd: number;
@@ -139,10 +148,12 @@ export async function runClientJob(job: ClientJob): Promise<ClientJobResult> {
   if (job.fault === 'nan') delta[delta.length >> 1] = NaN;
   const extras = hooks.extras ? hooks.extras(clientCtx, { delta, steps: result.steps }) : {};
   const trainEnd = wallNow();
+  const { sent, residuals } = compressForUpload({ ...extras, delta }, setup.compression, job.state, new Rng(setup.seed).fork(`compress/${round}/${clientId}`));
+  const { delta: sentDelta, ...sentExtras } = sent;
   const update = job.fault === 'malformed'
     ? new Uint8Array([0x93, 0xc0, 0xc0, 0xc0]).buffer
-    : encodeUpdate({ clientId, round, numSamples: result.numSamples, steps: result.steps, loss: result.loss, metrics: {}, delta, extras });
-  return { update, thread: isMainThread ? 0 : threadId, start, trainEnd, end: wallNow() };
+    : encodeUpdate({ clientId, round, numSamples: result.numSamples, steps: result.steps, loss: result.loss, metrics: {}, delta: sentDelta, extras: sentExtras });
+  return { update, clientState: residuals, thread: isMainThread ? 0 : threadId, start, trainEnd, end: wallNow() };
 }
 
 /**

@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { getDataset, type HyperParams } from '../data/registry.js';
 import type { InjectedFault } from './client-job.js';
+import { compressionName, parseCompression } from './compression.js';
 import type { TaskSpec } from '../fl/task.js';
 import { parseDpConfig, parseSecAggConfig, type DpConfig, type SecAggConfig } from '../privacy/settings.js';
 
@@ -81,6 +82,17 @@ const rate = (name: string, v: unknown): number => num(name, v, (x) => x >= 0 &&
 /** A field that only makes sense with a run directory. */
 function needsOutDir(name: string, value: boolean | number, ctx: ResolveContext): void {
   if (value && ctx.get('outDir') === null) throw new Error(`config: ${name} needs an outDir`);
+}
+
+/** A compression spec in its canonical spelling. */
+function compressionField(name: string, v: unknown): string {
+  if (v === undefined) return 'none';
+  if (typeof v !== 'string') fail(name, 'a compression spec string', v);
+  try {
+    return compressionName(parseCompression(v));
+  } catch (e) {
+    throw new Error(`config: ${name}: ${(e as Error).message}`);
+  }
 }
 
 const FAULT_KINDS: readonly InjectedFault[] = ['throw', 'crash', 'malformed', 'nan'];
@@ -246,6 +258,19 @@ const FIELDS = {
   window: field<number>({
     shown: '0 (= 4 per worker)', digest: false, doc: 'clients dispatched ahead of the oldest unfolded one (bounds the reorder buffer)',
     resolve: (v) => int('window', v ?? 0, 0),
+  }),
+  compress: field<string>({
+    shown: "`'none'`", digest: true,
+    doc: "update compression on the uplink: `none`, `fp16`, `int8[:B]` (per-block scales, B = 256), `topk:F` (share F of the values, with error feedback), `qsgd:S` (S levels)",
+    resolve: (v) => compressionField('compress', v),
+  }),
+  compressDown: field<string>({
+    shown: "`'none'`", digest: true, doc: 'compression of the broadcast (global weights and server vectors): `none`, `fp16`, `int8[:B]`, `qsgd:S`',
+    resolve: (v) => {
+      const c = compressionField('compressDown', v);
+      if (c.startsWith('topk')) fail('compressDown', 'none, fp16, int8[:B] or qsgd:S (top-k would zero most weights)', v);
+      return c;
+    },
   }),
   plugins: field<readonly string[]>({
     shown: '`[]`', digest: false, doc: 'module paths/URLs that register tasks or strategies, imported on the main thread and in every worker',

@@ -8,9 +8,15 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { Rng } from '../random.js';
-import type { LocalTrainConfig, StrategyParams, Vectors } from '../fl/strategy.js';
-import type { EvalPart, Metrics, Task, TaskSpec } from '../fl/task.js';
-import { broadcastViews, runClientJob, type ClientJobResult, type ClientWork, type EvalJob, type ClientJob, type RunSetup } from './client-job.js';
+import type { Vectors } from '../fl/strategy.js';
+import type { EvalPart, Metrics, Task } from '../fl/task.js';
+import { broadcastViews, runClientJob, type ClientJobResult, type ClientWork, type EvalJob, type ClientJob, type RunSetup, type RunSpec as ClientRunSpec } from './client-job.js';
+
+/** What a run's clients need to know, the same for every job of the run, and what their updates carry. */
+export interface RunSpec extends ClientRunSpec {
+  /** Vectors every update carries besides the delta (the strategy's extraNames). */
+  readonly extraNames: readonly string[];
+}
 
 export interface ClientExecutor {
   /** Clients trained at once: sizes the dispatch window and the overhead share. */
@@ -52,20 +58,6 @@ export class ExecutorUnavailable extends Error {
     super(message);
     this.name = 'ExecutorUnavailable';
   }
-}
-
-/** What a run's clients need to know, the same for every job of the run. */
-export interface RunSpec {
-  readonly task: TaskSpec;
-  readonly algorithm: string;
-  readonly algorithmParams: StrategyParams;
-  readonly local: LocalTrainConfig;
-  readonly seed: number;
-  readonly plugins: readonly string[];
-  readonly broadcastNames: readonly string[];
-  /** Vectors every update carries besides the delta (the strategy's extraNames). */
-  readonly extraNames: readonly string[];
-  readonly numParams: number;
 }
 
 /** `promise`, or a rejection with the signal's reason as soon as `signal` aborts. */

@@ -1,5 +1,8 @@
 // One federated round: select → broadcast → train → fold → server step.
 //
+// The broadcast goes through the wire format like the updates (optionally compressed: the clients then
+// train from the decoded weights), so both directions' bytes are those of the encoded payloads: downlink =
+// the broadcast's size × jobs dispatched, uplink = the sum of the updates received.
 // The round's clients are int(rate·N) drawn by a generator seeded with the round number (so every algorithm
 // sees the same schedule), or the task's own schedule, or — in a differentially private run — each client
 // with probability rate (Poisson sampling, what the accountant assumes); less the inactive ones. The global
@@ -10,15 +13,17 @@
 // weights in place and the staged client states are committed. A global model that is not finite after the
 // server step stops the run (it diverged): nothing after it would mean anything.
 import { Rng } from '../random.js';
-import type { ClientUpdate, RoundMeans, ServerStrategy } from '../fl/strategy.js';
+import type { ClientUpdate, RoundMeans, ServerStrategy, Vectors } from '../fl/strategy.js';
 import type { Task } from '../fl/task.js';
 import { wallNow } from './client-job.js';
+import { compressVector, type Compression } from './compression.js';
 import type { RunConfig } from './config.js';
 import { RoundAccumulator } from './fold.js';
 import { emptyTimings, type PhaseTimings } from './profile.js';
 import { trainClients, type DroppedClient, type TrainStepContext } from './train-step.js';
 import type { Metrics } from '../fl/task.js';
 import type { PrivacyRoundReport } from '../privacy/private-aggregator.js';
+import { decodeBroadcast, encodeBroadcast, type WireVector } from './wire.js';
 
 /** One line of metrics.jsonl. */
 export interface RoundRecord {
@@ -35,6 +40,9 @@ export interface RoundRecord {
   retried: number;
   /** Sample-weighted mean local training loss of the accepted updates. */
   trainLoss: number;
+  /** Bytes of the encoded broadcasts sent (one per job dispatched) and of the encoded updates received, all attempts. */
+  bytesDown: number;
+  bytesUp: number;
   /** Present in evaluation rounds. */
   dev?: Metrics;
   test?: Metrics;
@@ -51,6 +59,8 @@ export interface RunTotals {
   dropped: number;
   retried: number;
   repeatedRounds: number;
+  bytesDown: number;
+  bytesUp: number;
 }
 
 /** Folds a round's accepted updates; the runtime's is the weighted mean (RoundAccumulator). */
@@ -66,7 +76,9 @@ export interface RoundAggregator {
 export interface RoundContext extends TrainStepContext {
   readonly task: Task;
   readonly server: ServerStrategy;
-  readonly config: Pick<RunConfig, 'clientRate' | 'minClientFraction' | 'onShortRound' | 'maxRoundAttempts'>;
+  readonly config: Pick<RunConfig, 'seed' | 'clientRate' | 'minClientFraction' | 'onShortRound' | 'maxRoundAttempts'>;
+  /** How the broadcast is compressed. */
+  readonly downlink: Compression;
   /** A fresh aggregator for one attempt of a round over its (active) clients, ascending. */
   newAggregator(round: number, clients: Int32Array): RoundAggregator;
   /** The round's clients before the inactive ones are removed (private runs: Poisson sampling); default: the task's schedule, else `sampleClients`. */
@@ -97,21 +109,25 @@ export async function runRound(ctx: RoundContext, round: number, global: Float32
   const need = Math.ceil(config.minClientFraction * ids.length);
   if (ids.length === 0) ctx.log(`round ${round}: none of the ${sampled.length} sampled clients can train (each lacks a modality or a labeled sample); the global model stays as it is`);
   let broadcastMs = 0;
+  let bytesDown = 0;
+  let bytesUp = 0;
   for (let attempt = 1; ; attempt++) {
     const b0 = wallNow();
-    executor.publish(global, Object.fromEntries(server.broadcastNames.map((name) => [name, server.broadcast(name)])));
+    const broadcast = encodeBroadcastOf(ctx, round, global);
+    const received = decodeBroadcast(broadcast, { round, numParams: ctx.numParams, names: server.broadcastNames });
+    executor.publish(received.global, received.vectors);
     const b1 = wallNow();
     broadcastMs += b1 - b0;
-    trace?.span(0, `broadcast ${round}`, 'broadcast', b0, b1);
+    trace?.span(0, `broadcast ${round}`, 'broadcast', b0, b1, { bytes: broadcast.byteLength });
 
     const timings = emptyTimings();
     const aggregator = ctx.newAggregator(round, ids);
     let lossSum = 0;
     let sampleSum = 0;
-    const { retried, dropped } = await trainClients(ctx, round, ids, timings, (u) => {
+    const outcome = await trainClients(ctx, round, ids, timings, ({ update: u, clientState }) => {
       const a = wallNow();
       aggregator.add(u, server.weight(u));
-      if (server.nextClientState) store.stage(u.clientId, server.nextClientState(store.get(u.clientId), u));
+      stageClientState(ctx, u, clientState);
       lossSum += u.loss * u.numSamples;
       sampleSum += u.numSamples;
       const b = wallNow();
@@ -119,6 +135,11 @@ export async function runRound(ctx: RoundContext, round: number, global: Float32
       trace?.span(0, `fold ${u.clientId}`, 'aggregate', a, b);
     });
     if (executor.endRound) timings.redis += await executor.endRound();
+    const { retried, dropped } = outcome;
+    bytesDown += outcome.jobsSent * broadcast.byteLength;
+    bytesUp += outcome.bytesUp;
+    totals.bytesDown += outcome.jobsSent * broadcast.byteLength;
+    totals.bytesUp += outcome.bytesUp;
     totals.dropped += dropped.length;
     totals.retried += retried;
 
@@ -153,12 +174,32 @@ export async function runRound(ctx: RoundContext, round: number, global: Float32
       dropped: dropped.length,
       retried,
       trainLoss: sampleSum > 0 ? lossSum / sampleSum : NaN,
+      bytesDown,
+      bytesUp,
       phases: timings,
       overheadShare: 0,
       droppedClients: dropped,
       ...(aggregator.privacyReport ? { privacy: aggregator.privacyReport } : {}),
     };
   }
+}
+
+/** The round's broadcast, encoded: the global weights and the strategy's vectors, compressed as ctx.downlink. */
+function encodeBroadcastOf(ctx: RoundContext, round: number, global: Float32Array): ArrayBuffer {
+  const { downlink, server } = ctx;
+  const rng = new Rng(ctx.config.seed).fork(`broadcast/${round}`);
+  const wire = (name: string, v: Float32Array): WireVector => (downlink.kind === 'none' ? v : compressVector(v, downlink, rng.fork(name)));
+  const vectors: Record<string, WireVector> = {};
+  for (const name of server.broadcastNames) vectors[name] = wire(name, server.broadcast(name));
+  return encodeBroadcast(round, wire('global', global), vectors);
+}
+
+/** Stages a client's next state: the strategy's (from the update) and the client's private residuals. */
+function stageClientState(ctx: RoundContext, u: ClientUpdate, clientState: Vectors | null): void {
+  const { server, store } = ctx;
+  if (!server.nextClientState && !clientState) return;
+  const previous = store.get(u.clientId);
+  store.stage(u.clientId, { ...(server.nextClientState ? server.nextClientState(previous, u) : previous), ...clientState });
 }
 
 /** The runtime's aggregator: weighted means of the delta and of each of the strategy's extras. */

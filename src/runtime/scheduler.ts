@@ -11,6 +11,7 @@ import { createTask, type Task } from '../fl/task.js';
 import { wallNow, type InjectedFault } from './client-job.js';
 import { ClientStateStore } from './client-state.js';
 import { resolveRunConfig, type RunConfig, type RunConfigInput } from './config.js';
+import { parseCompression } from './compression.js';
 import { LocalExecutor, type ClientExecutor, type RunSpec } from './executor.js';
 import { loadBuiltins, loadPlugins } from './plugins.js';
 import { setupPrivacy, type RunPrivacyWiring } from './privacy.js';
@@ -111,7 +112,7 @@ export async function runFederated(input: RunConfigInput | RunConfig, hooks: Run
   const server = strategy.server(algorithmParams, { numParams: P, numClients: task.numClients, local });
   const spec: RunSpec = {
     task: config.task, algorithm: config.algorithm, algorithmParams, local, seed: config.seed, plugins: config.plugins,
-    broadcastNames: server.broadcastNames, extraNames: server.extraNames, numParams: P,
+    broadcastNames: server.broadcastNames, extraNames: server.extraNames, numParams: P, compression: parseCompression(config.compress),
   };
   if (config.outDir) mkdirSync(config.outDir, { recursive: true });
   const run: RunState = {
@@ -122,14 +123,14 @@ export async function runFederated(input: RunConfigInput | RunConfig, hooks: Run
     completedRounds: 0,
     history: [],
     best: null,
-    totals: { updates: 0, dropped: 0, retried: 0, repeatedRounds: 0 },
+    totals: { updates: 0, dropped: 0, retried: 0, repeatedRounds: 0, bytesDown: 0, bytesUp: 0 },
     trace: null,
     log,
   };
   const privacy = setupPrivacy(config, task, server, log);
   const ctx: RoundContext = {
     task, server, config, log, executor: run.executor, store: run.store, numParams: P, extraNames: server.extraNames,
-    window: config.window, retryFailed: config.retryFailed, faultFor: faultInjector(config),
+    window: config.window, retryFailed: config.retryFailed, faultFor: faultInjector(config), downlink: parseCompression(config.compressDown),
     newAggregator: privacy ? privacy.newAggregator : meanAggregator(P, server),
     ...(privacy?.selectClients ? { selectClients: privacy.selectClients } : {}),
     clientTimeoutMs: config.clientTimeoutMs, signal: hooks.signal ?? null, clientSize: clientSizes(task),

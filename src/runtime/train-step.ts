@@ -6,7 +6,9 @@
 // round at once (beginRound: the cluster) gets every client's first try before the dispatch starts; a failure
 // of the executor itself (ExecutorUnavailable) stops the run instead of dropping clients. A job that runs past
 // the client timeout is stopped (its worker replaced) and the client dropped; when the run's signal aborts,
-// every job in flight is stopped and the step rejects with RunInterrupted at once.
+// every job in flight is stopped and the step rejects with RunInterrupted at once. Every payload received
+// counts into the round's uplink bytes, accepted or not.
+import type { Vectors } from '../fl/strategy.js';
 import { wallNow, type ClientWork, type InjectedFault } from './client-job.js';
 import { ExecutorUnavailable, type ClientExecutor, type TrainedClient } from './executor.js';
 import type { ClientStateStore } from './client-state.js';
@@ -45,6 +47,16 @@ export interface TrainStepContext {
 export interface TrainStepOutcome {
   retried: number;
   dropped: DroppedClient[];
+  /** Jobs dispatched, retries included: each one downloaded the round's broadcast. */
+  jobsSent: number;
+  /** Bytes of every encoded update received. */
+  bytesUp: number;
+}
+
+/** An accepted update and the client's new private state (compression residuals), if it keeps any. */
+export interface ReceivedUpdate {
+  readonly update: DecodedUpdate;
+  readonly clientState: Vectors | null;
 }
 
 /** The run was interrupted (its signal aborted) in the middle of a round's train step. */
@@ -112,7 +124,7 @@ function firstLine(e: unknown): string {
 
 /** Trains clients `ids` (ascending) of `round`; `fold` sees each accepted update in id order. */
 export async function trainClients(ctx: TrainStepContext, round: number, ids: Int32Array, timings: PhaseTimings,
-  fold: (update: DecodedUpdate) => void): Promise<TrainStepOutcome> {
+  fold: (received: ReceivedUpdate) => void): Promise<TrainStepOutcome> {
   const { executor, trace } = ctx;
   const n = ids.length;
   // Each client's first try takes its injected fault once, whether the executor publishes the round up front or not.
@@ -129,7 +141,9 @@ export async function trainClients(ctx: TrainStepContext, round: number, ids: In
   const window = ctx.window || 4 * executor.lanes;
   const dropped: DroppedClient[] = [];
   let retried = 0;
-  const reorder = new ReorderBuffer<DecodedUpdate>(n, (_slot, u) => u && fold(u));
+  let jobsSent = 0;
+  let bytesUp = 0;
+  const reorder = new ReorderBuffer<ReceivedUpdate>(n, (_slot, r) => r && fold(r));
   return new Promise<TrainStepOutcome>((resolvePromise, rejectPromise) => {
     let next = 0;
     let done = 0;
@@ -151,6 +165,7 @@ export async function trainClients(ctx: TrainStepContext, round: number, ids: In
     const received = (slot: number, res: TrainedClient): void => {
       const clientId = ids[slot];
       const at = wallNow();
+      bytesUp += res.update.byteLength;
       timings.localTrain += res.trainEnd - res.start;
       timings.encode += res.end - res.trainEnd;
       timings.transfer += Math.max(0, at - res.end);
@@ -170,13 +185,13 @@ export async function trainClients(ctx: TrainStepContext, round: number, ids: In
       }
       const end = wallNow();
       timings.decode += end - at;
-      trace?.span(0, `decode ${clientId}`, 'decode', at, end);
-      reorder.deliver(slot, update);
+      trace?.span(0, `decode ${clientId}`, 'decode', at, end, { bytes: res.update.byteLength });
+      reorder.deliver(slot, { update, clientState: res.clientState });
     };
     const pump = (): void => {
       if (settled) return;
       if (done === n) {
-        resolvePromise({ retried, dropped });
+        resolvePromise({ retried, dropped, jobsSent, bytesUp });
         return;
       }
       while (next < n && next < reorder.cursor + window) launch(next++, 0);
@@ -195,6 +210,7 @@ export async function trainClients(ctx: TrainStepContext, round: number, ids: In
         clocks.remove(clock);
         ctx.signal?.removeEventListener('abort', stop);
       };
+      jobsSent++;
       executor.train({ ...work(slot, attempt), started: clock.started }, job.signal).then(
         (res) => {
           finished();

@@ -1,7 +1,9 @@
-// The client-update wire format (docs/wire-format.md): a msgpack array
-//   [ header: map, delta: ext F32, extras: map<string, ext F32> ]
-// where ext F32 (type 17) carries a little-endian float32 vector padded so the floats start at a 4-byte
-// aligned offset of the message: payload = [k: u8][k zero bytes][4·n bytes of floats][3 − k zero bytes].
+// The wire format (docs/wire-format.md) of a client update — a msgpack array
+//   [ header: map, delta: vector, extras: map<string, vector> ]
+// — and of the server's broadcast — [ header: map, global: vector, vectors: map<string, vector> ] — where a
+// vector is ext F32 (type 17), or a compressed vector (types 18–21, compression.ts) that is decoded and
+// validated like any other. Ext F32 carries a little-endian float32 vector padded so the floats start at a
+// 4-byte aligned offset of the message: payload = [k: u8][k zero bytes][4·n bytes of floats][3 − k zero bytes].
 // The payload length (4 + 4n) does not depend on k, so the encoder lays the message out in one pass and
 // writes the floats straight into the outgoing buffer; the decoder returns Float32Array VIEWS into the
 // received buffer (no copy) whenever the floats are aligned in memory, and copies only otherwise.
@@ -10,11 +12,12 @@
 // the msgpack structure bounds its nesting depth before anything is decoded, the msgpack decoder runs with
 // explicit limits for every string, array, map and extension length, padding bytes must be zero, and the
 // sample count n must lie within the client's known data size.
-import { Decoder, encode, ExtensionCodec } from '@msgpack/msgpack';
+import { decode, Decoder, encode, ExtensionCodec } from '@msgpack/msgpack';
 import { endianness } from 'node:os';
 import type { ClientUpdate, Vectors } from '../fl/strategy.js';
 import type { Metrics } from '../fl/task.js';
 import { aggregateOps } from '../aggregate/ops.js';
+import { COMPRESSED_EXT_TYPES, decompressVector, PayloadError, type CompressedVector } from './compression.js';
 
 export const WIRE_VERSION = 1;
 export const F32_EXT_TYPE = 17;
@@ -36,6 +39,9 @@ export interface UpdateHeader {
   metrics: Metrics;
 }
 
+/** A vector as sent: plain float32, or compressed (compression.ts). */
+export type WireVector = Float32Array | CompressedVector;
+
 export interface EncodableUpdate {
   readonly clientId: number;
   readonly round: number;
@@ -43,8 +49,8 @@ export interface EncodableUpdate {
   readonly steps: number;
   readonly loss: number;
   readonly metrics: Metrics;
-  readonly delta: Float32Array;
-  readonly extras: Vectors;
+  readonly delta: WireVector;
+  readonly extras: Readonly<Record<string, WireVector>>;
 }
 
 /** A rejected update: `reason` is one line (control characters a hostile update put in a name are escaped). */
@@ -60,8 +66,15 @@ export class WireError extends Error {
 
 const EXT_HEADER = 6; // 0xc9, u32 length, i8 type
 
-function writeF32Ext(out: Uint8Array, view: DataView, pos: number, data: Float32Array): number {
-  const payloadLen = 4 + 4 * data.length;
+function writeVectorExt(out: Uint8Array, view: DataView, pos: number, v: WireVector): number {
+  if (!(v instanceof Float32Array)) {
+    out[pos] = 0xc9;
+    view.setUint32(pos + 1, v.payload.length);
+    view.setInt8(pos + 5, v.type);
+    out.set(v.payload, pos + EXT_HEADER);
+    return pos + EXT_HEADER + v.payload.length;
+  }
+  const payloadLen = 4 + 4 * v.length;
   out[pos] = 0xc9;
   view.setUint32(pos + 1, payloadLen);
   view.setInt8(pos + 5, F32_EXT_TYPE);
@@ -69,9 +82,11 @@ function writeF32Ext(out: Uint8Array, view: DataView, pos: number, data: Float32
   const k = (4 - ((start + 1) % 4)) % 4;
   out[start] = k;
   const floatsAt = start + 1 + k;
-  new Float32Array(out.buffer, out.byteOffset + floatsAt, data.length).set(data);
+  new Float32Array(out.buffer, out.byteOffset + floatsAt, v.length).set(v);
   return start + payloadLen;
 }
+
+const vectorExtSize = (v: WireVector): number => EXT_HEADER + (v instanceof Float32Array ? 4 + 4 * v.length : v.payload.length);
 
 function mapHeader(n: number): Uint8Array {
   if (n < 16) return Uint8Array.of(0x80 | n);
@@ -80,20 +95,16 @@ function mapHeader(n: number): Uint8Array {
 }
 
 /**
- * Encodes an update into a fresh ArrayBuffer (transfer it to the main thread). The buffer starts at offset 0
- * of its own ArrayBuffer, so every float vector in it is 4-byte aligned.
+ * Lays out [header, first, { name: vector }] into a fresh ArrayBuffer (transfer it to the receiver). The
+ * buffer starts at offset 0 of its own ArrayBuffer, so every float32 vector in it is 4-byte aligned.
  */
-export function encodeUpdate(u: EncodableUpdate): ArrayBuffer {
-  const header: UpdateHeader = {
-    v: WIRE_VERSION, client: u.clientId, round: u.round, n: u.numSamples, steps: u.steps, loss: u.loss, metrics: u.metrics,
-  };
+function encodeMessage(header: unknown, first: WireVector, named: Readonly<Record<string, WireVector>>): ArrayBuffer {
   const head = encode(header);
-  const names = Object.keys(u.extras).sort();
+  const names = Object.keys(named).sort();
   const nameBytes = names.map((n) => encode(n));
-  const extSize = (v: Float32Array) => EXT_HEADER + 4 + 4 * v.length;
   const mh = mapHeader(names.length);
-  let total = 1 + head.length + extSize(u.delta) + mh.length;
-  names.forEach((n, i) => (total += nameBytes[i].length + extSize(u.extras[n])));
+  let total = 1 + head.length + vectorExtSize(first) + mh.length;
+  names.forEach((n, i) => (total += nameBytes[i].length + vectorExtSize(named[n])));
   const buffer = new ArrayBuffer(total);
   const out = new Uint8Array(buffer);
   const view = new DataView(buffer);
@@ -101,16 +112,24 @@ export function encodeUpdate(u: EncodableUpdate): ArrayBuffer {
   out[pos++] = 0x93;
   out.set(head, pos);
   pos += head.length;
-  pos = writeF32Ext(out, view, pos, u.delta);
+  pos = writeVectorExt(out, view, pos, first);
   out.set(mh, pos);
   pos += mh.length;
   names.forEach((n, i) => {
     out.set(nameBytes[i], pos);
     pos += nameBytes[i].length;
-    pos = writeF32Ext(out, view, pos, u.extras[n]);
+    pos = writeVectorExt(out, view, pos, named[n]);
   });
   if (pos !== total) throw new Error(`wire: laid out ${pos} bytes, expected ${total}`);
   return buffer;
+}
+
+/** Encodes a client update (the worker's side). */
+export function encodeUpdate(u: EncodableUpdate): ArrayBuffer {
+  const header: UpdateHeader = {
+    v: WIRE_VERSION, client: u.clientId, round: u.round, n: u.numSamples, steps: u.steps, loss: u.loss, metrics: u.metrics,
+  };
+  return encodeMessage(header, u.delta, u.extras);
 }
 
 /** A decoded float vector, remembering whether it had to be copied (misaligned in memory). */
@@ -136,6 +155,20 @@ codec.register({
     return new F32Payload(copy, true);
   },
 });
+for (const type of Object.values(COMPRESSED_EXT_TYPES)) {
+  codec.register({
+    type,
+    encode: () => null,
+    decode(bytes: Uint8Array): F32Payload {
+      try {
+        return new F32Payload(decompressVector(type, bytes), false);
+      } catch (e) {
+        if (e instanceof PayloadError) throw new WireError(e.reason);
+        throw e;
+      }
+    },
+  });
+}
 
 export interface DecodeExpectation {
   readonly round: number;
@@ -157,7 +190,12 @@ const HEADER_ROOM = 64 * 1024;
 
 /** The most bytes a valid update of this shape can take. */
 export function maxUpdateBytes(expect: Pick<DecodeExpectation, 'numParams' | 'extraNames'>): number {
-  return HEADER_ROOM + (1 + expect.extraNames.length) * (EXT_HEADER + 4 + 4 * expect.numParams + 5 + MAX_NAME_BYTES);
+  return HEADER_ROOM + (1 + expect.extraNames.length) * (EXT_HEADER + maxVectorPayload(expect.numParams) + 5 + MAX_NAME_BYTES);
+}
+
+/** Largest payload of one vector of P values: 4 + 4P as F32; a compressed one stays under 8 + 8P (top-k keeping every value). */
+function maxVectorPayload(numParams: number): number {
+  return 8 + 8 * numParams;
 }
 
 /** Bytes after a msgpack type byte before the next item, and how many child items follow (for containers). */
@@ -232,15 +270,15 @@ function decoderFor(expect: DecodeExpectation): Decoder {
   return new Decoder({
     extensionCodec: codec,
     maxStrLength: MAX_NAME_BYTES,
-    maxBinLength: 4 + 4 * expect.numParams,
+    maxBinLength: maxVectorPayload(expect.numParams),
     maxArrayLength: 3,
     maxMapLength: Math.max(HEADER_KEYS.length, MAX_METRICS, expect.extraNames.length),
-    maxExtLength: 4 + 4 * expect.numParams,
+    maxExtLength: maxVectorPayload(expect.numParams),
   });
 }
 
 export interface DecodedUpdate extends ClientUpdate {
-  /** True when a vector was misaligned in memory and had to be copied. */
+  /** True when a float32 vector was misaligned in memory and had to be copied (a decompressed vector is always fresh). */
   readonly copied: boolean;
 }
 
@@ -251,7 +289,7 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
 }
 
 function checkVector(what: string, x: unknown, P: number): F32Payload {
-  if (!(x instanceof F32Payload)) throw new WireError(`${what} is not a float32 extension (type ${F32_EXT_TYPE})`);
+  if (!(x instanceof F32Payload)) throw new WireError(`${what} is not a vector extension (types ${F32_EXT_TYPE}–${COMPRESSED_EXT_TYPES.qsgd})`);
   if (x.data.length !== P) throw new WireError(`${what} has ${x.data.length} values, expected ${P}`);
   const bad = aggregateOps().findNonFinite(x.data);
   if (bad >= 0) throw new WireError(`${what}[${bad}] is ${x.data[bad]}`);
@@ -310,4 +348,46 @@ export function decodeUpdate(bytes: ArrayBuffer | Uint8Array, expect: DecodeExpe
     copied ||= x.copied;
   }
   return { clientId: client, round, numSamples: n, steps, loss: h.loss, metrics, delta: delta.data, extras, copied };
+}
+
+/** The header of a broadcast. */
+export interface BroadcastHeader {
+  v: number;
+  kind: 'broadcast';
+  round: number;
+}
+
+/** What clients receive at the start of a round: the global weights and the strategy's broadcast vectors. */
+export interface Broadcast {
+  readonly global: Float32Array;
+  readonly vectors: Vectors;
+}
+
+/** Encodes a round's broadcast (the server's side). */
+export function encodeBroadcast(round: number, global: WireVector, vectors: Readonly<Record<string, WireVector>>): ArrayBuffer {
+  const header: BroadcastHeader = { v: WIRE_VERSION, kind: 'broadcast', round };
+  return encodeMessage(header, global, vectors);
+}
+
+/** Decodes and validates a broadcast; throws WireError with a one-line reason. */
+export function decodeBroadcast(bytes: ArrayBuffer | Uint8Array, expect: { readonly round: number; readonly numParams: number; readonly names: readonly string[] }): Broadcast {
+  let msg: unknown;
+  try {
+    msg = decode(bytes, { extensionCodec: codec });
+  } catch (e) {
+    if (e instanceof WireError) throw e;
+    throw new WireError(`not msgpack: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (!Array.isArray(msg) || msg.length !== 3) throw new WireError('broadcast is not a 3-element array [header, global, vectors]');
+  const [h, globalRaw, vectorsRaw] = msg as [unknown, unknown, unknown];
+  if (!isPlainObject(h) || h.kind !== 'broadcast' || h.v !== WIRE_VERSION || h.round !== expect.round) {
+    throw new WireError(`broadcast header ${JSON.stringify(h)} is not version ${WIRE_VERSION}, round ${expect.round}`);
+  }
+  const global = checkVector('global', globalRaw, expect.numParams).data;
+  if (!isPlainObject(vectorsRaw)) throw new WireError('broadcast vectors is not a map');
+  const names = Object.keys(vectorsRaw).sort();
+  if (names.join() !== [...expect.names].sort().join()) throw new WireError(`broadcast vectors ${names.join(', ') || 'none'}, expected ${expect.names.join(', ') || 'none'}`);
+  const vectors: Record<string, Float32Array> = {};
+  for (const name of names) vectors[name] = checkVector(`broadcast vector '${name}'`, vectorsRaw[name], expect.numParams).data;
+  return { global, vectors };
 }

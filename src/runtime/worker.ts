@@ -21,5 +21,5 @@ export default async function clientWorker(job: ClientJob | EvalJob): Promise<un
     return moved(part, [part.scores.buffer, part.labels.buffer, part.batchLosses.buffer]);
   }
   const result = await runClientJob(job);
-  return moved(result, [result.update]);
+  return moved(result, [result.update, ...Object.values(result.clientState ?? {}).map((v) => v.buffer)]);
 }

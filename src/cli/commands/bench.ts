@@ -16,6 +16,7 @@ import { TRAIN_FLOPS_PER_FORWARD } from '../../models/flops.js';
 import { Rng } from '../../random.js';
 import { runFederated, type RoundRecord } from '../../runtime/index.js';
 import { runClientJob, type RunSetup } from '../../runtime/client-job.js';
+import { NO_COMPRESSION } from '../../runtime/compression.js';
 import { loadBuiltins } from '../../runtime/plugins.js';
 import { formatOptions, parseArgs, UsageError, VERBOSE_OPTION, type OptionSpec } from '../args.js';
 import { table } from '../format.js';
@@ -154,7 +155,7 @@ async function updateBench(dataDir: string | null, log: (line: string) => void):
   const setup: RunSetup = {
     runId: `bench-update-${process.pid}`, task: spec, algorithm: 'fedavg', algorithmParams: getStrategy('fedavg').params({}),
     local: { epochs: config.localEpochs, batchSize: config.batchSize, lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay, gradClip: config.gradClip },
-    seed: 8, plugins: [], broadcast: new SharedArrayBuffer(4 * P), broadcastNames: [], numParams: P,
+    seed: 8, plugins: [], broadcast: new SharedArrayBuffer(4 * P), broadcastNames: [], numParams: P, compression: NO_COMPRESSION,
   };
   new Float32Array(setup.broadcast).set(task.createModel(new Rng(8).fork('init')).params);
   const clients = task.data.activeClients;

@@ -14,6 +14,9 @@ export interface RoundLine {
   readonly accepted: number;
   readonly dropped: number;
   readonly trainLoss: number;
+  /** Encoded bytes sent to and received from clients (absent in runs before they were counted). */
+  readonly bytesDown?: number;
+  readonly bytesUp?: number;
   readonly dev?: Record<string, number>;
   readonly test?: Record<string, number>;
   readonly phases: Record<string, number>;

@@ -4,7 +4,7 @@
 import { getDataset } from '../../data/registry.js';
 import { pct, pctMeanStd } from '../format.js';
 import { conditionOf, type ExperimentResult } from '../results.js';
-import type { ExperimentData, PartitionFile } from './collect.js';
+import type { ExperimentData, PartitionFile, RunData } from './collect.js';
 import { barChart, esc, lineChart, PALETTE, type Series, type Stack } from './svg.js';
 
 const PHASES = ['broadcast', 'localTrain', 'encode', 'transfer', 'decode', 'aggregate', 'serverStep', 'evaluate', 'checkpoint'] as const;
@@ -107,6 +107,39 @@ function curves(e: ExperimentData): string {
     series.push({ name: `test${suffix}`, color, dashed: true, points: testRounds.map((r) => [r.round + 1, 100 * r.test![metric]] as const) });
   });
   return lineChart({ title: `${e.name}: ${metric} per round`, xLabel: 'round', yLabel: `${metric} %`, series });
+}
+
+const MB = 1e6;
+
+/** A run's cumulative bytes (down + up) after each round, in MB. */
+function cumulativeMB(run: RunData): number[] {
+  let total = 0;
+  return run.rounds.map((r) => (total += ((r.bytesDown ?? 0) + (r.bytesUp ?? 0)) / MB));
+}
+
+/** Dev metric against cumulative bytes exchanged, one series per run, and the totals per run. */
+function communication(exps: readonly ExperimentData[]): string {
+  const runs = exps.flatMap((e) => e.runs.map((run) => ({ e, run }))).filter(({ run }) => run.rounds.some((r) => r.bytesUp !== undefined));
+  if (runs.length === 0) return '<p class="empty">No byte counts in these runs\' metrics.jsonl.</p>';
+  const series: Series[] = runs.map(({ e, run }, i) => {
+    const mb = cumulativeMB(run);
+    const metric = e.result.metric;
+    return {
+      name: `${e.name}${e.runs.length > 1 ? ` ${run.name}` : ''}`,
+      color: PALETTE[i % PALETTE.length],
+      points: run.rounds.flatMap((r, j) => (r.dev ? [[mb[j], 100 * r.dev[metric]] as const] : [])),
+    };
+  });
+  const metrics = [...new Set(exps.map((e) => e.result.metric))].join(' / ');
+  const chart = lineChart({ title: `dev ${metrics} vs cumulative bytes exchanged`, xLabel: 'MB (down + up)', yLabel: `${metrics} %`, series });
+  const body = runs.map(({ e, run }) => {
+    const down = run.rounds.reduce((a, r) => a + (r.bytesDown ?? 0), 0) / MB;
+    const up = run.rounds.reduce((a, r) => a + (r.bytesUp ?? 0), 0) / MB;
+    const updates = run.rounds.reduce((a, r) => a + r.accepted + r.dropped, 0);
+    return `<tr><td>${esc(`${e.name} ${run.name}`)}</td><td class="num" data-value="${down}">${down.toFixed(2)}</td><td class="num" data-value="${up}">${up.toFixed(2)}</td>` +
+      `<td class="num">${updates ? ((up * MB) / updates / 1e3).toFixed(1) : '-'}</td></tr>`;
+  });
+  return chart + `<table class="sortable" id="communication"><thead><tr><th>run</th><th>MB down</th><th>MB up</th><th>kB per update</th></tr></thead><tbody>${body.join('')}</tbody></table>`;
 }
 
 type Corruption = 'missingModality' | 'missingLabel' | 'labelNoise';
@@ -216,6 +249,9 @@ ${summaryTable(exps)}
 ${comparisonTable(exps)}
 <h2>Dev and test metric per round</h2>
 <div class="charts">${exps.map(curves).join('')}</div>
+<h2>Communication</h2>
+<p>Bytes of the encoded payloads: each job's download of the round's broadcast, and every update received.</p>
+${communication(exps)}
 <h2>Robustness</h2>
 ${robustness(exps)}
 <h2>Clients: samples and labels</h2>
