@@ -2,7 +2,7 @@
 // aliases), grids, the safetensors layout (byte-exact), result summaries and progress output.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { parseArgs, parseIntegerList, suggest, UsageError, type OptionSpec } from '../src/cli/args.js';
 import { meanStd } from '../src/cli/format.js';
@@ -135,6 +135,13 @@ describe('compression options', () => {
     expect(usageError(() => plan('--dataset', 'uci-har', '--compress', 'topk:0'))).toBe("--compress: compression 'topk:0': the top-k fraction must be in (0, 1]");
     expect(usageError(() => plan('--dataset', 'uci-har', '--compress-down', 'topk:0.1'))).toBe('--compress-down: top-k would zero most weights; use fp16, int8[:B] or qsgd:S');
   });
+
+  test('the virtual clock options reach the plan; a missing trace file is one line', () => {
+    const p = plan('--dataset', 'uci-har', '--deadline', '300', '--over-select', '1.3', '--device-trace', 'traces/sample-device-capacity.json');
+    expect([p.deadline, p.overSelect, p.deviceTrace, p.availabilityTrace]).toEqual([300, 1.3, resolve('traces/sample-device-capacity.json'), null]);
+    expect(usageError(() => plan('--dataset', 'uci-har', '--availability-trace', 'nope.json'))).toBe(`--availability-trace: no file ${resolve('nope.json')}`);
+    expect(usageError(() => plan('--dataset', 'uci-har', '--over-select', '0.5'))).toBe('--over-select must be ≥ 1, got 0.5');
+  });
 });
 
 describe('grids', () => {
@@ -173,7 +180,7 @@ describe('grids', () => {
   });
 
   test('the shipped grids parse and resolve', () => {
-    for (const name of ['paper-base', 'robustness-uci-har', 'reproduce-uci-har', 'smoke', 'start', 'dp-uci-har']) {
+    for (const name of ['paper-base', 'robustness-uci-har', 'reproduce-uci-har', 'smoke', 'start', 'dp-uci-har', 'compression-uci-har']) {
       const g = loadGrid(join(process.cwd(), 'grids', `${name}.json`));
       for (const c of g.cells) expect(() => buildPlan(c.args)).not.toThrow();
     }
@@ -184,6 +191,8 @@ describe('grids', () => {
     for (const key of ['missingModality', 'missingLabel', 'labelNoise'] as const) {
       expect(robust.filter((p) => p[key] > 0).map((p) => p[key]).sort()).toEqual([0.1, 0.1, 0.2, 0.2, 0.3, 0.3, 0.4, 0.4, 0.5, 0.5]);
     }
+    const compression = loadGrid(join(process.cwd(), 'grids', 'compression-uci-har.json')).cells.map((c) => buildPlan(c.args).compress);
+    expect(compression).toEqual(['none', 'fp16', 'int8:256', 'topk:0.01', 'qsgd:8']);
   });
 });
 

@@ -72,6 +72,8 @@ describe.skipIf(!haveChromium)(`fedmm report in Chromium${haveChromium ? '' : ' 
     expect(phases?.bars).toBeGreaterThan(0);
     const communication = charts.find((x) => x.title?.includes('vs cumulative bytes exchanged'));
     expect(communication?.lines).toEqual([2, 2, 2]);
+    const timeToAccuracy = charts.find((x) => x.title?.includes('vs virtual time (time to accuracy)'));
+    expect(timeToAccuracy?.lines).toEqual([2, 2, 2]);
 
     const shown = await page.$$eval('#summary td.test-metric', (tds) => tds.map((td) => ({ name: td.getAttribute('data-experiment'), text: td.textContent, value: Number(td.getAttribute('data-value')) })));
     expect(shown.map((s) => s.name)).toEqual(cells);

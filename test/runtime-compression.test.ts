@@ -99,3 +99,15 @@ describe('compression schemes', () => {
     expect(bad(99, new Uint8Array(4))).toThrow('unknown vector extension type 99');
   });
 });
+
+describe('payload sizes', () => {
+  it('payloadBytes predicts every scheme\'s payload exactly', async () => {
+    const { payloadBytes } = await import('../src/runtime/compression.js');
+    const x = randomVector(1234, 8);
+    for (const spec of ['fp16', 'int8', 'int8:100', 'topk:0.01', 'topk:1', 'qsgd:8', 'qsgd:1', 'qsgd:300']) {
+      const c = parseCompression(spec) as Exclude<Compression, { kind: 'none' }>;
+      expect(compressVector(x, c, new Rng(1)).payload.length, spec).toBe(payloadBytes(c, x.length));
+    }
+    expect(payloadBytes({ kind: 'none' }, 10)).toBe(44);
+  });
+});

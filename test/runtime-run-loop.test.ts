@@ -25,7 +25,8 @@ describe('run config table', () => {
   it('digests the result-relevant fields only', () => {
     const c = resolveRunConfig(base);
     expect(Object.keys(JSON.parse(configDigest(c)))).toEqual(['task', 'algorithm', 'algorithmParams', 'clientRate', 'localEpochs', 'batchSize', 'lr',
-      'momentum', 'weightDecay', 'gradClip', 'seed', 'evalEvery', 'minClientFraction', 'dp', 'secagg', 'compress', 'compressDown']);
+      'momentum', 'weightDecay', 'gradClip', 'seed', 'evalEvery', 'minClientFraction', 'compress', 'compressDown', 'deviceTrace',
+      'availabilityTrace', 'deadline', 'overSelect', 'dp', 'secagg']);
     expect(configDigest(resolveRunConfig({ ...base, workers: 3, rounds: 9, window: 2 }))).toBe(configDigest(c));
     expect(configDigest(resolveRunConfig({ ...base, lr: 0.1 }))).not.toBe(configDigest(c));
     expect(configDigest(resolveRunConfig({ ...base, algorithm: 'fedavg', serverLr: 0.5 }))).toContain('"algorithmParams":{"serverLr":0.5}');

@@ -4,6 +4,7 @@
 // FedMultimodal's own spellings (--fed_alg, --learning_rate, --missing_modailty_rate …) are aliases; its
 // switches --en_att / --en_missing_modality / --en_missing_label / --en_label_nosiy enable a setting with
 // the original's default when no rate is given.
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { DATASET_IDS, getDataset, type DatasetId, type DatasetSpec } from '../data/registry.js';
@@ -71,6 +72,10 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
   { name: 'secagg-range', kind: 'number', min: 0, openMin: true, value: 'R', help: 'SecAgg fixed-point range without DP: coordinates clipped to ±R (default 1)' },
   { name: 'compress', kind: 'string', value: 'SCHEME', help: 'update compression: none, fp16, int8[:B], topk:F (with error feedback), qsgd:S (default none)' },
   { name: 'compress-down', kind: 'string', value: 'SCHEME', help: 'broadcast compression: none, fp16, int8[:B], qsgd:S (default none)' },
+  { name: 'device-trace', kind: 'string', value: 'FILE', help: 'FedScale device-capacity trace (JSON) for the virtual clock (default: speeds and bandwidths drawn)' },
+  { name: 'availability-trace', kind: 'string', value: 'FILE', help: 'FedScale availability trace (JSON) (default: always available)' },
+  { name: 'deadline', kind: 'number', min: 0, openMin: true, value: 'S', help: 'virtual seconds a client has to report; later ones are dropped (default none)' },
+  { name: 'over-select', kind: 'number', min: 1, value: 'F', help: 'draw F times the clients wanted; the first to finish report (default 1)' },
 ];
 
 /** Options about how a run executes (not what it computes). */
@@ -130,6 +135,12 @@ export interface RunPlan {
   /** Uplink and downlink compression, canonical spelling ('none', 'fp16', 'int8:256', 'topk:0.01', 'qsgd:8'). */
   readonly compress: string;
   readonly compressDown: string;
+  /** Absolute paths of the FedScale traces, or null (drawn devices, always available). */
+  readonly deviceTrace: string | null;
+  readonly availabilityTrace: string | null;
+  /** Virtual seconds a client has to report (0 = none); the over-selection factor. */
+  readonly deadline: number;
+  readonly overSelect: number;
 }
 
 /** `dp` as plain JSON: clip norm or 'adaptive:<q>', σ or a target ε. */
@@ -194,6 +205,15 @@ function modalityOf(spec: DatasetSpec, raw: string | undefined, fusion: string |
   if (!names.includes(raw)) throw new UsageError(`--modality must be one of ${names.join(', ')} or multimodal for ${spec.id}; got '${raw}'`);
   if (fusion === 'concat') throw new UsageError('--modality (one modality) and --fusion concat exclude each other: there is nothing to fuse');
   return raw;
+}
+
+/** An existing file's absolute path, or null when the option is not given. */
+function pathOf(args: ParsedArgs, name: string): string | null {
+  const raw = str(args, name);
+  if (raw === undefined) return null;
+  const path = resolve(raw);
+  if (!existsSync(path)) throw new UsageError(`--${name}: no file ${path}`);
+  return path;
 }
 
 /** A --compress / --compress-down value in its canonical spelling. */
@@ -294,6 +314,10 @@ export function buildPlan(args: ParsedArgs): RunPlan {
     secagg: secAggPlan(args),
     compress: compressionOf(args, 'compress', false),
     compressDown: compressionOf(args, 'compress-down', true),
+    deviceTrace: pathOf(args, 'device-trace'),
+    availabilityTrace: pathOf(args, 'availability-trace'),
+    deadline: num(args, 'deadline') ?? 0,
+    overSelect: num(args, 'over-select') ?? 1,
   };
 }
 

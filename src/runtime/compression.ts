@@ -74,6 +74,22 @@ export function compressionName(c: Compression): string {
   }
 }
 
+/** Bytes of the payload of a vector of n values under scheme c (F32's for 'none'). */
+export function payloadBytes(c: Compression, n: number): number {
+  switch (c.kind) {
+    case 'none':
+      return 4 + 4 * n;
+    case 'fp16':
+      return 2 * n;
+    case 'int8':
+      return 8 + 4 * Math.ceil(n / c.blockSize) + n;
+    case 'topk':
+      return 8 + 8 * Math.min(n, Math.max(1, Math.ceil(c.fraction * n)));
+    case 'qsgd':
+      return 12 + Math.ceil((n * bitsFor(c.levels)) / 8);
+  }
+}
+
 /** Whether the client keeps the compression error as state and adds it to its next update. */
 export function usesErrorFeedback(c: Compression): boolean {
   return c.kind === 'topk';

@@ -84,6 +84,13 @@ function needsOutDir(name: string, value: boolean | number, ctx: ResolveContext)
   if (value && ctx.get('outDir') === null) throw new Error(`config: ${name} needs an outDir`);
 }
 
+/** A file path or null. */
+function pathField(name: string, v: unknown): string | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string' || v === '') fail(name, 'a file path or null', v);
+  return v;
+}
+
 /** A compression spec in its canonical spelling. */
 function compressionField(name: string, v: unknown): string {
   if (v === undefined) return 'none';
@@ -270,6 +277,31 @@ const FIELDS = {
       const c = compressionField('compressDown', v);
       if (c.startsWith('topk')) fail('compressDown', 'none, fp16, int8[:B] or qsgd:S (top-k would zero most weights)', v);
       return c;
+    },
+  }),
+  deviceTrace: field<string | null>({
+    shown: 'null (drawn)', digest: true,
+    doc: "FedScale device-capacity trace (JSON `{ id: { computation: ms/sample, communication: kbit/s } }`); null = each client's speed and bandwidth drawn (docs: Virtual clock)",
+    resolve: (v) => pathField('deviceTrace', v),
+  }),
+  availabilityTrace: field<string | null>({
+    shown: 'null (always)', digest: true, doc: 'FedScale availability trace (JSON `{ id: { active: [s], inactive: [s], finish_time: s } }`); null = always available',
+    resolve: (v) => pathField('availabilityTrace', v),
+  }),
+  deadline: field<number>({
+    shown: '0 (none)', digest: true, doc: 'virtual seconds a selected client has to report; later ones are dropped as late',
+    resolve: (v) => num('deadline', v ?? 0, (x) => x >= 0, '≥ 0 (0 = none)'),
+  }),
+  overSelect: field<number>({
+    shown: '1', digest: true, doc: 'draw this many times the clients wanted; the first to finish report (e.g. 1.3)',
+    resolve: (v) => num('overSelect', v ?? 1, (x) => x >= 1, '≥ 1'),
+  }),
+  accuracyTargets: field<readonly number[]>({
+    shown: '[0.5, 0.6, 0.7, 0.8, 0.9]', digest: false, doc: "dev headline-metric levels whose first round, virtual time and bytes result.json's `timeToAccuracy` reports",
+    resolve: (v) => {
+      const t = v ?? [0.5, 0.6, 0.7, 0.8, 0.9];
+      if (!Array.isArray(t) || t.some((x) => !isNum(x))) fail('accuracyTargets', 'a list of numbers', t);
+      return t as number[];
     },
   }),
   plugins: field<readonly string[]>({

@@ -1,6 +1,8 @@
 // The federated runtime: the run loop (scheduler, round, train step, callbacks), executors, worker jobs, wire format, client-state store, checkpoints, profiling.
 export { runFederated, type RunHooks } from './scheduler.js';
-export { runRound, sampleClients, meanAggregator, type RoundRecord, type RunTotals, type RoundAggregator, type RoundContext } from './round.js';
+export { sampleClients, selectClients, type Selection, type SelectionConfig } from './selection.js';
+export { createDevices, readCapacityTrace, readAvailabilityTrace, TraceError, type Devices, type DeviceProfile } from './devices.js';
+export { runRound, meanAggregator, type RoundRecord, type RunTotals, type RoundAggregator, type RoundContext } from './round.js';
 export { trainClients, type TrainStepContext, type TrainStepOutcome, type DroppedClient } from './train-step.js';
 export { LocalExecutor, workerFile, type ClientExecutor, type RunSpec } from './executor.js';
 export type { RunState, RunCallback, RunResult, BestRound } from './run-state.js';

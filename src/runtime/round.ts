@@ -1,22 +1,26 @@
-// One federated round: select → broadcast → train → fold → server step.
+// One federated round: select → broadcast → train → fold → server step, on the virtual clock.
 //
-// The broadcast goes through the wire format like the updates (optionally compressed: the clients then
-// train from the decoded weights), so both directions' bytes are those of the encoded payloads: downlink =
-// the broadcast's size × jobs dispatched, uplink = the sum of the updates received.
-// The round's clients are int(rate·N) drawn by a generator seeded with the round number (so every algorithm
-// sees the same schedule), or the task's own schedule, or — in a differentially private run — each client
-// with probability rate (Poisson sampling, what the accountant assumes); less the inactive ones. The global
-// weights and the strategy's broadcast vectors are published to the executor, the train step trains the clients and hands back their accepted updates in
-// client-id order, and each is folded into the round's aggregator (a weighted mean of the delta and of every
-// extra, in float64) and its client state staged. With fewer than ceil(minClientFraction · selected)
-// accepted updates the round is tried again (or the run stops); else the server step updates the global
-// weights in place and the staged client states are committed. A global model that is not finite after the
-// server step stops the run (it diverged): nothing after it would mean anything.
+// The round's clients are selected on the virtual clock (selection.ts: int(rate·N) drawn by a generator
+// seeded with the round number, or the task's own schedule, or — in a differentially private run — each
+// client with probability rate (Poisson sampling, what the accountant assumes); less the inactive,
+// unavailable and late ones), and the clock advances by the round's virtual duration (each attempt of a
+// repeated round takes it again). The broadcast — global weights and the strategy's vectors — goes through
+// the wire format like the updates (optionally compressed: the clients then train from the decoded weights)
+// and is published to the executor; the train step trains the clients and hands back their accepted updates
+// in client-id order, and each is folded into the round's aggregator (a weighted mean of the delta and of
+// every extra, in float64) and its client state staged. Bytes are those of the encoded payloads: downlink =
+// the broadcast's size × jobs dispatched, uplink = the sum of the updates received. With fewer than
+// ceil(minClientFraction · selected) accepted updates the round is tried again (or the run stops); else the
+// server step updates the global weights in place and the staged client states are committed. A global
+// model that is not finite after the server step stops the run (it diverged): nothing after it would mean
+// anything.
 import { Rng } from '../random.js';
 import type { ClientUpdate, RoundMeans, ServerStrategy, Vectors } from '../fl/strategy.js';
 import type { Task } from '../fl/task.js';
 import { wallNow } from './client-job.js';
-import { compressVector, type Compression } from './compression.js';
+import { compressVector, payloadBytes, type Compression } from './compression.js';
+import type { Devices } from './devices.js';
+import { selectClients, type SelectionConfig } from './selection.js';
 import type { RunConfig } from './config.js';
 import { RoundAccumulator } from './fold.js';
 import { emptyTimings, type PhaseTimings } from './profile.js';
@@ -31,10 +35,13 @@ export interface RoundRecord {
   round: number;
   /** Tries this round took (> 1 when a short round was repeated). */
   attempts: number;
-  /** Clients sampled, of those skipped as inactive (no modality or no labeled sample), updates accepted,
-   *  updates dropped, jobs retried (in the accepted attempt). */
+  /** Clients sampled (over-selection included), of those skipped as inactive (no modality or no labeled
+   *  sample), unavailable at the round's start, late (past the deadline, or not needed: over-selection),
+   *  then updates accepted, updates dropped, jobs retried (in the accepted attempt). */
   sampled: number;
   skipped: number;
+  unavailable: number;
+  late: number;
   accepted: number;
   dropped: number;
   retried: number;
@@ -43,6 +50,9 @@ export interface RoundRecord {
   /** Bytes of the encoded broadcasts sent (one per job dispatched) and of the encoded updates received, all attempts. */
   bytesDown: number;
   bytesUp: number;
+  /** Virtual clock (seconds) at the round's start, and the round's virtual duration (all attempts). */
+  virtualStart: number;
+  virtualSeconds: number;
   /** Present in evaluation rounds. */
   dev?: Metrics;
   test?: Metrics;
@@ -61,6 +71,8 @@ export interface RunTotals {
   repeatedRounds: number;
   bytesDown: number;
   bytesUp: number;
+  /** The virtual clock: seconds since the run's start. */
+  virtualTime: number;
 }
 
 /** Folds a round's accepted updates; the runtime's is the weighted mean (RoundAccumulator). */
@@ -76,19 +88,15 @@ export interface RoundAggregator {
 export interface RoundContext extends TrainStepContext {
   readonly task: Task;
   readonly server: ServerStrategy;
-  readonly config: Pick<RunConfig, 'seed' | 'clientRate' | 'minClientFraction' | 'onShortRound' | 'maxRoundAttempts'>;
-  /** How the broadcast is compressed. */
+  readonly config: Pick<RunConfig, 'seed' | 'minClientFraction' | 'onShortRound' | 'maxRoundAttempts'> & SelectionConfig;
+  /** How the broadcast and the updates are compressed. */
   readonly downlink: Compression;
+  readonly uplink: Compression;
+  readonly devices: Devices;
   /** A fresh aggregator for one attempt of a round over its (active) clients, ascending. */
   newAggregator(round: number, clients: Int32Array): RoundAggregator;
-  /** The round's clients before the inactive ones are removed (private runs: Poisson sampling); default: the task's schedule, else `sampleClients`. */
+  /** The round's draw before the inactive, unavailable and late ones are removed (private runs: Poisson sampling); default: the task's schedule, else `sampleClients`. */
   selectClients?(round: number): Int32Array;
-}
-
-/** The round's clients: int(rate·N) (at least 1) drawn without replacement by a generator seeded with the round, ascending. */
-export function sampleClients(round: number, numClients: number, rate: number): Int32Array {
-  const k = Math.max(1, Math.floor(rate * numClients));
-  return new Rng(round).sampleWithoutReplacement(numClients, k).sort();
 }
 
 /** Poisson sampling: each of the N clients joins round `round` independently with probability `rate`, ascending. */
@@ -103,17 +111,22 @@ export function poissonSampleClients(round: number, numClients: number, rate: nu
 export async function runRound(ctx: RoundContext, round: number, global: Float32Array, totals: RunTotals): Promise<RoundRecord> {
   const { task, server, store, executor, trace, config } = ctx;
   const roundStart = wallNow();
-  // A private run's Poisson sampling first (the accountant assumes it), else the task's own schedule, else the default.
-  const sampled = ctx.selectClients?.(round) ?? task.scheduleClients?.(round, config.clientRate) ?? sampleClients(round, task.numClients, config.clientRate);
-  const ids = task.isActive ? sampled.filter((k) => task.isActive!(k)) : sampled;
+  const virtualStart = totals.virtualTime;
+  const broadcast = encodeBroadcastOf(ctx, round, global);
+  let broadcastMs = wallNow() - roundStart;
+  const selection = selectClients(task, ctx.devices, config, round, virtualStart, { down: broadcast.byteLength, up: updateBytes(ctx) },
+    ctx.selectClients?.(round) ?? null);
+  const { ids } = selection;
   const need = Math.ceil(config.minClientFraction * ids.length);
-  if (ids.length === 0) ctx.log(`round ${round}: none of the ${sampled.length} sampled clients can train (each lacks a modality or a labeled sample); the global model stays as it is`);
-  let broadcastMs = 0;
+  if (ids.length === 0) {
+    ctx.log(`round ${round}: none of the ${selection.sampled} sampled clients can train (${selection.inactive} lack a modality or a labeled sample, `
+      + `${selection.unavailable} unavailable, ${selection.late.length} late); the global model stays as it is`);
+  }
   let bytesDown = 0;
   let bytesUp = 0;
   for (let attempt = 1; ; attempt++) {
     const b0 = wallNow();
-    const broadcast = encodeBroadcastOf(ctx, round, global);
+    totals.virtualTime += selection.duration;
     const received = decodeBroadcast(broadcast, { round, numParams: ctx.numParams, names: server.broadcastNames });
     executor.publish(received.global, received.vectors);
     const b1 = wallNow();
@@ -168,14 +181,18 @@ export async function runRound(ctx: RoundContext, round: number, global: Float32
     return {
       round,
       attempts: attempt,
-      sampled: sampled.length,
-      skipped: sampled.length - ids.length,
+      sampled: selection.sampled,
+      skipped: selection.inactive,
+      unavailable: selection.unavailable,
+      late: selection.late.length,
       accepted: aggregator.participants,
       dropped: dropped.length,
       retried,
       trainLoss: sampleSum > 0 ? lossSum / sampleSum : NaN,
       bytesDown,
       bytesUp,
+      virtualStart,
+      virtualSeconds: totals.virtualTime - virtualStart,
       phases: timings,
       overheadShare: 0,
       droppedClients: dropped,
@@ -192,6 +209,12 @@ function encodeBroadcastOf(ctx: RoundContext, round: number, global: Float32Arra
   const vectors: Record<string, WireVector> = {};
   for (const name of server.broadcastNames) vectors[name] = wire(name, server.broadcast(name));
   return encodeBroadcast(round, wire('global', global), vectors);
+}
+
+/** An update's encoded size: the scheme's payload for the delta and each extra, plus the header (~60 bytes). */
+function updateBytes(ctx: RoundContext): number {
+  const vectors = 1 + ctx.server.extraNames.length;
+  return 64 + vectors * (6 + payloadBytes(ctx.uplink, ctx.numParams));
 }
 
 /** Stages a client's next state: the strategy's (from the update) and the client's private residuals. */

@@ -13,6 +13,7 @@ import type { ClientExecutor } from './executor.js';
 import type { PrivacySummary } from './privacy.js';
 import type { TraceWriter } from './profile.js';
 import type { RoundRecord, RunTotals } from './round.js';
+import type { TargetReached } from './time-to-accuracy.js';
 
 export interface BestRound {
   round: number;
@@ -51,6 +52,8 @@ export interface RunResult {
   headlineMetric: string;
   history: RoundRecord[];
   totals: RunTotals;
+  /** Per accuracy target: the first round reaching it on dev, its virtual time and bytes. */
+  timeToAccuracy: TargetReached[];
   elapsedMs: number;
   outDir: string | null;
   /** Private runs: the guarantee (final ε, δ, σ, sampling) and the SecAgg settings. */

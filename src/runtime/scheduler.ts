@@ -12,6 +12,7 @@ import { wallNow, type InjectedFault } from './client-job.js';
 import { ClientStateStore } from './client-state.js';
 import { resolveRunConfig, type RunConfig, type RunConfigInput } from './config.js';
 import { parseCompression } from './compression.js';
+import { createDevices } from './devices.js';
 import { LocalExecutor, type ClientExecutor, type RunSpec } from './executor.js';
 import { loadBuiltins, loadPlugins } from './plugins.js';
 import { setupPrivacy, type RunPrivacyWiring } from './privacy.js';
@@ -25,8 +26,10 @@ import { metricsFile } from './callbacks/metrics-file.js';
 import { progress } from './callbacks/progress.js';
 import { runFiles } from './callbacks/run-files.js';
 import { traceFile } from './callbacks/trace.js';
+import { timeToAccuracy } from './time-to-accuracy.js';
 
-export { sampleClients, type RoundRecord, type RunTotals } from './round.js';
+export { type RoundRecord, type RunTotals } from './round.js';
+export { sampleClients } from './selection.js';
 export type { BestRound, RunResult } from './run-state.js';
 export { workerFile } from './executor.js';
 
@@ -114,6 +117,7 @@ export async function runFederated(input: RunConfigInput | RunConfig, hooks: Run
     task: config.task, algorithm: config.algorithm, algorithmParams, local, seed: config.seed, plugins: config.plugins,
     broadcastNames: server.broadcastNames, extraNames: server.extraNames, numParams: P, compression: parseCompression(config.compress),
   };
+  const devices = createDevices(config.seed, config.deviceTrace, config.availabilityTrace);
   if (config.outDir) mkdirSync(config.outDir, { recursive: true });
   const run: RunState = {
     config, task, server,
@@ -123,14 +127,16 @@ export async function runFederated(input: RunConfigInput | RunConfig, hooks: Run
     completedRounds: 0,
     history: [],
     best: null,
-    totals: { updates: 0, dropped: 0, retried: 0, repeatedRounds: 0, bytesDown: 0, bytesUp: 0 },
+    totals: { updates: 0, dropped: 0, retried: 0, repeatedRounds: 0, bytesDown: 0, bytesUp: 0, virtualTime: 0 },
     trace: null,
     log,
   };
   const privacy = setupPrivacy(config, task, server, log);
   const ctx: RoundContext = {
     task, server, config, log, executor: run.executor, store: run.store, numParams: P, extraNames: server.extraNames,
-    window: config.window, retryFailed: config.retryFailed, faultFor: faultInjector(config), downlink: parseCompression(config.compressDown),
+    window: config.window, retryFailed: config.retryFailed, faultFor: faultInjector(config),
+    downlink: parseCompression(config.compressDown), uplink: spec.compression,
+    devices,
     newAggregator: privacy ? privacy.newAggregator : meanAggregator(P, server),
     ...(privacy?.selectClients ? { selectClients: privacy.selectClients } : {}),
     clientTimeoutMs: config.clientTimeoutMs, signal: hooks.signal ?? null, clientSize: clientSizes(task),
@@ -178,7 +184,8 @@ export async function runFederated(input: RunConfigInput | RunConfig, hooks: Run
     }
     result = {
       config, completedRounds: run.completedRounds, aborted, weights: run.global, best: run.best, headlineMetric: task.headlineMetric,
-      history: run.history, totals: run.totals, elapsedMs: wallNow() - t0, outDir: config.outDir,
+      history: run.history, totals: run.totals, timeToAccuracy: timeToAccuracy(run.history, task.headlineMetric, config.accuracyTargets),
+      elapsedMs: wallNow() - t0, outDir: config.outDir,
       ...(privacy ? { privacy: privacy.summary(run.history) } : {}),
     };
     return result;

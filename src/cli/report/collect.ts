@@ -17,6 +17,9 @@ export interface RoundLine {
   /** Encoded bytes sent to and received from clients (absent in runs before they were counted). */
   readonly bytesDown?: number;
   readonly bytesUp?: number;
+  /** Virtual clock at the round's start and the round's virtual duration, seconds (absent in older runs). */
+  readonly virtualStart?: number;
+  readonly virtualSeconds?: number;
   readonly dev?: Record<string, number>;
   readonly test?: Record<string, number>;
   readonly phases: Record<string, number>;

@@ -117,7 +117,7 @@ function cumulativeMB(run: RunData): number[] {
   return run.rounds.map((r) => (total += ((r.bytesDown ?? 0) + (r.bytesUp ?? 0)) / MB));
 }
 
-/** Dev metric against cumulative bytes exchanged, one series per run, and the totals per run. */
+/** Dev metric against cumulative bytes exchanged and against virtual time, one series per run, and the totals per run. */
 function communication(exps: readonly ExperimentData[]): string {
   const runs = exps.flatMap((e) => e.runs.map((run) => ({ e, run }))).filter(({ run }) => run.rounds.some((r) => r.bytesUp !== undefined));
   if (runs.length === 0) return '<p class="empty">No byte counts in these runs\' metrics.jsonl.</p>';
@@ -132,6 +132,13 @@ function communication(exps: readonly ExperimentData[]): string {
   });
   const metrics = [...new Set(exps.map((e) => e.result.metric))].join(' / ');
   const chart = lineChart({ title: `dev ${metrics} vs cumulative bytes exchanged`, xLabel: 'MB (down + up)', yLabel: `${metrics} %`, series });
+  const timed = runs.filter(({ run }) => run.rounds.some((r) => r.virtualSeconds !== undefined));
+  const timeSeries: Series[] = timed.map(({ e, run }, i) => ({
+    name: `${e.name}${e.runs.length > 1 ? ` ${run.name}` : ''}`,
+    color: PALETTE[i % PALETTE.length],
+    points: run.rounds.flatMap((r) => (r.dev && r.virtualSeconds !== undefined ? [[(r.virtualStart! + r.virtualSeconds) / 3600, 100 * r.dev[e.result.metric]] as const] : [])),
+  }));
+  const timeChart = timed.length === 0 ? '' : lineChart({ title: `dev ${metrics} vs virtual time (time to accuracy)`, xLabel: 'virtual hours', yLabel: `${metrics} %`, series: timeSeries });
   const body = runs.map(({ e, run }) => {
     const down = run.rounds.reduce((a, r) => a + (r.bytesDown ?? 0), 0) / MB;
     const up = run.rounds.reduce((a, r) => a + (r.bytesUp ?? 0), 0) / MB;
@@ -139,7 +146,7 @@ function communication(exps: readonly ExperimentData[]): string {
     return `<tr><td>${esc(`${e.name} ${run.name}`)}</td><td class="num" data-value="${down}">${down.toFixed(2)}</td><td class="num" data-value="${up}">${up.toFixed(2)}</td>` +
       `<td class="num">${updates ? ((up * MB) / updates / 1e3).toFixed(1) : '-'}</td></tr>`;
   });
-  return chart + `<table class="sortable" id="communication"><thead><tr><th>run</th><th>MB down</th><th>MB up</th><th>kB per update</th></tr></thead><tbody>${body.join('')}</tbody></table>`;
+  return chart + timeChart + `<table class="sortable" id="communication"><thead><tr><th>run</th><th>MB down</th><th>MB up</th><th>kB per update</th></tr></thead><tbody>${body.join('')}</tbody></table>`;
 }
 
 type Corruption = 'missingModality' | 'missingLabel' | 'labelNoise';
@@ -249,8 +256,8 @@ ${summaryTable(exps)}
 ${comparisonTable(exps)}
 <h2>Dev and test metric per round</h2>
 <div class="charts">${exps.map(curves).join('')}</div>
-<h2>Communication</h2>
-<p>Bytes of the encoded payloads: each job's download of the round's broadcast, and every update received.</p>
+<h2>Communication and time</h2>
+<p>Bytes of the encoded payloads (each job's download of the round's broadcast, and every update received), and the virtual clock (device speeds, bandwidths and availability; docs/runtime.md).</p>
 ${communication(exps)}
 <h2>Robustness</h2>
 ${robustness(exps)}

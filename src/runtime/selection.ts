@@ -1,0 +1,73 @@
+// A round's selection on the virtual clock (FedScale's and Papaya's deadline and over-selection).
+//
+// The round wants k = int(rate·N) clients (at least 1). It draws ceil(overSelect · k) of the N clients
+// without replacement from a generator seeded with the round (so every algorithm sees the same schedule;
+// a private run's Poisson sampling or a task that prescribes its schedule, Task.scheduleClients, gives the
+// clients itself, and the round then wants all of them),
+// keeps the active ones (Task.isActive) that are available at the round's start (Devices.available), and
+// gives each its virtual duration
+//     download (broadcast bytes / down) + local training (epochs · samples / speed) + upload (update bytes / up).
+// In order of finishing (ties: lower id) the first k report; with a deadline, only those finishing by it.
+// The others are late: they never train. The round lasts until its last reporting client finishes — or
+// until the deadline when a client missed it.
+import { Rng } from '../random.js';
+import type { Task } from '../fl/task.js';
+import type { Devices } from './devices.js';
+
+export interface SelectionConfig {
+  readonly clientRate: number;
+  /** Draw this many times the clients wanted (≥ 1). */
+  readonly overSelect: number;
+  /** Virtual seconds a client has to report; 0 = no deadline. */
+  readonly deadline: number;
+  readonly localEpochs: number;
+}
+
+export interface Selection {
+  /** Clients drawn, of those inactive (cannot train), unavailable at the round's start, and late. */
+  readonly sampled: number;
+  readonly inactive: number;
+  readonly unavailable: number;
+  readonly late: readonly number[];
+  /** The clients that train, ascending. */
+  readonly ids: Int32Array;
+  /** Virtual seconds the round lasts. */
+  readonly duration: number;
+}
+
+/** The round's draw: `count` of N clients without replacement, by a generator seeded with the round, ascending. */
+export function sampleClients(round: number, numClients: number, rate: number, overSelect = 1): Int32Array {
+  const k = Math.max(1, Math.floor(rate * numClients));
+  return new Rng(round).sampleWithoutReplacement(numClients, Math.min(numClients, Math.ceil(overSelect * k))).sort();
+}
+
+/**
+ * Selects round `round`'s clients at virtual time `now`; bytes are the broadcast's and one update's.
+ * `prescribed`: the run's own draw (a private run's Poisson sampling, which the accountant assumes), or null.
+ */
+export function selectClients(task: Task, devices: Devices, config: SelectionConfig, round: number, now: number,
+  bytes: { readonly down: number; readonly up: number }, prescribed: Int32Array | null = null): Selection {
+  // The run or the task may prescribe the round's clients (Poisson sampling, FedMultimodal's own schedule); then it wants all of them.
+  const scheduled = prescribed ?? task.scheduleClients?.(round, config.clientRate) ?? null;
+  const wanted = scheduled ? scheduled.length : Math.max(1, Math.floor(config.clientRate * task.numClients));
+  const drawn = scheduled ?? sampleClients(round, task.numClients, config.clientRate, config.overSelect);
+  const active = task.isActive ? drawn.filter((k) => task.isActive!(k)) : drawn;
+  const available = active.filter((k) => devices.available(k, now));
+  const timed = Array.from(available, (id) => {
+    const d = devices.profile(id);
+    return { id, seconds: bytes.down / d.down + (config.localEpochs * task.clientData(id).size) / d.speed + bytes.up / d.up };
+  }).sort((a, b) => a.seconds - b.seconds || a.id - b.id);
+  const reporting = timed.slice(0, wanted).filter((c) => config.deadline === 0 || c.seconds <= config.deadline);
+  // The server waits until the deadline when one of the clients it needed has not reported by then.
+  const waitedForDeadline = reporting.length < Math.min(wanted, timed.length);
+  const ids = Int32Array.from(reporting, (c) => c.id).sort();
+  const reported = new Set(ids);
+  return {
+    sampled: drawn.length,
+    inactive: drawn.length - active.length,
+    unavailable: active.length - available.length,
+    late: timed.filter((c) => !reported.has(c.id)).map((c) => c.id),
+    ids,
+    duration: waitedForDeadline ? config.deadline : reporting.reduce((m, c) => Math.max(m, c.seconds), 0),
+  };
+}
