@@ -132,6 +132,12 @@ describe('case 6 and 7: a run that trains nothing or diverges fails with one lin
     expect(errorLine(r.stderr)).toMatch(/^round 0: the model diverged: (its dev loss is NaN|global parameter \d+ is (NaN|-?Infinity) after the server step); lower the learning rates$/);
     expect(existsSync(join(out, 'result.json'))).toBe(false);
     expect(existsSync(join(out, 'seed-0', 'model.safetensors'))).toBe(false);
+    // the run's directory says why it stopped, and so does the report
+    const failure = JSON.parse(readFileSync(join(out, 'seed-0', 'failure.json'), 'utf8'));
+    expect(failure.message).toBe(errorLine(r.stderr));
+    const report = fedmm(['report', out, '--markdown']);
+    expect(report.code, report.stderr).toBe(0);
+    expect(report.stdout).toContain(`(failed: seed-0: ${failure.message})`);
   });
 });
 

@@ -23,8 +23,8 @@ import type { Progress } from './progress.js';
 import { duration, pct } from './format.js';
 import { planLabel, repeatsOf, type Execution, type Repeat, type RunPlan } from './run-options.js';
 import {
-  CONFIG_FILE, MANIFEST_FILE, METRICS_FILE, MODEL_FILE, PARTITION_FILE, RESULT_FILE, readJson, summarize, writeJson,
-  type ExperimentConfig, type ExperimentResult, type RepeatResult,
+  CONFIG_FILE, FAILURE_FILE, MANIFEST_FILE, METRICS_FILE, MODEL_FILE, PARTITION_FILE, RESULT_FILE, readJson, summarize, writeJson,
+  type ExperimentConfig, type ExperimentResult, type RepeatResult, type RunFailure,
 } from './results.js';
 import { encodeSafetensors, tensorsFromFlat } from './safetensors.js';
 import { VERSION } from './version.js';
@@ -303,14 +303,21 @@ export async function runExperiment(plan: RunPlan, exec: Execution, options: Exp
       rmSync(join(dir, MANIFEST_FILE), { force: true });
     }
     mkdirSync(dir, { recursive: true });
+    rmSync(join(dir, FAILURE_FILE), { force: true });
     writePartition(plan, repeat, dir);
     progress.start(`${label} ${repeat.name}`, plan.rounds, metric);
-    const result: RunResult = await runFederated(runConfig(plan, exec, repeat, dir, options.resume), {
-      onRound: (r: RoundRecord) => progress.round(r),
-      signal: options.signal,
-      log: (line) => progress.note(line),
-      executor: options.executor ? await options.executor() : undefined,
-    });
+    let result: RunResult;
+    try {
+      result = await runFederated(runConfig(plan, exec, repeat, dir, options.resume), {
+        onRound: (r: RoundRecord) => progress.round(r),
+        signal: options.signal,
+        log: (line) => progress.note(line),
+        executor: options.executor ? await options.executor() : undefined,
+      });
+    } catch (e) {
+      writeJson(join(dir, FAILURE_FILE), { message: (e as Error).message, at: new Date().toISOString() } satisfies RunFailure);
+      throw e;
+    }
     if (result.aborted) {
       progress.finish(`interrupted after round ${result.completedRounds}`);
       return null;

@@ -5,7 +5,8 @@
 //   <out>/result.json            ExperimentResult (below)
 //   <out>/<seed-N|fold-N>/       one run: the runtime's metrics.jsonl, result.json, config.json, model.bin,
 //                                checkpoints/, trace.json; the CLI's model.safetensors, partition.json and
-//                                manifest.json (size and SHA-256 of the final files, written last)
+//                                manifest.json (size and SHA-256 of the final files, written last), or
+//                                failure.json (why the run stopped) when it stopped on an error
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../io/atomic-file.js';
 import { meanStd } from './format.js';
@@ -72,6 +73,15 @@ export const METRICS_FILE = 'metrics.jsonl';
 export const PARTITION_FILE = 'partition.json';
 export const MODEL_FILE = 'model.safetensors';
 export const MANIFEST_FILE = 'manifest.json';
+/** Written into a run's directory when the run stops on an error: why, for the report. */
+export const FAILURE_FILE = 'failure.json';
+
+/** What failure.json holds. */
+export interface RunFailure {
+  /** The one-line error the command printed. */
+  readonly message: string;
+  readonly at: string;
+}
 
 /** Writes JSON atomically (temp file, fsync, rename), so a reader never sees half a file. */
 export function writeJson(path: string, value: unknown): void {

@@ -4,8 +4,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { getDataset } from '../../data/registry.js';
-import { CONFIG_FILE, METRICS_FILE, PARTITION_FILE, readJson, readMetrics, RESULT_FILE, summarize,
-  type ExperimentConfig, type ExperimentResult, type RepeatResult } from '../results.js';
+import { CONFIG_FILE, FAILURE_FILE, METRICS_FILE, PARTITION_FILE, readJson, readMetrics, RESULT_FILE, summarize,
+  type ExperimentConfig, type ExperimentResult, type RepeatResult, type RunFailure } from '../results.js';
 import { planLabel, repeatsOf } from '../run-options.js';
 
 /** The part of a runtime metrics.jsonl record the report reads. */
@@ -51,8 +51,10 @@ export interface ExperimentData {
   readonly config: ExperimentConfig;
   readonly result: ExperimentResult;
   readonly runs: RunData[];
-  /** False while the experiment runs: its result is the best dev round so far. */
+  /** False while the experiment runs (or after it stopped on an error): its result is the best dev round so far. */
   readonly finished: boolean;
+  /** Why the experiment stopped, when one of its runs stopped on an error ('seed-8: round 3: …'); else null. */
+  readonly failure: string | null;
 }
 
 function isExperiment(dir: string): boolean {
@@ -91,7 +93,7 @@ function loadExperiment(dir: string, name: string): ExperimentData {
   if (existsSync(join(dir, RESULT_FILE))) {
     const result = readJson<ExperimentResult>(join(dir, RESULT_FILE), 'report');
     if (!Array.isArray(result.runs) || typeof result.metric !== 'string') throw new Error(`report: ${join(dir, RESULT_FILE)} is not a fedmm experiment result`);
-    return { name, dir, config, result, runs: result.runs.map((r) => loadRun(dir, r.name)), finished: true };
+    return { name, dir, config, result, runs: result.runs.map((r) => loadRun(dir, r.name)), finished: true, failure: null };
   }
   const plan = config.plan;
   if (!plan || !plan.repeats) throw new Error(`report: ${join(dir, CONFIG_FILE)} is not a fedmm experiment config`);
@@ -99,7 +101,9 @@ function loadExperiment(dir: string, name: string): ExperimentData {
   const repeats = repeatsOf(plan).filter((r) => existsSync(join(dir, r.name, METRICS_FILE)));
   const runs = repeats.map((r) => loadRun(dir, r.name));
   const result = summarize(plan, planLabel(plan), metric, repeats.map((r, i) => runSoFar(r.name, r.seed, r.fold, runs[i].rounds, metric)));
-  return { name, dir, config, result, runs, finished: false };
+  const failed = repeats.find((r) => existsSync(join(dir, r.name, FAILURE_FILE)));
+  const failure = failed ? `${failed.name}: ${readJson<RunFailure>(join(dir, failed.name, FAILURE_FILE), 'report').message}` : null;
+  return { name, dir, config, result, runs, finished: false, failure };
 }
 
 /** Every experiment in `dir` (itself, or its sub-directories), sorted by name; running ones included. */

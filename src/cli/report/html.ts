@@ -19,7 +19,7 @@ th{background:#f4f4f4;cursor:pointer;user-select:none}td.num{text-align:right;fo
 .charts{display:flex;flex-wrap:wrap;gap:12px}.chart{background:#fff;border:1px solid #e4e4e4}
 .chart .title{font-size:13px;font-weight:600}.chart .tick,.chart .legend text,.chart .axis-label{font-size:11px;fill:#444}
 .chart .grid{stroke:#eee}.chart .plot{fill:none;stroke:#bbb}.chart .note{font-size:9px;fill:#c00}
-.empty{color:#888}.running{color:#b35900;font-size:12px}code{background:#f4f4f4;padding:1px 4px;border-radius:3px}
+.empty{color:#888}.running{color:#b35900;font-size:12px}.failed{color:#b00020;font-size:12px}code{background:#f4f4f4;padding:1px 4px;border-radius:3px}
 `;
 
 const SORT_JS = `
@@ -33,8 +33,9 @@ function rate(x: number): string {
   return x > 0 ? String(x) : '-';
 }
 
-/** 'running: round 37 of 200' for an experiment without result.json. */
+/** 'running: round 37 of 200' for an experiment without result.json; 'failed: <why>' for one that stopped on an error. */
 export function progressOf(e: ExperimentData): string {
+  if (e.failure !== null) return `failed: ${e.failure}`;
   const done = Math.max(0, ...e.result.runs.map((x) => x.completedRounds));
   return `running: ${e.result.runs.length} of ${e.config.plan.repeats.values.length} runs started, round ${done} of ${e.config.plan.rounds}`;
 }
@@ -51,7 +52,7 @@ function summaryTable(exps: readonly ExperimentData[]): string {
     const epsilons = r.runs.map((x) => x.epsilon).filter((v): v is number => typeof v === 'number');
     const epsilon = epsilons.length ? Math.max(...epsilons) : NaN;
     const cells = [
-      `<td>${esc(e.name)}${e.finished ? '' : ` <span class="running">${esc(progressOf(e))}</span>`}</td>`,
+      `<td>${esc(e.name)}${e.finished ? '' : ` <span class="${e.failure === null ? 'running' : 'failed'}">${esc(progressOf(e))}</span>`}</td>`,
       `<td>${esc(r.dataset)}</td>`,
       `<td>${esc(r.label)}</td>`,
       `<td class="num">${r.alpha ?? '-'}</td>`,
@@ -250,7 +251,7 @@ export function renderReport(exps: readonly ExperimentData[], title: string, gen
 <h1>${esc(title)}</h1>
 <p class="meta">fedmm report · generated ${esc(generated.toISOString())} · ${exps.length} experiment${exps.length > 1 ? 's' : ''} · conditions: ${esc(conditions.join('; '))}</p>
 <h2>Results</h2>
-<p>Test metric at each run's best dev round (model selection on dev, as FedMultimodal), mean ± sample std over runs. Click a header to sort.${exps.some((e) => !e.finished) ? ' Experiments still running show their best dev round so far.' : ''}</p>
+<p>Test metric at each run's best dev round (model selection on dev, as FedMultimodal), mean ± sample std over runs. Click a header to sort.${exps.some((e) => !e.finished) ? ' Experiments still running, or stopped on an error, show their best dev round so far.' : ''}</p>
 ${summaryTable(exps)}
 <h2>Comparison across methods</h2>
 ${comparisonTable(exps)}
