@@ -31,7 +31,7 @@ describe('faults', () => {
     const reasons = Object.fromEntries(round1.droppedClients.map((d) => [d.client, d.reason]));
     expect(reasons[ids[0]]).toMatch(/^worker failed: /);
     expect(reasons[ids[2]]).toBe('header is not a map');
-    expect(reasons[ids[3]]).toMatch(/^delta\[\d+\] is NaN$/);
+    expect(reasons[ids[3]]).toMatch(/^non-finite value \(NaN\) at index \d+$/);
     expect(lines.filter((l) => l.includes('dropped client')).length).toBe(3);
     expect(lines.every((l) => !l.includes('\n'))).toBe(true);
     expect(r.weights.every((w) => Number.isFinite(w))).toBe(true);

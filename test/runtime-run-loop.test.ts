@@ -25,7 +25,7 @@ describe('run config table', () => {
   it('digests the result-relevant fields only', () => {
     const c = resolveRunConfig(base);
     expect(Object.keys(JSON.parse(configDigest(c)))).toEqual(['task', 'algorithm', 'algorithmParams', 'clientRate', 'localEpochs', 'batchSize', 'lr',
-      'momentum', 'weightDecay', 'gradClip', 'seed', 'evalEvery', 'minClientFraction', 'compress', 'compressDown', 'deviceTrace',
+      'momentum', 'weightDecay', 'gradClip', 'aggregator', 'attack', 'seed', 'evalEvery', 'minClientFraction', 'compress', 'compressDown', 'deviceTrace',
       'availabilityTrace', 'deadline', 'overSelect', 'dp', 'secagg']);
     expect(configDigest(resolveRunConfig({ ...base, workers: 3, rounds: 9, window: 2 }))).toBe(configDigest(c));
     expect(configDigest(resolveRunConfig({ ...base, lr: 0.1 }))).not.toBe(configDigest(c));

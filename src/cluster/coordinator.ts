@@ -314,7 +314,7 @@ export class ClusterExecutor implements ClientExecutor {
     }
     this.roundKeys.push(updateKey(this.runId, id));
     const data: ClientJobData = {
-      version: this.version, digest: this.descriptor!.digest, round: job.round, roundTry: this.roundTry, client: job.clientId, attempt, state, fault: job.fault,
+      version: this.version, digest: this.descriptor!.digest, round: job.round, roundTry: this.roundTry, client: job.clientId, attempt, state, fault: job.fault, attack: job.attack ?? null,
     };
     return { name: `client ${job.clientId}`, queueName: clientQueue(this.runId), data, opts: { jobId: id, attempts: 1 } };
   }

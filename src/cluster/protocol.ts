@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import type { LocalTrainConfig, StrategyParams } from '../fl/strategy.js';
 import type { TaskSpec } from '../fl/task.js';
-import type { InjectedFault } from '../runtime/client-job.js';
+import type { ClientAttack, InjectedFault } from '../runtime/client-job.js';
 import type { Compression } from '../runtime/compression.js';
 import { WIRE_VERSION } from '../runtime/wire.js';
 
@@ -86,6 +86,8 @@ export interface ClientJobData {
   /** Key of the client's state, or null when it has none. */
   readonly state: string | null;
   readonly fault: InjectedFault | null;
+  /** Set when this client simulates an attacker (RunConfig.attack). */
+  readonly attack: ClientAttack | null;
 }
 
 /** What a worker reports for a finished job (its BullMQ return value). Instants are the worker's wall clock (ms). */

@@ -129,7 +129,7 @@ export async function runClusterWorker(o: ClusterWorkerOptions): Promise<void> {
       runId: d.runId, task: run.task, algorithm: d.algorithm, algorithmParams: d.algorithmParams, local: d.local, seed: d.seed, plugins: d.plugins,
       broadcast, broadcastNames: d.broadcastNames, numParams: d.numParams, compression: d.compression,
     };
-    const result = await pool.run({ setup, round: data.round, clientId: data.client, state, fault: data.fault });
+    const result = await pool.run({ setup, round: data.round, clientId: data.client, state, fault: data.fault, attack: data.attack });
     const w0 = wallNow();
     const key = updateKey(d.runId, `${job.id}`);
     await redis.set(key, Buffer.from(result.update), 'PX', KEY_TTL_MS, 'NX');

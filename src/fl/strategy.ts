@@ -3,6 +3,7 @@
 //
 // A new algorithm is ONE file: implement Strategy and call registerStrategy(...) at module load; list the
 // file in RunConfig.plugins so the workers import it too. Built-ins live in ./strategies/.
+import type { Aggregator, AggregatorSpec } from '../aggregate/aggregator.js';
 import type { Metrics } from './task.js';
 
 /** Local training as FedMultimodal: SGD with momentum, weight decay, gradient-norm clipping. */
@@ -62,7 +63,10 @@ export interface ClientUpdate {
   readonly extras: Vectors;
 }
 
-/** The round's averages: Σ wᵢ·xᵢ / Σ wᵢ over accepted updates, for the delta and every extra. */
+/**
+ * The round's aggregate of the delta and of every extra over the accepted updates: by default the weighted
+ * means Σ wᵢ·xᵢ / Σ wᵢ; with a robust aggregator (median, Krum, …) whatever that rule gives.
+ */
 export interface RoundMeans {
   readonly delta: Float32Array;
   readonly extras: Vectors;
@@ -82,6 +86,8 @@ export interface ServerContext {
   /** All training clients, N (SCAFFOLD's c update divides by it). */
   readonly numClients: number;
   readonly local: LocalTrainConfig;
+  /** The run's aggregator choice (RunConfig.aggregator; default the streaming weighted mean). */
+  readonly aggregator: AggregatorSpec;
 }
 
 export interface ServerStrategy {
@@ -93,6 +99,11 @@ export interface ServerStrategy {
   broadcast(name: string): Float32Array;
   /** Averaging weight of an accepted update (FedAvg: sample count; SCAFFOLD: 1). */
   weight(update: ClientUpdate): number;
+  /**
+   * The strategy's own round aggregator (src/aggregate/aggregator.ts), used instead of the run's
+   * `aggregator` choice; absent for the built-ins, which take the run's (default: the streaming mean).
+   */
+  readonly aggregator?: Aggregator;
   /** The round's server step: updates `global` in place from the round's means. */
   step(global: Float32Array, means: RoundMeans): void;
   /** The client's persistent state after its accepted update; undefined = the strategy keeps none. */

@@ -16,6 +16,25 @@ import { loadBuiltins, loadPlugins } from './plugins.js';
 /** Faults a test or a resilience drill can inject into one client's job. */
 export type InjectedFault = 'throw' | 'crash' | 'malformed' | 'nan';
 
+/**
+ * A simulated Byzantine client (RunConfig.attack): its delta is replaced before sending by −scale·Δ
+ * (sign-flip), scale·Δ (scaled) or N(0, scale²) noise drawn from the run's seed, round and client (gaussian).
+ */
+export interface ClientAttack {
+  readonly kind: 'sign-flip' | 'gaussian' | 'scaled';
+  readonly scale: number;
+}
+
+/** Applies `attack` to delta[P] in place (seeded by the run's seed, the round and the client). */
+export function applyAttack(attack: ClientAttack, delta: Float32Array, seed: number, round: number, clientId: number): void {
+  if (attack.kind === 'sign-flip') for (let i = 0; i < delta.length; i++) delta[i] *= -attack.scale;
+  else if (attack.kind === 'scaled') for (let i = 0; i < delta.length; i++) delta[i] *= attack.scale;
+  else {
+    const rng = new Rng(seed).fork(`attack/${round}/${clientId}`);
+    for (let i = 0; i < delta.length; i++) delta[i] = attack.scale * rng.normal();
+  }
+}
+
 /** What a run's clients need to know, the same for every job of the run. */
 export interface RunSpec {
   readonly task: TaskSpec;
@@ -48,6 +67,8 @@ export interface ClientWork {
   readonly fault: InjectedFault | null;
   /** Set to 1 (on shared memory) when the job has its run loaded and starts training: the client timeout counts from then. */
   readonly started?: Int32Array;
+  /** Set when this client simulates an attacker. */
+  readonly attack?: ClientAttack | null;
 }
 
 /** A ClientWork with the run's setup: the message a worker receives. */
@@ -145,6 +166,7 @@ export async function runClientJob(job: ClientJob): Promise<ClientJobResult> {
   const { delta } = ctx;
   const params = ctx.model.params;
   for (let i = 0; i < delta.length; i++) delta[i] = params[i] - global[i];
+  if (job.attack) applyAttack(job.attack, delta, setup.seed, round, clientId);
   if (job.fault === 'nan') delta[delta.length >> 1] = NaN;
   const extras = hooks.extras ? hooks.extras(clientCtx, { delta, steps: result.steps }) : {};
   const trainEnd = wallNow();

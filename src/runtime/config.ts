@@ -3,6 +3,7 @@
 // hyper-parameters when a FedMultimodal dataset is named — and one-line errors naming the field), the resume
 // digest (the fields marked `digest`) and the option table of docs/runtime.md (`configOptionTable`).
 import { availableParallelism } from 'node:os';
+import { checkAggregatorSpec, type AggregatorSpec } from '../aggregate/index.js';
 import { getDataset, type HyperParams } from '../data/registry.js';
 import type { InjectedFault } from './client-job.js';
 import { compressionName, parseCompression } from './compression.js';
@@ -104,6 +105,20 @@ function compressionField(name: string, v: unknown): string {
 
 const FAULT_KINDS: readonly InjectedFault[] = ['throw', 'crash', 'malformed', 'nan'];
 
+export const ATTACK_KINDS = ['sign-flip', 'gaussian', 'scaled'] as const;
+export type AttackKind = (typeof ATTACK_KINDS)[number];
+
+/**
+ * A simulated Byzantine attack: a seeded share `attackers` of all clients send a poisoned delta instead of
+ * their own: sign-flip −scale·Δ, scaled scale·Δ (both scale 10 by default), gaussian N(0, scale²) noise
+ * (scale 1 by default).
+ */
+export interface AttackSpec {
+  readonly kind: AttackKind;
+  readonly attackers: number;
+  readonly scale: number;
+}
+
 /** Raw fault as given: `times` defaults to 1. */
 type FaultInput = Omit<FaultSpec, 'times'> & { times?: number };
 
@@ -196,6 +211,42 @@ const FIELDS = {
   gradClip: field<number>({
     shown: "dataset's, else 10", digest: true, doc: 'max global L2 norm of the local gradient; 0 disables',
     resolve: (v, c) => num('gradClip', v ?? c.hyper?.gradClip ?? 10, (x) => x >= 0, '≥ 0 (0 disables)'),
+  }),
+  aggregator: field<AggregatorSpec>({
+    shown: "`{ name: 'mean' }`", digest: true,
+    doc: "round aggregator: `{ name, trim?, byzantine?, clipNorm? }` with name `mean` (streamed weighted mean), `norm-clip` (`clipNorm`), `median`, `trimmed-mean` (`trim` or `byzantine`), `krum`, `multi-krum`, `bulyan` (`byzantine` f), or a plugin's; a strategy may supply its own",
+    resolve: (v) => {
+      const a = (v ?? { name: 'mean' }) as AggregatorSpec;
+      if (a === null || typeof a !== 'object' || typeof a.name !== 'string') fail('aggregator', "an object with a string 'name'", a);
+      for (const k of Object.keys(a)) if (!['name', 'trim', 'byzantine', 'clipNorm'].includes(k)) fail('aggregator', '{ name, trim?, byzantine?, clipNorm? }', a);
+      try {
+        checkAggregatorSpec(a);
+      } catch (e) {
+        throw new Error(`config: ${(e as Error).message}`);
+      }
+      return a;
+    },
+  }),
+  aggregateThreads: field<number>({
+    shown: '1', digest: false, doc: 'threads of the native streaming folds on the main thread (the bits do not depend on it)',
+    resolve: (v) => {
+      const t = int('aggregateThreads', v ?? 1, 1);
+      if (t > 64) fail('aggregateThreads', 'an integer in 1..64', t);
+      return t;
+    },
+  }),
+  attack: field<AttackSpec | null>({
+    shown: 'null', digest: true,
+    doc: "simulated attack `{ kind: 'sign-flip' \\| 'gaussian' \\| 'scaled', attackers: share of clients in (0, 1), scale? }` (seeded: the same clients attack in every round)",
+    resolve: (v) => {
+      if (v === undefined || v === null) return null;
+      const a = v as Partial<AttackSpec>;
+      if (typeof a !== 'object' || !(ATTACK_KINDS as readonly string[]).includes(a.kind as string)) fail('attack.kind', ATTACK_KINDS.join(' | '), a.kind);
+      for (const k of Object.keys(a)) if (!['kind', 'attackers', 'scale'].includes(k)) fail('attack', '{ kind, attackers, scale? }', a);
+      const attackers = num('attack.attackers', a.attackers, (x) => x > 0 && x < 1, 'in (0, 1)');
+      const scale = num('attack.scale', a.scale ?? (a.kind === 'gaussian' ? 1 : 10), (x) => x > 0, '> 0');
+      return { kind: a.kind as AttackKind, attackers, scale };
+    },
   }),
   seed: field<number>({ shown: '0', digest: true, doc: 'every random stream of the run forks from it', resolve: (v) => int('seed', v ?? 0, 0, MAX_SEED) }),
   workers: field<number>({

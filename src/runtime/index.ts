@@ -2,7 +2,7 @@
 export { runFederated, type RunHooks } from './scheduler.js';
 export { sampleClients, selectClients, type Selection, type SelectionConfig } from './selection.js';
 export { createDevices, readCapacityTrace, readAvailabilityTrace, TraceError, type Devices, type DeviceProfile } from './devices.js';
-export { runRound, meanAggregator, type RoundRecord, type RunTotals, type RoundAggregator, type RoundContext } from './round.js';
+export { runRound, roundAggregator, type RoundRecord, type RunTotals, type RoundAggregator, type RoundContext } from './round.js';
 export { trainClients, type TrainStepContext, type TrainStepOutcome, type DroppedClient } from './train-step.js';
 export { LocalExecutor, workerFile, type ClientExecutor, type RunSpec } from './executor.js';
 export type { RunState, RunCallback, RunResult, BestRound } from './run-state.js';
@@ -11,5 +11,5 @@ export { encodeUpdate, decodeUpdate, WireError, WIRE_VERSION, F32_EXT_TYPE, type
 export { ClientStateStore, serializeVectors, deserializeVectors, type ClientStateStoreOptions, type ClientStateStats } from './client-state.js';
 export { readLatestCheckpoint, writeCheckpoint, readWeights, writeWeights, CHECKPOINT_VERSION, type CheckpointMeta, type LoadedCheckpoint } from './checkpoint.js';
 export { TraceWriter, emptyTimings, type PhaseTimings } from './profile.js';
-export { RoundAccumulator, ReorderBuffer } from './fold.js';
+export { ReorderBuffer } from './fold.js';
 export { runClientJob, type ClientJob, type ClientWork, type ClientJobResult, type RunSetup, type InjectedFault } from './client-job.js';

@@ -1,6 +1,7 @@
 // A run's privacy wiring: from the config's `dp` / `secagg` to the round's client selection (Poisson under
 // DP), the private round aggregator, the state restored on resume (replayed from the round records), and the
 // summary written to result.json. Null for a run with neither.
+import { aggregateOps } from '../aggregate/ops.js';
 import type { ServerStrategy } from '../fl/strategy.js';
 import type { Task } from '../fl/task.js';
 import { RunPrivacy } from '../privacy/accounting.js';
@@ -40,6 +41,11 @@ export function setupPrivacy(config: RunConfig, task: Task, server: ServerStrate
   if (server.extraNames.length > 0) {
     throw new Error(`config: dp and secagg aggregate the model delta only; algorithm '${config.algorithm}' also sends ${server.extraNames.join(', ')} (use fedavg, fedprox, fedrs or fedopt)`);
   }
+  // DP's sensitivity bound and SecAgg's masked sum both need the plain (clipped) sum: a robust rule cannot run on it.
+  if (config.aggregator.name !== 'mean' || server.aggregator) {
+    const which = server.aggregator ? `algorithm '${config.algorithm}' brings its own aggregator (${server.aggregator.name})` : `aggregator '${config.aggregator.name}'`;
+    throw new Error(`config: dp and secagg aggregate with their own private mean; ${which} cannot be combined with them (use aggregator 'mean')`);
+  }
   const N = task.numClients;
   const settings = resolvePrivacy(config.dp, config.secagg, { rounds: config.rounds, clientRate: config.clientRate, population: N });
   const makeAccountant = (): RunPrivacy | null => (settings.dp ? new RunPrivacy(settings.dp.mode, config.clientRate, settings.dp.noiseMultiplier, settings.dp.delta) : null);
@@ -59,11 +65,14 @@ export function setupPrivacy(config: RunConfig, task: Task, server: ServerStrate
         round, cohort: clients, numParams: task.numParams, expectedCohort: config.clientRate * N, weightCap, log,
       });
       return {
-        add: (u, w) => agg.add(u, w),
-        get participants() {
-          return agg.participants;
+        // The private aggregator sums every update it is given; a non-finite one is refused before it can reach the sum.
+        add(u, w) {
+          const bad = aggregateOps().findNonFinite(u.delta);
+          if (bad >= 0) return [{ tag: u.clientId, rejected: `delta[${bad}] is ${u.delta[bad]}` }];
+          agg.add(u, w);
+          return [{ tag: u.clientId, rejected: null }];
         },
-        means: () => agg.means(),
+        finish: () => ({ decisions: [], means: agg.means() }),
         get privacyReport() {
           return agg.privacyReport;
         },

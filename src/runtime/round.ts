@@ -6,14 +6,18 @@
 // unavailable and late ones), and the clock advances by the round's virtual duration (each attempt of a
 // repeated round takes it again). The broadcast — global weights and the strategy's vectors — goes through
 // the wire format like the updates (optionally compressed: the clients then train from the decoded weights)
-// and is published to the executor; the train step trains the clients and hands back their accepted updates
-// in client-id order, and each is folded into the round's aggregator (a weighted mean of the delta and of
-// every extra, in float64) and its client state staged. Bytes are those of the encoded payloads: downlink =
+// and is published to the executor; the train step trains the clients and hands back their decoded updates
+// in client-id order, and each is offered to the round's aggregator (roundAggregator: the strategy's own, else
+// the run's choice — the streaming weighted mean by default, or a robust rule; a private run's DP/SecAgg
+// aggregator instead), which checks its values as it folds it and decides, possibly a few updates later,
+// whether it is accepted. An accepted update's client state is staged and its loss counted; a rejected one
+// is dropped with its reason, as if it had never arrived. Bytes are those of the encoded payloads: downlink =
 // the broadcast's size × jobs dispatched, uplink = the sum of the updates received. With fewer than
-// ceil(minClientFraction · selected) accepted updates the round is tried again (or the run stops); else the
+// ceil(minClientFraction · selected) updates in the aggregate the round is tried again (or the run stops); else the
 // server step updates the global weights in place and the staged client states are committed. A global
 // model that is not finite after the server step stops the run (it diverged): nothing after it would mean
 // anything.
+import type { Aggregator, Decision } from '../aggregate/aggregator.js';
 import { Rng } from '../random.js';
 import type { ClientUpdate, RoundMeans, ServerStrategy, Vectors } from '../fl/strategy.js';
 import type { Task } from '../fl/task.js';
@@ -22,9 +26,8 @@ import { compressVector, payloadBytes, type Compression } from './compression.js
 import type { Devices } from './devices.js';
 import { selectClients, type SelectionConfig } from './selection.js';
 import type { RunConfig } from './config.js';
-import { RoundAccumulator } from './fold.js';
 import { emptyTimings, type PhaseTimings } from './profile.js';
-import { trainClients, type DroppedClient, type TrainStepContext } from './train-step.js';
+import { trainClients, type DroppedClient, type ReceivedUpdate, type TrainStepContext } from './train-step.js';
 import type { Metrics } from '../fl/task.js';
 import type { PrivacyRoundReport } from '../privacy/private-aggregator.js';
 import { decodeBroadcast, encodeBroadcast, type WireVector } from './wire.js';
@@ -75,14 +78,30 @@ export interface RunTotals {
   virtualTime: number;
 }
 
-/** Folds a round's accepted updates; the runtime's is the weighted mean (RoundAccumulator). */
+/** One attempt of a round's aggregation, as the run loop drives it (roundAggregator adapts an Aggregator). */
 export interface RoundAggregator {
-  add(update: ClientUpdate, weight: number): void;
-  /** Updates added so far. */
-  readonly participants: number;
-  means(): RoundMeans;
+  /** Offers a decoded update (client-id order); returns the accept/reject decisions made so far, tagged by client id. */
+  add(update: ClientUpdate, weight: number): Decision[];
+  /** Decides the remaining updates and closes the round: the means are null when none went into them. */
+  finish(): { decisions: Decision[]; means: RoundMeans | null };
   /** What the round's record reports about privacy (private aggregators only). */
   readonly privacyReport?: PrivacyRoundReport;
+}
+
+/** The run's Aggregator (src/aggregate) through the round seam: begun afresh for every attempt; vectors 'delta' and the strategy's extras. */
+export function roundAggregator(aggregator: Aggregator): () => RoundAggregator {
+  return () => {
+    aggregator.begin();
+    return {
+      add: (u, weight) => aggregator.add({ tag: u.clientId, weight, vectors: { ...u.extras, delta: u.delta } }),
+      finish() {
+        const { decisions, aggregate } = aggregator.finish();
+        if (!aggregate) return { decisions, means: null };
+        const { delta, ...extras } = aggregate.vectors;
+        return { decisions, means: { delta, extras, participants: aggregate.participants, totalWeight: aggregate.totalWeight } };
+      },
+    };
+  };
 }
 
 export interface RoundContext extends TrainStepContext {
@@ -137,28 +156,49 @@ export async function runRound(ctx: RoundContext, round: number, global: Float32
     const aggregator = ctx.newAggregator(round, ids);
     let lossSum = 0;
     let sampleSum = 0;
-    const outcome = await trainClients(ctx, round, ids, timings, ({ update: u, clientState }) => {
+    const offered = new Map<number, ReceivedUpdate>();
+    const rejected: DroppedClient[] = [];
+    const settle = (decisions: Decision[]): void => {
+      for (const d of decisions) {
+        const { update: u, clientState } = offered.get(d.tag)!;
+        offered.delete(d.tag);
+        if (d.rejected !== null) {
+          rejected.push({ client: u.clientId, reason: d.rejected });
+          ctx.log(`round ${round}: dropped client ${u.clientId}: ${d.rejected}`);
+          continue;
+        }
+        stageClientState(ctx, u, clientState);
+        lossSum += u.loss * u.numSamples;
+        sampleSum += u.numSamples;
+      }
+    };
+    const outcome = await trainClients(ctx, round, ids, timings, (received) => {
+      const u = received.update;
       const a = wallNow();
-      aggregator.add(u, server.weight(u));
-      stageClientState(ctx, u, clientState);
-      lossSum += u.loss * u.numSamples;
-      sampleSum += u.numSamples;
+      offered.set(u.clientId, received);
+      settle(aggregator.add(u, server.weight(u)));
       const b = wallNow();
       timings.aggregate += b - a;
       trace?.span(0, `fold ${u.clientId}`, 'aggregate', a, b);
     });
     if (executor.endRound) timings.redis += await executor.endRound();
-    const { retried, dropped } = outcome;
+    const { retried, dropped: failed } = outcome;
     bytesDown += outcome.jobsSent * broadcast.byteLength;
     bytesUp += outcome.bytesUp;
     totals.bytesDown += outcome.jobsSent * broadcast.byteLength;
     totals.bytesUp += outcome.bytesUp;
+    const f0 = wallNow();
+    const { decisions, means } = aggregator.finish();
+    settle(decisions);
+    timings.aggregate += wallNow() - f0;
+    const dropped = [...failed, ...rejected].sort((x, y) => x.client - y.client);
+    const participants = means?.participants ?? 0;
     totals.dropped += dropped.length;
     totals.retried += retried;
 
-    if (aggregator.participants < need) {
+    if (participants < need) {
       store.discard();
-      const msg = `round ${round}: only ${aggregator.participants} of ${ids.length} client updates accepted (need ${need})`;
+      const msg = `round ${round}: only ${participants} of ${ids.length} client updates accepted (need ${need})`;
       if (config.onShortRound === 'stop' || attempt >= config.maxRoundAttempts) {
         throw new Error(`${msg}; stopping after ${attempt} attempt${attempt > 1 ? 's' : ''}`);
       }
@@ -169,14 +209,14 @@ export async function runRound(ctx: RoundContext, round: number, global: Float32
 
     timings.broadcast = broadcastMs;
     const s0 = wallNow();
-    if (aggregator.participants > 0) server.step(global, aggregator.means());
+    if (means && participants > 0) server.step(global, means);
     const bad = global.findIndex((w) => !Number.isFinite(w));
     if (bad >= 0) throw new Error(`round ${round}: the model diverged: global parameter ${bad} is ${global[bad]} after the server step; lower the learning rates`);
     store.commit();
     const s1 = wallNow();
     timings.serverStep = s1 - s0;
     trace?.span(0, `server step ${round}`, 'serverStep', s0, s1);
-    totals.updates += aggregator.participants;
+    totals.updates += participants;
     timings.round = s1 - roundStart;
     return {
       round,
@@ -185,7 +225,7 @@ export async function runRound(ctx: RoundContext, round: number, global: Float32
       skipped: selection.inactive,
       unavailable: selection.unavailable,
       late: selection.late.length,
-      accepted: aggregator.participants,
+      accepted: participants,
       dropped: dropped.length,
       retried,
       trainLoss: sampleSum > 0 ? lossSum / sampleSum : NaN,
@@ -223,9 +263,4 @@ function stageClientState(ctx: RoundContext, u: ClientUpdate, clientState: Vecto
   if (!server.nextClientState && !clientState) return;
   const previous = store.get(u.clientId);
   store.stage(u.clientId, { ...(server.nextClientState ? server.nextClientState(previous, u) : previous), ...clientState });
-}
-
-/** The runtime's aggregator: weighted means of the delta and of each of the strategy's extras. */
-export function meanAggregator(numParams: number, server: ServerStrategy): () => RoundAggregator {
-  return () => new RoundAccumulator(numParams, server.extraNames);
 }

@@ -4,11 +4,12 @@
 // (run-state.ts describes when each is called).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { checkAggregatorSpec, createAggregator } from '../aggregate/index.js';
 import { Rng } from '../random.js';
 import { validateLocalConfig } from '../fl/local.js';
 import { getStrategy, type LocalTrainConfig } from '../fl/strategy.js';
 import { createTask, type Task } from '../fl/task.js';
-import { wallNow, type InjectedFault } from './client-job.js';
+import { wallNow, type ClientAttack, type InjectedFault } from './client-job.js';
 import { ClientStateStore } from './client-state.js';
 import { resolveRunConfig, type RunConfig, type RunConfigInput } from './config.js';
 import { parseCompression } from './compression.js';
@@ -16,7 +17,7 @@ import { createDevices } from './devices.js';
 import { LocalExecutor, type ClientExecutor, type RunSpec } from './executor.js';
 import { loadBuiltins, loadPlugins } from './plugins.js';
 import { setupPrivacy, type RunPrivacyWiring } from './privacy.js';
-import { meanAggregator, runRound, type RoundContext, type RoundRecord } from './round.js';
+import { roundAggregator, runRound, type RoundContext, type RoundRecord } from './round.js';
 import { RunInterrupted } from './train-step.js';
 import { WireError } from './wire.js';
 import type { RunCallback, RunResult, RunState } from './run-state.js';
@@ -95,6 +96,15 @@ function clientSizes(task: Task): (clientId: number) => number {
   };
 }
 
+/** config.attack: a seeded set of round(attackers · N) clients (at least 1) that attack in every round. */
+function attackers(config: RunConfig, numClients: number): (client: number) => ClientAttack | null {
+  const a = config.attack;
+  if (!a) return () => null;
+  const k = Math.max(1, Math.round(a.attackers * numClients));
+  const set = new Set(new Rng(config.seed).fork('attackers').sampleWithoutReplacement(numClients, k));
+  return (client) => (set.has(client) ? { kind: a.kind, scale: a.scale } : null);
+}
+
 /** Runs a federated job to the end (or until the signal aborts it). */
 export async function runFederated(input: RunConfigInput | RunConfig, hooks: RunHooks = {}): Promise<RunResult> {
   const t0 = wallNow();
@@ -112,7 +122,12 @@ export async function runFederated(input: RunConfigInput | RunConfig, hooks: Run
   validateLocalConfig(local);
   checkTrainable(task, config);
   const P = task.numParams;
-  const server = strategy.server(algorithmParams, { numParams: P, numClients: task.numClients, local });
+  const server = strategy.server(algorithmParams, { numParams: P, numClients: task.numClients, local, aggregator: config.aggregator });
+  if (server.aggregator && config.aggregator.name !== 'mean') {
+    throw new Error(`algorithm ${config.algorithm} supplies its own aggregator (${server.aggregator.name}); it does not take aggregator ${config.aggregator.name}`);
+  }
+  if (!server.aggregator) checkAggregatorSpec(config.aggregator, Math.max(1, Math.floor(config.clientRate * task.numClients)));
+  const privacy = setupPrivacy(config, task, server, log);
   const spec: RunSpec = {
     task: config.task, algorithm: config.algorithm, algorithmParams, local, seed: config.seed, plugins: config.plugins,
     broadcastNames: server.broadcastNames, extraNames: server.extraNames, numParams: P, compression: parseCompression(config.compress),
@@ -131,13 +146,13 @@ export async function runFederated(input: RunConfigInput | RunConfig, hooks: Run
     trace: null,
     log,
   };
-  const privacy = setupPrivacy(config, task, server, log);
   const ctx: RoundContext = {
     task, server, config, log, executor: run.executor, store: run.store, numParams: P, extraNames: server.extraNames,
-    window: config.window, retryFailed: config.retryFailed, faultFor: faultInjector(config),
+    window: config.window, retryFailed: config.retryFailed, faultFor: faultInjector(config), attackFor: attackers(config, task.numClients),
     downlink: parseCompression(config.compressDown), uplink: spec.compression,
     devices,
-    newAggregator: privacy ? privacy.newAggregator : meanAggregator(P, server),
+    newAggregator: privacy ? privacy.newAggregator : roundAggregator(server.aggregator
+      ?? createAggregator(config.aggregator, { numParams: P, vectorNames: ['delta', ...server.extraNames], threads: config.aggregateThreads })),
     ...(privacy?.selectClients ? { selectClients: privacy.selectClients } : {}),
     clientTimeoutMs: config.clientTimeoutMs, signal: hooks.signal ?? null, clientSize: clientSizes(task),
     checkUpdate(u) {

@@ -1,15 +1,16 @@
 // A round's train step: dispatch the selected clients to the executor (at most `window` ahead of the oldest
 // unfolded one), retry a failed job once, decode and validate each returning update, and hand the accepted
 // ones to `fold` in the round's client order (ascending id) through a reorder buffer — so what is folded does
-// not depend on arrival order or on the number of workers. A client whose job fails or whose update is
-// rejected is dropped with a one-line reason; it never reaches the fold. An executor that publishes a whole
-// round at once (beginRound: the cluster) gets every client's first try before the dispatch starts; a failure
-// of the executor itself (ExecutorUnavailable) stops the run instead of dropping clients. A job that runs past
-// the client timeout is stopped (its worker replaced) and the client dropped; when the run's signal aborts,
-// every job in flight is stopped and the step rejects with RunInterrupted at once. Every payload received
-// counts into the round's uplink bytes, accepted or not.
+// not depend on arrival order or on the number of workers. Decoding checks the message and the header only;
+// the values are checked by the round's aggregator as it folds them (one pass over each update). A client whose
+// job fails or whose message is malformed is dropped with a one-line reason; it never reaches the fold. An
+// executor that publishes a whole round at once (beginRound: the cluster) gets every client's first try before
+// the dispatch starts; a failure of the executor itself (ExecutorUnavailable) stops the run instead of dropping
+// clients. A job that runs past the client timeout is stopped (its worker replaced) and the client dropped; when
+// the run's signal aborts, every job in flight is stopped and the step rejects with RunInterrupted at once. Every
+// payload received counts into the round's uplink bytes, accepted or not.
 import type { Vectors } from '../fl/strategy.js';
-import { wallNow, type ClientWork, type InjectedFault } from './client-job.js';
+import { wallNow, type ClientAttack, type ClientWork, type InjectedFault } from './client-job.js';
 import { ExecutorUnavailable, type ClientExecutor, type TrainedClient } from './executor.js';
 import type { ClientStateStore } from './client-state.js';
 import { ReorderBuffer } from './fold.js';
@@ -40,6 +41,8 @@ export interface TrainStepContext {
   checkUpdate(update: DecodedUpdate): void;
   /** The fault to inject into this try of a client's job, if any. */
   faultFor(round: number, client: number): InjectedFault | null;
+  /** The attack this client simulates (RunConfig.attack), if it is one of the attackers. */
+  attackFor(client: number): ClientAttack | null;
   readonly trace: TraceWriter | null;
   log(line: string): void;
 }
@@ -131,7 +134,7 @@ export async function trainClients(ctx: TrainStepContext, round: number, ids: In
   const firstFaults = Array.from(ids, (clientId) => ctx.faultFor(round, clientId));
   const work = (slot: number, attempt: number): ClientWork => {
     const clientId = ids[slot];
-    return { round, clientId, state: ctx.store.get(clientId), fault: attempt === 0 ? firstFaults[slot] : ctx.faultFor(round, clientId) };
+    return { round, clientId, state: ctx.store.get(clientId), fault: attempt === 0 ? firstFaults[slot] : ctx.faultFor(round, clientId), attack: ctx.attackFor(clientId) };
   };
   if (executor.beginRound) {
     timings.redis += await executor.beginRound(round, (function* firstTries() {
@@ -175,7 +178,7 @@ export async function trainClients(ctx: TrainStepContext, round: number, ids: In
       trace?.span(res.thread, `encode ${clientId}`, 'encode', res.trainEnd, res.end);
       let update: DecodedUpdate;
       try {
-        update = decodeUpdate(res.update, { round, clientId, numParams: ctx.numParams, extraNames: ctx.extraNames, maxSamples: ctx.clientSize(clientId) });
+        update = decodeUpdate(res.update, { round, clientId, numParams: ctx.numParams, extraNames: ctx.extraNames, maxSamples: ctx.clientSize(clientId), checkValues: false });
         ctx.checkUpdate(update);
       } catch (e) {
         if (!(e instanceof WireError)) throw e;

@@ -178,6 +178,11 @@ export interface DecodeExpectation {
   readonly extraNames: readonly string[];
   /** The client's training sample count: the largest `n` an honest update can claim. */
   readonly maxSamples: number;
+  /**
+   * Scan the vectors for Inf/NaN (default true). The run loop passes false: its aggregator checks the values
+   * in the same pass that folds them, so each update is read once.
+   */
+  readonly checkValues?: boolean;
 }
 
 /** The deepest nesting of a valid update: [ header { metrics { … } } ]. */
@@ -288,9 +293,10 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x) && !(x instanceof Uint8Array) && !(x instanceof F32Payload);
 }
 
-function checkVector(what: string, x: unknown, P: number): F32Payload {
+function checkVector(what: string, x: unknown, P: number, checkValues: boolean): F32Payload {
   if (!(x instanceof F32Payload)) throw new WireError(`${what} is not a vector extension (types ${F32_EXT_TYPE}–${COMPRESSED_EXT_TYPES.qsgd})`);
   if (x.data.length !== P) throw new WireError(`${what} has ${x.data.length} values, expected ${P}`);
+  if (!checkValues) return x;
   const bad = aggregateOps().findNonFinite(x.data);
   if (bad >= 0) throw new WireError(`${what}[${bad}] is ${x.data[bad]}`);
   return x;
@@ -335,7 +341,8 @@ export function decodeUpdate(bytes: ArrayBuffer | Uint8Array, expect: DecodeExpe
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new WireError(`metric '${k}' is ${String(v)}`);
     metrics[k] = v;
   }
-  const delta = checkVector('delta', deltaRaw, expect.numParams);
+  const checkValues = expect.checkValues ?? true;
+  const delta = checkVector('delta', deltaRaw, expect.numParams, checkValues);
   if (!isPlainObject(extrasRaw)) throw new WireError('extras is not a map');
   const names = Object.keys(extrasRaw);
   for (const name of names) if (!expect.extraNames.includes(name)) throw new WireError(`unexpected extra '${name}'`);
@@ -343,7 +350,7 @@ export function decodeUpdate(bytes: ArrayBuffer | Uint8Array, expect: DecodeExpe
   let copied = delta.copied;
   for (const name of expect.extraNames) {
     if (!(name in extrasRaw)) throw new WireError(`missing extra '${name}'`);
-    const x = checkVector(`extra '${name}'`, extrasRaw[name], expect.numParams);
+    const x = checkVector(`extra '${name}'`, extrasRaw[name], expect.numParams, checkValues);
     extras[name] = x.data;
     copied ||= x.copied;
   }
@@ -383,11 +390,11 @@ export function decodeBroadcast(bytes: ArrayBuffer | Uint8Array, expect: { reado
   if (!isPlainObject(h) || h.kind !== 'broadcast' || h.v !== WIRE_VERSION || h.round !== expect.round) {
     throw new WireError(`broadcast header ${JSON.stringify(h)} is not version ${WIRE_VERSION}, round ${expect.round}`);
   }
-  const global = checkVector('global', globalRaw, expect.numParams).data;
+  const global = checkVector('global', globalRaw, expect.numParams, true).data;
   if (!isPlainObject(vectorsRaw)) throw new WireError('broadcast vectors is not a map');
   const names = Object.keys(vectorsRaw).sort();
   if (names.join() !== [...expect.names].sort().join()) throw new WireError(`broadcast vectors ${names.join(', ') || 'none'}, expected ${expect.names.join(', ') || 'none'}`);
   const vectors: Record<string, Float32Array> = {};
-  for (const name of names) vectors[name] = checkVector(`broadcast vector '${name}'`, vectorsRaw[name], expect.numParams).data;
+  for (const name of names) vectors[name] = checkVector(`broadcast vector '${name}'`, vectorsRaw[name], expect.numParams, true).data;
   return { global, vectors };
 }
