@@ -108,6 +108,8 @@ export function runConfig(plan: RunPlan, exec: Execution, repeat: Repeat, dir: s
     availabilityTrace: plan.availabilityTrace,
     deadline: plan.deadline,
     overSelect: plan.overSelect,
+    aggregator: plan.aggregator,
+    attack: plan.attack,
     checkpointEvery: exec.checkpointEvery,
     clientTimeoutMs: Math.round(1000 * exec.clientTimeout),
     outDir: dir,

@@ -7,15 +7,17 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { aggregatorNames, checkAggregatorSpec, type AggregatorSpec } from '../aggregate/index.js';
 import { DATASET_IDS, getDataset, type DatasetId, type DatasetSpec } from '../data/registry.js';
 import { parseDpConfig, parseSecAggConfig } from '../privacy/settings.js';
-import { DEFAULT_CLIENT_TIMEOUT_MS, MAX_ROUNDS, MAX_ROUNDS_REASON, MAX_SEED, MAX_SEED_REASON } from '../runtime/config.js';
+import { ATTACK_KINDS, DEFAULT_CLIENT_TIMEOUT_MS, MAX_ROUNDS, MAX_ROUNDS_REASON, MAX_SEED, MAX_SEED_REASON, type AttackKind, type AttackSpec } from '../runtime/config.js';
 import { compressionName, parseCompression } from '../runtime/compression.js';
 import { parseIntegerList, UsageError, VERBOSE_OPTION, type OptionSpec, type ParsedArgs } from './args.js';
 
 export const ALGORITHMS = ['fedavg', 'fedprox', 'fedrs', 'fedopt', 'scaffold'] as const;
 export const SERVER_OPTIMIZERS = ['sgdm', 'adam', 'yogi', 'adagrad'] as const;
 export const BACKENDS = ['auto', 'js', 'native', 'gpu'] as const;
+const AGGREGATORS = aggregatorNames();
 export type Algorithm = (typeof ALGORITHMS)[number];
 export type ServerOptimizer = (typeof SERVER_OPTIMIZERS)[number];
 export type BackendChoice = (typeof BACKENDS)[number];
@@ -76,6 +78,16 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
   { name: 'availability-trace', kind: 'string', value: 'FILE', help: 'FedScale availability trace (JSON) (default: always available)' },
   { name: 'deadline', kind: 'number', min: 0, openMin: true, value: 'S', help: 'virtual seconds a client has to report; later ones are dropped (default none)' },
   { name: 'over-select', kind: 'number', min: 1, value: 'F', help: 'draw F times the clients wanted; the first to finish report (default 1)' },
+  {
+    name: 'aggregator', kind: 'string', value: 'NAME', choices: AGGREGATORS,
+    help: 'round aggregator, with any --alg (default mean). mean and norm-clip stream: O(P) memory; median, trimmed-mean, krum, multi-krum and bulyan keep every update of a round: O(P·clients) memory',
+  },
+  { name: 'trim', kind: 'number', min: 0, max: 0.5, openMax: true, value: 'BETA', help: 'trimmed-mean: share trimmed at each end (default 0.1)' },
+  { name: 'byzantine', kind: 'integer', min: 0, value: 'F', help: 'krum, multi-krum, bulyan (median, trimmed-mean: optional): Byzantine clients tolerated per round; f ≥ n/2 is refused' },
+  { name: 'clip-norm', kind: 'number', min: 0, openMin: true, value: 'C', help: 'norm-clip: largest L2 norm of a client delta' },
+  { name: 'attack', kind: 'string', value: 'KIND', choices: ATTACK_KINDS, help: 'simulate Byzantine clients: sign-flip (−s·Δ), scaled (s·Δ), gaussian (N(0, s²) noise)' },
+  { name: 'attackers', kind: 'number', min: 0, max: 1, openMin: true, openMax: true, value: 'SHARE', help: 'share of clients that attack (seeded; default 0.2 with --attack)' },
+  { name: 'attack-scale', kind: 'number', min: 0, openMin: true, value: 'S', help: 'the attack\'s s (default 10; gaussian 1)' },
 ];
 
 /** Options about how a run executes (not what it computes). */
@@ -141,6 +153,10 @@ export interface RunPlan {
   /** Virtual seconds a client has to report (0 = none); the over-selection factor. */
   readonly deadline: number;
   readonly overSelect: number;
+  /** The round aggregator (RunConfig.aggregator). */
+  readonly aggregator: AggregatorSpec;
+  /** A simulated attack, or null. */
+  readonly attack: AttackSpec | null;
 }
 
 /** `dp` as plain JSON: clip norm or 'adaptive:<q>', σ or a target ε. */
@@ -250,6 +266,31 @@ function repeatsFromArgs(spec: DatasetSpec, args: ParsedArgs): Repeats {
   return { kind: 'seed', values: [seed ?? 0] };
 }
 
+/** --aggregator and its parameters (checked against the aggregator: one-line UsageError). */
+function aggregatorOf(args: ParsedArgs): AggregatorSpec {
+  const spec: AggregatorSpec = {
+    name: str(args, 'aggregator') ?? 'mean',
+    ...(num(args, 'trim') !== undefined ? { trim: num(args, 'trim') } : {}),
+    ...(num(args, 'byzantine') !== undefined ? { byzantine: num(args, 'byzantine') } : {}),
+    ...(num(args, 'clip-norm') !== undefined ? { clipNorm: num(args, 'clip-norm') } : {}),
+  };
+  try {
+    checkAggregatorSpec(spec);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return spec;
+}
+
+function attackOf(args: ParsedArgs): AttackSpec | null {
+  const kind = str(args, 'attack') as AttackKind | undefined;
+  if (kind === undefined) {
+    if (num(args, 'attackers') !== undefined || num(args, 'attack-scale') !== undefined) throw new UsageError('--attackers and --attack-scale need --attack');
+    return null;
+  }
+  return { kind, attackers: num(args, 'attackers') ?? 0.2, scale: num(args, 'attack-scale') ?? (kind === 'gaussian' ? 1 : 10) };
+}
+
 /** Resolves parsed experiment options into a RunPlan (one-line UsageError on any conflict). */
 export function buildPlan(args: ParsedArgs): RunPlan {
   const rawDataset = str(args, 'dataset');
@@ -310,15 +351,26 @@ export function buildPlan(args: ParsedArgs): RunPlan {
     scale,
     evalEvery: num(args, 'eval-every') ?? 1,
     testEvery: num(args, 'test-every') ?? 0,
-    dp: dpPlan(args),
-    secagg: secAggPlan(args),
+    ...privacyAndAggregator(args),
     compress: compressionOf(args, 'compress', false),
     compressDown: compressionOf(args, 'compress-down', true),
     deviceTrace: pathOf(args, 'device-trace'),
     availabilityTrace: pathOf(args, 'availability-trace'),
     deadline: num(args, 'deadline') ?? 0,
     overSelect: num(args, 'over-select') ?? 1,
+    attack: attackOf(args),
   };
+}
+
+/** DP and SecAgg aggregate with their own private mean: another --aggregator is refused with them. */
+function privacyAndAggregator(args: ParsedArgs): Pick<RunPlan, 'dp' | 'secagg' | 'aggregator'> {
+  const dp = dpPlan(args);
+  const secagg = secAggPlan(args);
+  const aggregator = aggregatorOf(args);
+  if ((dp || secagg) && aggregator.name !== 'mean') {
+    throw new UsageError(`--aggregator ${aggregator.name} cannot be combined with ${dp ? '--dp-*' : '--secagg'}: DP and SecAgg aggregate with their own private mean`);
+  }
+  return { dp, secagg, aggregator };
 }
 
 /** --dp-*: null when none is given; --dp-clip and one of --dp-noise / --dp-epsilon are then required. */
@@ -394,5 +446,7 @@ export function planLabel(plan: RunPlan): string {
   const alg = plan.algorithm === 'fedopt' && plan.serverOptimizer !== 'sgdm' ? `fedopt-${plan.serverOptimizer}` : plan.algorithm;
   const privacy = [plan.dp ? (plan.dp.mode === 'local' ? 'local-dp' : 'dp') : '', plan.secagg ? 'secagg' : ''].filter(Boolean).join('+');
   const compression = [plan.compress, plan.compressDown === 'none' ? null : `down ${plan.compressDown}`].filter((c) => c !== null && c !== 'none');
-  return [alg, plan.modality ? `${plan.modality}-only` : plan.fusion, ...(privacy ? [privacy] : []), ...compression].join(' ');
+  const agg = plan.aggregator.name === 'mean' ? [] : [plan.aggregator.name];
+  const attack = plan.attack ? [`under ${plan.attack.kind}`] : [];
+  return [alg, ...agg, plan.modality ? `${plan.modality}-only` : plan.fusion, ...(privacy ? [privacy] : []), ...compression, ...attack].join(' ');
 }
