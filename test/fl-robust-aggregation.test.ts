@@ -9,7 +9,7 @@ import type { RunConfigInput } from '../src/runtime/config.js';
 
 const quiet = { log: () => {} };
 const task = { kind: 'logistic', numClients: 20, features: 8, classes: 4, labelAlpha: null, featureShift: 0.2, separation: 2, minSamples: 40, maxSamples: 60, devSize: 400, testSize: 400, seed: 5 };
-const base: RunConfigInput = { task, algorithm: 'fedavg', rounds: 12, clientRate: 1, batchSize: 20, lr: 0.1, seed: 1, evalEvery: 12, workers: 0 };
+const base: RunConfigInput = { task, algorithm: 'fedavg', rounds: 12, clientRate: 1, batchSize: 20, lr: 0.1, seed: 1, evalEvery: 12, testEvery: 1, workers: 0 };
 const accuracy = (r: RunResult): number => r.history[r.history.length - 1].test!.accuracy;
 const bits = (r: RunResult) => Array.from(new Uint32Array(r.weights.buffer, r.weights.byteOffset, r.weights.length));
 const signFlip = { kind: 'sign-flip' as const, attackers: 0.2 };
