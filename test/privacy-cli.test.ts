@@ -29,6 +29,8 @@ describe('privacy options', () => {
     expect(() => plan(['--dp-clip', 'adaptive:1.5', '--dp-noise', '1'])).toThrow(/--dp-clip must be/);
     expect(() => plan(['--dp-clip', 'adaptive:0.5', '--dp-noise', '1', '--dp-mode', 'local'])).toThrow(/adaptive needs the central mode/);
     expect(() => plan(['--secagg-dropout', '0.1'])).toThrow(/need --secagg/);
+    expect(() => plan(['--secagg', '--aggregator', 'median'])).toThrow(/--aggregator median cannot be combined with --secagg: DP and SecAgg aggregate with their own private mean/);
+    expect(() => plan(['--dp-clip', '1', '--dp-noise', '1', '--aggregator', 'krum'])).toThrow(/--aggregator krum cannot be combined with --dp-\*/);
     expect(() => plan(['--secagg', '--secagg-threshold', '2.5'])).toThrow(/--secagg-threshold must be an integer ≥ 1 or a fraction/);
   });
 });

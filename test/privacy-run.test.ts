@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { runFederated, type RunResult } from '../src/runtime/scheduler.js';
 import type { RunConfigInput } from '../src/runtime/config.js';
 import { epsilonSampledGaussian } from '../src/privacy/rdp.js';
+import { poissonSampleClients } from '../src/runtime/round.js';
 
 const dirs: string[] = [];
 const tmp = () => {
@@ -94,5 +95,17 @@ describe('private runs', () => {
     await expect(runFederated({ ...base, dp: { clip: 'adaptive:2', noise: 1 } }, quiet)).rejects.toThrow(/dp.clip must be/);
     await expect(runFederated({ ...base, secagg: { dropout: 1 } }, quiet)).rejects.toThrow(/secagg.dropout must be in \[0, 1\)/);
     await expect(runFederated({ ...base, dp: { clip: 1, noise: 1, mode: 'local', epsilon: 2 } }, quiet)).rejects.toThrow(/exactly one/);
+    await expect(runFederated({ ...base, aggregator: { name: 'median' }, dp: { clip: 1, noise: 1 } }, quiet))
+      .rejects.toThrow(/^config: dp and secagg aggregate with their own private mean; aggregator 'median' cannot be combined/);
+    await expect(runFederated({ ...base, aggregator: { name: 'krum', byzantine: 0 }, secagg: {} }, quiet)).rejects.toThrow(/aggregator 'krum' cannot be combined/);
+  });
+
+  it('drops a non-finite update before it reaches the private sum', async () => {
+    const round0 = poissonSampleClients(0, 20, base.clientRate!);
+    const client = round0[0];
+    const r = await runFederated({ ...base, rounds: 1, dp: { clip: 1, noise: 1 }, faults: [{ round: 0, client, kind: 'nan' }] }, quiet);
+    expect(r.history[0].droppedClients).toEqual([{ client, reason: expect.stringMatching(/^delta\[\d+\] is NaN/) }]);
+    expect(r.history[0].accepted).toBe(round0.length - 1);
+    expect(r.history[0].privacy!.epsilon).toBeGreaterThan(0);
   });
 });
