@@ -12,9 +12,7 @@
 //   fedmm:run:<id>:update:<r>.<t>.<c>.<a>  string  the client's msgpack update (wire.ts), written once (NX)
 //   BullMQ queues (prefix fedmm): run-<id> (one job per client), run-<id>-rounds (the flow's parent per round)
 import { createHash } from 'node:crypto';
-import type { LocalTrainConfig, StrategyParams } from '../fl/strategy.js';
-import type { TaskSpec } from '../fl/task.js';
-import type { ClientAttack, InjectedFault } from '../runtime/client-job.js';
+import type { ClientAttack, InjectedFault, RunSpec } from '../runtime/client-job.js';
 import type { Compression } from '../runtime/compression.js';
 import { WIRE_VERSION } from '../runtime/wire.js';
 
@@ -40,19 +38,11 @@ export const stateKey = (runId: string, id: string): string => runKey(runId, `st
 export const updateKey = (runId: string, id: string): string => runKey(runId, `update:${id}`);
 
 /** Everything a worker needs to train any client of a run (written once by the coordinator). */
-export interface RunDescriptor {
+export interface RunDescriptor extends RunSpec {
   readonly runId: string;
   /** fedmm version of the coordinator. */
   readonly version: string;
   readonly wireVersion: number;
-  readonly task: TaskSpec;
-  readonly algorithm: string;
-  readonly algorithmParams: StrategyParams;
-  readonly local: LocalTrainConfig;
-  readonly seed: number;
-  readonly plugins: readonly string[];
-  readonly broadcastNames: readonly string[];
-  readonly numParams: number;
   readonly numClients: number;
   /** How clients compress their updates (never top-k: its residuals are client state the cluster does not carry back). */
   readonly compression: Compression;
