@@ -85,6 +85,18 @@ function needsOutDir(name: string, value: boolean | number, ctx: ResolveContext)
   if (value && ctx.get('outDir') === null) throw new Error(`config: ${name} needs an outDir`);
 }
 
+/** A switch (default off) that only makes sense with an outDir. */
+function outDirSwitch(name: string, doc: string) {
+  return field<boolean>({
+    shown: 'false', digest: false, doc,
+    resolve: (v, c) => {
+      const on = bool(name, v ?? false);
+      needsOutDir(name, on, c);
+      return on;
+    },
+  });
+}
+
 /** A file path or null. */
 function pathField(name: string, v: unknown): string | null {
   if (v === undefined || v === null) return null;
@@ -275,22 +287,8 @@ const FIELDS = {
       return d;
     },
   }),
-  resume: field<boolean>({
-    shown: 'false', digest: false, doc: "continue from `outDir`'s latest checkpoint (refused if a result-relevant field differs)",
-    resolve: (v, c) => {
-      const r = bool('resume', v ?? false);
-      needsOutDir('resume', r, c);
-      return r;
-    },
-  }),
-  trace: field<boolean>({
-    shown: 'false', digest: false, doc: 'write `outDir/trace.json` (Chrome trace events)',
-    resolve: (v, c) => {
-      const t = bool('trace', v ?? false);
-      needsOutDir('trace', t, c);
-      return t;
-    },
-  }),
+  resume: outDirSwitch('resume', "continue from `outDir`'s latest checkpoint (refused if a result-relevant field differs)"),
+  trace: outDirSwitch('trace', 'write `outDir/trace.json` (Chrome trace events)'),
   clientTimeoutMs: field<number>({
     shown: '600000 (10 min)', digest: false, doc: 'a client job running longer is stopped (its worker replaced) and the client dropped; 0 = no limit',
     resolve: (v) => int('clientTimeoutMs', v ?? DEFAULT_CLIENT_TIMEOUT_MS, 0),
