@@ -13,7 +13,10 @@ times on real UCI-HAR, with torch on one thread:
 Model FLOPs are not recomputed here: `fedmm bench` prints them from the same layer shapes.
 
 Usage: /usr/bin/python3 bench/pytorch-original.py --fedmultimodal-dir /tmp/fedmultimodal --data-dir ../shared/data/uci-har
-Debian's python3-torch (torch 1.13) is enough; it is never a dependency of fedmm.
+Debian's python3-torch (torch 1.13) is enough; it is never a dependency of fedmm. Its BLAS is whatever
+/usr/lib/x86_64-linux-gnu/libblas.so.3 points to: Debian's reference BLAS (libblas3, ≈ 6 GFLOP/s) makes
+PyTorch 3–5× slower than it can be, so install libopenblas0-pthread first (the strongest peer a user would
+run); the script prints the BLAS it loaded and pins OpenBLAS to the same thread count as torch.
 """
 import argparse
 import copy
@@ -23,6 +26,11 @@ import sys
 import time
 import types
 from pathlib import Path
+
+THREADS_FLAG = '--threads'
+_threads = sys.argv[sys.argv.index(THREADS_FLAG) + 1] if THREADS_FLAG in sys.argv[:-1] else '1'
+for _var in ('OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
+    os.environ.setdefault(_var, _threads)  # before torch loads its BLAS
 
 import numpy as np
 import torch
@@ -40,6 +48,13 @@ def parse_args():
     p.add_argument('--eval-reps', type=int, default=2, help='timed dev+test evaluations per variant, after a one-batch warm-up (default 2)')
     p.add_argument('--json', action='store_true', help='print the figures as JSON')
     return p.parse_args()
+
+
+def loaded_blas():
+    """The BLAS shared library this process mapped (torch's Debian build calls the system libblas.so.3)."""
+    with open('/proc/self/maps') as maps:
+        paths = {line.split()[-1] for line in maps if 'blas' in line.rsplit('/', 1)[-1]}
+    return ', '.join(sorted(os.path.realpath(p) for p in paths)) or 'none found'
 
 
 def import_original(root):
@@ -177,7 +192,7 @@ def main():
         evals[name] = median(ts)
 
     figures = {
-        'torch': torch.__version__, 'threads': torch.get_num_threads(), 'loadavg': os.getloadavg(),
+        'torch': torch.__version__, 'threads': torch.get_num_threads(), 'blas': loaded_blas(), 'loadavg': os.getloadavg(),
         'train_step_ms': step_ms,
         'update_median_ms': median(update_ms), 'update_mean_wall_ms': update_wall, 'update_mean_cpu_ms': update_cpu,
         'shards': len(shards), 'mean_windows': sum(windows) / len(windows),
@@ -186,7 +201,7 @@ def main():
     if args.json:
         print(json.dumps(figures, indent=2))
         return
-    print(f"PyTorch {figures['torch']}, {figures['threads']} thread(s); load average {' '.join(f'{x:.2f}' for x in figures['loadavg'])}")
+    print(f"PyTorch {figures['torch']}, {figures['threads']} thread(s), BLAS {figures['blas']}; load average {' '.join(f'{x:.2f}' for x in figures['loadavg'])}")
     print(f"train step, batch 16: {step_ms:.1f} ms")
     print(f"client update ({len(shards)} shards, mean {figures['mean_windows']:.1f} windows): median {figures['update_median_ms']:.1f} ms, "
           f"mean {update_wall:.1f} ms wall, {update_cpu:.1f} ms CPU")

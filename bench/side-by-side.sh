@@ -5,7 +5,8 @@
 #
 # Usage: bench/side-by-side.sh --fedmultimodal-dir /tmp/fedmultimodal [--data-dir ../shared/data/uci-har] [--reps 2] [--workers N]
 # The original's code is imported from the checkout you give (usc-sail/fed-multimodal); fedmm ships none of it.
-# Needs `npm run build` and Debian's python3-torch (/usr/bin/python3).
+# Needs `npm run build`, Debian's python3-torch (/usr/bin/python3) and libopenblas0-pthread (without it torch runs on
+# Debian's reference BLAS, 3–5× slower than the peer a user would run; bench/pytorch-original.py prints the BLAS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 original=""
