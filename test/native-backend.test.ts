@@ -1,5 +1,8 @@
 // Backend selection (FEDMM_BACKEND, useBackend, registerBackend) and ISA forcing (FEDMM_ISA, useIsa).
 // Each case re-imports the modules with a fresh environment, as a new process would see them.
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { nativeBuilt, skipReason } from './helpers/native.js';
@@ -39,6 +42,27 @@ describe('backend selection', () => {
     expect(b.useBackend('gpu').variant).toBe('test-double');
     const c = await freshBackend({ FEDMM_BACKEND: 'cuda' });
     expect(() => c.kernels()).toThrow(/FEDMM_BACKEND: unknown backend 'cuda'/);
+  });
+
+  it('an addon older than any of its sources (binding.gyp, native/**) is stale, named by the newer file', async () => {
+    const { sourceNewerThan } = await import('../src/backend/native.js');
+    const root = mkdtempSync(join(tmpdir(), 'fedmm-stale-'));
+    try {
+      mkdirSync(join(root, 'build', 'Release'), { recursive: true });
+      mkdirSync(join(root, 'native', 'isa'), { recursive: true });
+      const addonFile = join(root, 'build', 'Release', 'fedmm.node');
+      const at = (file: string, seconds: number) => { writeFileSync(file, ''); utimesSync(file, seconds, seconds); };
+      at(join(root, 'binding.gyp'), 1000);
+      at(join(root, 'native', 'isa', 'gemm.cc'), 1000);
+      at(addonFile, 2000);
+      expect(sourceNewerThan(addonFile)).toBeNull();
+      at(join(root, 'native', 'isa', 'fused.cc'), 3000);
+      expect(sourceNewerThan(addonFile)).toBe(join('native', 'isa', 'fused.cc'));
+      rmSync(join(root, 'native'), { recursive: true });
+      expect(sourceNewerThan(addonFile)).toBeNull(); // a package shipped without its sources
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it.skipIf(nativeBuilt)('auto falls back to js when the addon is not built', async () => {

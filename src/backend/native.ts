@@ -4,7 +4,7 @@
 // only on arm64) and picks the best one this CPU runs; FEDMM_ISA=avx512|avx2|baseline or useIsa() forces
 // one. The native kernels are registered for float32 (src/backend/registry.ts); the dispatcher sends anything
 // else (Float64Array for gradient checks) and any op the addon lacks to the TypeScript reference.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -138,6 +138,11 @@ export function loadAddon(): NativeAddon {
     loadFailure = `native addon not built (no ${ADDON_FILE}; run npm install)`;
     throw new Error(loadFailure);
   }
+  const newer = sourceNewerThan(path);
+  if (newer) {
+    loadFailure = `native addon is stale (${newer} changed after ${ADDON_FILE} was built; rebuild: node scripts/build-addon.mjs)`;
+    throw new Error(loadFailure);
+  }
   let loaded: NativeAddon;
   try {
     loaded = createRequire(import.meta.url)(path) as NativeAddon;
@@ -151,6 +156,26 @@ export function loadAddon(): NativeAddon {
   else loaded.setVariant(loaded.info().supported[0]);
   addon = loaded;
   return addon;
+}
+
+/**
+ * The first of the addon's sources (binding.gyp, native/**) modified after the built addon, relative to the
+ * package root, or null: an addon built from older sources may lack kernels the TypeScript side calls.
+ * Packages without the sources beside the build (none found) are taken as built from them.
+ */
+export function sourceNewerThan(addonFile: string): string | null {
+  const root = dirname(dirname(dirname(addonFile)));
+  const built = statSync(addonFile).mtimeMs;
+  const pending = ['binding.gyp', 'native'];
+  while (pending.length > 0) {
+    const rel = pending.pop()!;
+    const full = join(root, rel);
+    if (!existsSync(full)) continue;
+    const info = statSync(full);
+    if (info.isDirectory()) pending.push(...readdirSync(full).map((name) => join(rel, name)));
+    else if (info.mtimeMs > built) return rel;
+  }
+  return null;
 }
 
 /** A forced ISA variant that this build or CPU cannot run (never silently replaced by another backend). */
