@@ -72,7 +72,7 @@ describe('KU-HAR raw CSVs', () => {
     expect([...kFoldTestSubjects(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k'], 4)]).toEqual(['j', 'k']);
     const fd = createFederatedDataset('ku-har', { source: { kind: 'ku-har', path: good }, fold: 1, partitionRng: 'numpy' });
     expect(fd.test().size).toBe(2); // subjects 1003, 1004
-    expect(fd.numClients).toBe(1); // only 1001 has ≥ 5 training windows
+    expect(fd.numClients).toBe(8); // every training subject is a client, even with 1 window, as the original keeps them
     expect(fd.summary()[0].name).toBe('1001');
     // np.random.seed(8); shuffle(arange(6)) → [0, 2, 5, 1, 4, 3]; dev = the first int(6/5) = key 0
     const dev = fd.clientDev(0);

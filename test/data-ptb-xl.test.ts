@@ -93,6 +93,10 @@ const RECORDS: [number, string, string, number][] = [
   [8, "{'NORM': 100.0}", '1.0', 10],
   [9, "{'NORM': 100.0}", '', 1],
   [10, "{'NORM': 100.0}", '1.0', 1],
+  [11, "{'NORM': 100.0}", '0.0', 6],
+  [12, "{'NDT': 100.0}", '0.0', 7],
+  [13, "{'NORM': 100.0}", '0.0', 7],
+  [14, "{'NORM': 100.0}", '0.0', 8],
 ];
 
 function release(root: string, edit?: { db?: (lines: string[]) => void }): string {
@@ -121,7 +125,7 @@ describe('PTB-XL release', () => {
 
   test('labels: diagnostic superclasses of the scp_codes at likelihood 100; records without a site dropped', () => {
     const d = loadPtbXl(join(dir));
-    expect(d.n).toBe(9);
+    expect(d.n).toBe(13);
     const C = 5;
     const hot = (i: number) => Array.from(d.multi.subarray(i * C, (i + 1) * C));
     expect(hot(0)).toEqual([1, 0, 0, 0, 0]); // NORM
@@ -132,7 +136,7 @@ describe('PTB-XL release', () => {
 
   test('sites are clients, strat_fold 9 their dev and 10 the test; leads by name, z-normalised per lead', () => {
     const fd = createFederatedDataset('ptb-xl', { source: { kind: 'ptb-xl', path: root }, maxLen: { 'ecg-limb': 12, 'ecg-chest': 12 } });
-    expect(fd.summary().map((r) => [r.name, r.train, r.dev])).toEqual([['site-0', 6, 1]]); // site 1 has one training record (< 5)
+    expect(fd.summary().map((r) => [r.name, r.train, r.dev])).toEqual([['site-0', 10, 1]]); // site 1 has one training record: the original skips sites with < 10
     expect(fd.test().size).toBe(1);
     const s = fd.client(0).sample(2); // ecg_id 3
     expect(Array.from(s.label as Uint8Array)).toEqual([0, 1, 1, 0, 0]);
@@ -154,7 +158,7 @@ describe('PTB-XL release', () => {
     expect(bad('fold', (l) => (l[3] = l[3].replace(/,3,records/, ',11,records')))).toThrow(/ptbxl_database.csv:4: strat_fold '11' is not an integer in 1..10/);
     expect(bad('fields', (l) => (l[5] = '5,105,x'))).toThrow(/ptbxl_database.csv:6: 3 fields, the header has 7/);
     expect(bad('quote', (l) => (l[6] = l[6].replace('"sinus', '"sinus ')))).not.toThrow();
-    expect(bad('unterminated', (l) => l.push('11,111,"never closed'))).toThrow(/ptbxl_database.csv:12: unterminated quoted field: truncated file/);
+    expect(bad('unterminated', (l) => l.push('11,111,"never closed'))).toThrow(/ptbxl_database.csv:16: unterminated quoted field: truncated file/);
     const root2 = release(join(dir, 'trunc'));
     truncateSync(join(root2, 'records100/00000/00003_lr.dat'), 100);
     const fd = createFederatedDataset('ptb-xl', { source: { kind: 'ptb-xl', path: root2 } });

@@ -49,7 +49,11 @@ export interface DatasetSpec {
   readonly partition: PartitionKind;
   /** What a natural client is: 'speaker', 'subject', 'site'; null for pure Dirichlet sets. */
   readonly clientKey: 'speaker' | 'subject' | 'site' | null;
-  /** Dirichlet resampling floor: every client keeps at least this many training samples. */
+  /**
+   * Fewest training samples a client keeps: the Dirichlet resampling floor, and for natural partitions the
+   * original's filter (PTB-XL skips sites with < 10 training records; KU-HAR and CREMA-D keep every subject or
+   speaker; MELD's reader already keeps only speakers with > 10 utterances, as the original).
+   */
   readonly minClientSize: number;
   /** Shards per subject for natural+dirichlet partitions. */
   readonly shardsPerClient: number;
@@ -128,7 +132,7 @@ export const DATASETS: Readonly<Record<DatasetId, DatasetSpec>> = {
     numClients: 72,
     partition: 'natural',
     clientKey: 'speaker',
-    minClientSize: 5,
+    minClientSize: 1,
     shardsPerClient: 1,
     metric: 'uar',
     metrics: ['uar', 'accuracy', 'macro-f1'],
@@ -239,7 +243,7 @@ export const DATASETS: Readonly<Record<DatasetId, DatasetSpec>> = {
     numClients: 65,
     partition: 'natural',
     clientKey: 'subject',
-    minClientSize: 5,
+    minClientSize: 1,
     shardsPerClient: 1,
     metric: 'macro-f1',
     metrics: ['macro-f1', 'accuracy'],
@@ -267,7 +271,7 @@ export const DATASETS: Readonly<Record<DatasetId, DatasetSpec>> = {
     numClients: 33,
     partition: 'natural',
     clientKey: 'site',
-    minClientSize: 5,
+    minClientSize: 10,
     shardsPerClient: 1,
     metric: 'multilabel-macro-f1',
     metrics: ['multilabel-macro-f1'],
