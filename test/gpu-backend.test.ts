@@ -42,15 +42,22 @@ describe('probeGpu', () => {
 });
 
 describe('backend selection with the gpu loader', () => {
-  it('auto uses gpu only when the probe found a GPU, else native or js, and says why', async () => {
+  it('auto uses gpu only when the probe found a GPU and the calibration runs faster on it, and says why', async () => {
     const b = await freshBackend(undefined);
     const chosen = b.backendInfo().name;
     const choice = b.autoChoice();
     expect(choice).not.toBeNull();
     expect(choice!.backend).toBe(chosen);
-    expect(choice!.gpu).toBe(probe.summary);
-    if (probe.available) expect(chosen).toBe('gpu');
-    else expect(['native', 'js']).toContain(chosen);
+    if (!probe.available) {
+      expect(choice!.gpu).toBe(probe.summary);
+      expect(choice!.calibrationMs).toBeUndefined();
+      expect(['native', 'js']).toContain(chosen);
+      return;
+    }
+    const ms = choice!.calibrationMs!;
+    const cpu = Object.keys(ms).find((name) => name !== 'gpu')!;
+    expect(chosen).toBe(ms.gpu < ms[cpu] ? 'gpu' : cpu);
+    expect(choice!.gpu).toMatch(new RegExp(`^${probe.summary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}; calibration step `));
   });
 
   it('FEDMM_BACKEND=gpu runs the gpu.js kernels (cpu fallback when there is no GPU)', async () => {

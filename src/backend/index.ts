@@ -1,8 +1,9 @@
 // Backend selection: which Kernels implementation the engine calls.
 //
-// FEDMM_BACKEND = js | native | gpu | auto (default auto: gpu if a real GPU answers — a hardware WebGPU
-// adapter or a GL context, see kernels/probe.ts — else native if the addon loads, else js — with one
-// line on stderr when the addon is built but fails to load; a FEDMM_ISA the CPU lacks is an error). Each backend is a loader in a registry;
+// FEDMM_BACKEND = js | native | gpu | auto (default auto: the CPU kernels — native if the addon loads, else js,
+// with one line on stderr when the addon is built but fails to load; a FEDMM_ISA the CPU lacks is an error —
+// and gpu instead only when a real GPU answers (a hardware WebGPU adapter or a GL context, see kernels/probe.ts)
+// and a short calibration (src/backend/calibrate.ts) runs faster on it than on the CPU kernels). Each backend is a loader in a registry;
 // registerBackend adds or replaces one. FEDMM_BACKEND=gpu without a GPU runs the same gpu.js kernels on
 // gpu.js's cpu fallback (variant 'cpu-fallback').
 import type { BackendName, Kernels } from './kernels.js';
@@ -10,6 +11,7 @@ import { jsKernels } from './js/index.js';
 import { activeIsa, addonBuilt, IsaUnavailableError, nativeKernels } from './native.js';
 import { createGpuKernels, probeGpu } from '../../kernels/index.js';
 import { onRegistryChange } from './registry.js';
+import { fastestBackend } from './calibrate.js';
 
 export type { BackendName, Kernels } from './kernels.js';
 export { registerKernel, registerKernels, type KernelEntry, type KernelEntries } from './registry.js';
@@ -51,8 +53,10 @@ function load(name: BackendName): Kernels {
 
 export interface AutoChoice {
   backend: BackendName;
-  /** Why the gpu backend was or was not chosen (probeGpu's one-line summary). */
+  /** Why the gpu backend was or was not chosen: probeGpu's one-line summary, and the calibration's figures. */
   gpu: string;
+  /** Milliseconds of the calibration step per backend (calibrate.ts), when a GPU answered the probe. */
+  calibrationMs?: Record<string, number>;
 }
 
 let lastAuto: AutoChoice | null = null;
@@ -64,18 +68,21 @@ export function autoChoice(): AutoChoice | null {
 
 function pickAuto(): Kernels {
   const probe = probeGpu();
-  let gpuReason = probe.summary;
-  if (probe.available) {
-    try {
-      const k = load('gpu');
-      lastAuto = { backend: 'gpu', gpu: gpuReason };
-      return k;
-    } catch (e) {
-      gpuReason = `gpu answered the probe but did not start: ${(e as Error).message}`;
-    }
+  const cpu = pickCpu();
+  if (!probe.available) {
+    lastAuto = { backend: cpu.name, gpu: probe.summary };
+    return cpu;
   }
-  const k = pickCpu();
-  lastAuto = { backend: k.name, gpu: gpuReason };
+  let gpu: Kernels;
+  try {
+    gpu = load('gpu');
+  } catch (e) {
+    lastAuto = { backend: cpu.name, gpu: `gpu answered the probe but did not start: ${(e as Error).message}` };
+    return cpu;
+  }
+  const { kernels: k, ms } = fastestBackend([cpu, gpu]);
+  const figures = `calibration step ${cpu.name} ${ms[cpu.name].toFixed(2)} ms, gpu ${ms.gpu.toFixed(2)} ms`;
+  lastAuto = { backend: k.name, gpu: `${probe.summary}; ${figures}: ${k.name} is faster here`, calibrationMs: ms };
   return k;
 }
 

@@ -92,7 +92,7 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
 
 /** Options about how a run executes (not what it computes). */
 export const EXECUTION_OPTIONS: readonly OptionSpec[] = [
-  { name: 'backend', kind: 'string', value: 'NAME', choices: BACKENDS, help: 'kernel backend (default auto: the GPU if one answers, else native if the addon loads, else js)' },
+  { name: 'backend', kind: 'string', value: 'NAME', choices: BACKENDS, help: 'kernel backend (default auto: native if the addon loads, else js; the GPU only if one answers and is faster in a calibration step)' },
   { name: 'workers', kind: 'integer', min: 0, value: 'N', help: `worker threads (default ${availableParallelism()}, one per core; 0 = main thread)` },
   { name: 'checkpoint-every', kind: 'integer', min: 0, value: 'N', help: 'checkpoint every N rounds (default 0 = never; Ctrl-C always saves the last completed round)' },
   { name: 'client-timeout', kind: 'number', min: 0, max: 86_400, value: 'SECONDS', help: `stop a client's job after this long and count the client as failed (default ${DEFAULT_CLIENT_TIMEOUT_MS / 1000}; 0 = no limit)` },

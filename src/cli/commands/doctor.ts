@@ -3,7 +3,7 @@
 import { availableParallelism, cpus, totalmem, arch, platform } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { backendInfo, useBackend } from '../../backend/index.js';
+import { autoChoice, backendInfo, useBackend } from '../../backend/index.js';
 import { addonBuilt, addonPath, loadAddon } from '../../backend/native.js';
 import { formatOptions, parseArgs, UsageError, VERBOSE_OPTION, type OptionSpec } from '../args.js';
 import { VERSION } from '../version.js';
@@ -71,8 +71,11 @@ export async function doctorReport(withGpu: boolean): Promise<DoctorReport> {
     variant = info.variant;
     const noGpu = 'available' in gpu && !gpu.available ? 'no usable GPU; ' : '';
     if (requested !== 'auto') why = `forced by FEDMM_BACKEND=${requested}`;
-    else if (chosen === 'gpu') why = `auto: a GPU answered${'summary' in gpu ? ` (${gpu.summary})` : ''}`;
-    else if (chosen === 'native') why = `auto: ${noGpu}the native addon loaded; ISA variant ${variant}${native.forcedIsa ? ' (forced by FEDMM_ISA)' : ' (best this CPU runs)'}`;
+    else if (chosen === 'gpu') why = `auto: ${autoChoice()?.gpu ?? 'a GPU answered'}`;
+    else if (chosen === 'native') {
+      const calibrated = autoChoice()?.calibrationMs ? `${autoChoice()!.gpu}; ` : '';
+      why = `auto: ${noGpu}${calibrated}the native addon loaded; ISA variant ${variant}${native.forcedIsa ? ' (forced by FEDMM_ISA)' : ' (best this CPU runs)'}`;
+    }
     else why = `auto: ${noGpu}${native.error ?? 'the native addon is unavailable'}; using the TypeScript reference kernels`;
   } catch (e) {
     why = `not usable: ${(e as Error).message.split('\n')[0]}`;
