@@ -62,6 +62,7 @@ function fixture(): { task: Task; devices: Devices } {
   const devices: Devices = {
     profile: (k) => ({ speed: 10, down: k === 3 ? 1 : Infinity, up: Infinity }),
     available: (k, t) => !(k === 0 && t < 100),
+    nextAvailable: (k, t) => (k === 0 ? Math.max(t, 100) : t),
   };
   return { task, devices };
 }
@@ -123,7 +124,7 @@ describe('virtual clock in a run', () => {
   });
 
   it('skips clients the availability trace says are away, and resumes on the same clock', async () => {
-    // Every client drawn: at t = 0 only client 0 is available (a round nobody reports does not move the clock).
+    // Every client drawn: at t = 0 only client 0 is available (a round nobody reports waits for the first to come back).
     const awayBase: RunConfigInput = { ...base, clientRate: 1, availabilityTrace: availability };
     const away = await runFederated(awayBase, quiet);
     expect(away.history.some((x) => x.unavailable > 0)).toBe(true);
@@ -138,5 +139,31 @@ describe('virtual clock in a run', () => {
       rmSync(dir, { recursive: true, force: true });
     }
     await expect(runFederated({ ...base, deviceTrace: '/nonexistent/trace.json' }, quiet)).rejects.toThrow(/^trace \/nonexistent\/trace\.json: cannot be read \(ENOENT\)$/);
+  });
+});
+
+describe('the clock when no client reports', () => {
+  it('advances to the first moment a drawn client is available again, or by the deadline', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedmm-idle-'));
+    try {
+      // Every client is away in [0, 100) of each 1000 s.
+      const away = join(dir, 'availability.json');
+      writeFileSync(away, JSON.stringify(Object.fromEntries(Array.from({ length: 4 }, (_, k) => [String(k), { active: [100], inactive: [1000], finish_time: 1000 }]))));
+      const devices = createDevices(0, null, away);
+      expect([devices.nextAvailable(2, 0), devices.nextAvailable(2, 150), devices.nextAvailable(2, 1010)]).toEqual([100, 150, 1100]);
+      const task = { kind: 'logistic', numClients: 8, features: 4, classes: 2, minSamples: 10, maxSamples: 20 };
+      const cfg: RunConfigInput = { task, rounds: 2, clientRate: 0.5, batchSize: 8, lr: 0.1, seed: 1, evalEvery: 0, workers: 0, availabilityTrace: away };
+      const r = await runFederated(cfg, quiet);
+      expect(r.history[0].accepted).toBe(0);
+      expect(r.history[0].virtualSeconds).toBe(100);
+      expect(r.history[1].virtualStart).toBe(100);
+      expect(r.history[1].accepted).toBe(4);
+      // With a deadline, the server waits that long each time: rounds at 0, 30, 60, 90 see nobody; 120 does.
+      const d = await runFederated({ ...cfg, rounds: 5, deadline: 30 }, quiet);
+      expect(d.history.map((h) => h.virtualSeconds).slice(0, 4)).toEqual([30, 30, 30, 30]);
+      expect(d.history[4].accepted).toBe(4);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

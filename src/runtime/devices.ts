@@ -29,6 +29,8 @@ export interface Devices {
   profile(client: number): DeviceProfile;
   /** Whether the client can be reached at virtual time t (seconds). */
   available(client: number, t: number): boolean;
+  /** The first virtual time ≥ t at which the client can be reached; Infinity when never. */
+  nextAvailable(client: number, t: number): number;
 }
 
 /** One line naming the trace file and what is wrong. */
@@ -119,6 +121,21 @@ function isActiveAt(p: AvailabilityPattern, t: number): boolean {
   return false;
 }
 
+/** The first time ≥ t inside one of the pattern's intervals (those starting past finish_time never open). */
+function nextActive(p: AvailabilityPattern, t: number): number {
+  if (isActiveAt(p, t)) return t;
+  const x = t % p.period;
+  const periodStart = t - x;
+  let first = Infinity;
+  for (let i = 0; i < p.active.length; i++) {
+    const a = p.active[i];
+    if (a >= p.period) continue;
+    if (a > x) return periodStart + a;
+    first = Math.min(first, a);
+  }
+  return periodStart + p.period + first;
+}
+
 /** The run's devices: drawn, or from the traces given (either may be null). */
 export function createDevices(seed: number, capacityTrace: string | null, availabilityTrace: string | null): Devices {
   const capacity = capacityTrace === null ? null : readCapacityTrace(capacityTrace);
@@ -126,5 +143,6 @@ export function createDevices(seed: number, capacityTrace: string | null, availa
   return {
     profile: (client) => (capacity ? capacity[client % capacity.length] : drawnProfile(seed, client)),
     available: (client, t) => (availability ? isActiveAt(availability[client % availability.length], t) : true),
+    nextAvailable: (client, t) => (availability ? nextActive(availability[client % availability.length], t) : t),
   };
 }
