@@ -10,6 +10,8 @@
 //   model.bin           global weights, float32 little-endian
 //   server-<name>.bin   each server-optimizer buffer (momentum, Adam moments, SCAFFOLD's c), float32 LE
 //   client-state/<id>.bin  each client's persistent state (client-state.ts layout)
+//   version-<v>.bin     asynchronous runs: the global weights of model version v, which a client in flight
+//                       trains from (state.json's `asyncSchedule` lists the jobs in flight)
 //
 // Every random stream of a run is forked from the seed by name (init, round, client), never advanced
 // across rounds, so the seed is the whole RNG state and resuming reproduces the uninterrupted run exactly.
@@ -18,6 +20,7 @@ import { join } from 'node:path';
 import { digestMismatch, fileDigest, FileWriteError, writeFileAtomic, type FileDigest } from '../io/atomic-file.js';
 import { isInside } from '../io/paths.js';
 import type { ServerState } from '../fl/strategy.js';
+import type { AsyncSchedule } from './async-round.js';
 import type { ClientStateStore } from './client-state.js';
 
 export const CHECKPOINT_VERSION = 2;
@@ -34,6 +37,8 @@ export interface CheckpointMeta<R> {
   totals: Record<string, number>;
   serverScalars: Record<string, number>;
   serverBuffers: string[];
+  /** Asynchronous runs: the jobs in flight and the dispatch count (async-round.ts); its versions' weights are version-<v>.bin. */
+  asyncSchedule?: AsyncSchedule;
   /** Size and SHA-256 of every other file of the checkpoint, by path relative to its folder. */
   files: Record<string, FileDigest>;
 }
@@ -42,6 +47,8 @@ export interface LoadedCheckpoint<R> {
   meta: CheckpointMeta<R>;
   global: Float32Array;
   server: ServerState;
+  /** Asynchronous runs: the weights of each model version a job in flight trains from. */
+  versions: Map<number, Float32Array>;
   clientStateDir: string;
   dir: string;
 }
@@ -84,7 +91,7 @@ function syncPath(path: string): void {
 }
 
 export function writeCheckpoint<R>(outDir: string, meta: Omit<CheckpointMeta<R>, 'serverScalars' | 'serverBuffers' | 'files'>, global: Float32Array, server: ServerState,
-  store: ClientStateStore): string {
+  store: ClientStateStore, versions: ReadonlyMap<number, Float32Array> = new Map()): string {
   const root = join(outDir, 'checkpoints');
   mkdirSync(root, { recursive: true });
   const name = `round-${String(meta.completedRounds).padStart(6, '0')}`;
@@ -94,6 +101,7 @@ export function writeCheckpoint<R>(outDir: string, meta: Omit<CheckpointMeta<R>,
   try {
     writeFileAtomic(join(tmp, 'model.bin'), f32Bytes(global));
     for (const [k, buf] of Object.entries(server.buffers)) writeFileAtomic(join(tmp, `server-${k}.bin`), f32Bytes(buf));
+    for (const [v, w] of versions) writeFileAtomic(join(tmp, `version-${v}.bin`), f32Bytes(w));
     store.snapshot(join(tmp, 'client-state'));
     const files: Record<string, FileDigest> = {};
     for (const rel of filesUnder(tmp)) {
@@ -177,10 +185,15 @@ export function readLatestCheckpoint<R>(outDir: string, numParams: number, log: 
     if (problems.length) log(`resume: using the older checkpoint ${dir} (round ${meta.completedRounds})`);
     const buffers: Record<string, Float32Array> = {};
     for (const k of meta.serverBuffers) buffers[k] = readF32(join(dir, `server-${k}.bin`), null);
+    const versions = new Map<number, Float32Array>();
+    for (const f of meta.asyncSchedule?.inFlight ?? []) {
+      if (!versions.has(f.version)) versions.set(f.version, readF32(join(dir, `version-${f.version}.bin`), numParams));
+    }
     return {
       meta,
       global: readF32(join(dir, 'model.bin'), numParams),
       server: { scalars: meta.serverScalars, buffers },
+      versions,
       clientStateDir: join(dir, 'client-state'),
       dir,
     };

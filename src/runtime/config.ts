@@ -345,6 +345,35 @@ const FIELDS = {
     shown: '1', digest: true, doc: 'draw this many times the clients wanted; the first to finish report (e.g. 1.3)',
     resolve: (v) => num('overSelect', v ?? 1, (x) => x >= 1, '≥ 1'),
   }),
+  asyncConcurrency: field<number>({
+    shown: '0 (synchronous)', digest: true,
+    doc: 'asynchronous FL (FedBuff, docs: Asynchronous FL): clients training at once on the virtual clock; each round is then one server step over `buffer` arrivals. 0 = synchronous rounds',
+    resolve: (v, c) => {
+      const m = int('asyncConcurrency', v ?? 0, 0);
+      if (m > 0) {
+        const clash = [
+          c.get('dp') !== null && 'dp', c.get('secagg') !== null && 'secagg', (c.get('deadline') as number) > 0 && 'deadline',
+          (c.get('overSelect') as number) !== 1 && 'overSelect', (c.get('aggregator') as AggregatorSpec).name !== 'mean' && `aggregator ${(c.get('aggregator') as AggregatorSpec).name}`,
+        ].find(Boolean);
+        if (clash) throw new Error(`config: asyncConcurrency (FedBuff) does not combine with ${clash}: a buffer is a staleness-weighted mean of the clients that report`);
+      }
+      return m;
+    },
+  }),
+  buffer: field<number>({
+    shown: '10', digest: true, doc: 'FedBuff: client arrivals per server step (needs `asyncConcurrency`)',
+    resolve: (v, c) => {
+      if (v !== undefined && c.get('asyncConcurrency') === 0) throw new Error('config: buffer needs asyncConcurrency > 0 (FedBuff)');
+      return int('buffer', v ?? 10, 1);
+    },
+  }),
+  stalenessExponent: field<number>({
+    shown: '0.5', digest: true, doc: 'FedBuff: an update τ server steps stale is scaled by (1 + τ)^−a (0.5: FedBuff\'s 1/√(1 + τ); 0: no discount)',
+    resolve: (v, c) => {
+      if (v !== undefined && c.get('asyncConcurrency') === 0) throw new Error('config: stalenessExponent needs asyncConcurrency > 0 (FedBuff)');
+      return num('stalenessExponent', v ?? 0.5, (x) => x >= 0 && x <= 16, 'in [0, 16]');
+    },
+  }),
   accuracyTargets: field<readonly number[]>({
     shown: '[0.5, 0.6, 0.7, 0.8, 0.9]', digest: false, doc: "dev headline-metric levels whose first round, virtual time and bytes result.json's `timeToAccuracy` reports",
     resolve: (v) => {

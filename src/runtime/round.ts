@@ -65,6 +65,8 @@ export interface RoundRecord {
   droppedClients: DroppedClient[];
   /** Private runs: ε so far, the clip norm, SecAgg's survivors and costs (see docs/privacy.md). */
   privacy?: PrivacyRoundReport;
+  /** Asynchronous runs (FedBuff): server steps between each arrival's dispatch and this step, mean and max. */
+  staleness?: { mean: number; max: number };
 }
 
 export interface RunTotals {
@@ -242,7 +244,7 @@ export async function runRound(ctx: RoundContext, round: number, global: Float32
 }
 
 /** The round's broadcast, encoded: the global weights and the strategy's vectors, compressed as ctx.downlink. */
-function encodeBroadcastOf(ctx: RoundContext, round: number, global: Float32Array): ArrayBuffer {
+export function encodeBroadcastOf(ctx: RoundContext, round: number, global: Float32Array): ArrayBuffer {
   const { downlink, server } = ctx;
   const rng = new Rng(ctx.config.seed).fork(`broadcast/${round}`);
   const wire = (name: string, v: Float32Array): WireVector => (downlink.kind === 'none' ? v : compressVector(v, downlink, rng.fork(name)));
@@ -252,13 +254,13 @@ function encodeBroadcastOf(ctx: RoundContext, round: number, global: Float32Arra
 }
 
 /** An update's encoded size: the scheme's payload for the delta and each extra, plus the header (~60 bytes). */
-function updateBytes(ctx: RoundContext): number {
+export function updateBytes(ctx: RoundContext): number {
   const vectors = 1 + ctx.server.extraNames.length;
   return 64 + vectors * (6 + payloadBytes(ctx.uplink, ctx.numParams));
 }
 
 /** Stages a client's next state: the strategy's (from the update) and the client's private residuals. */
-function stageClientState(ctx: RoundContext, u: ClientUpdate, clientState: Vectors | null): void {
+export function stageClientState(ctx: RoundContext, u: ClientUpdate, clientState: Vectors | null): void {
   const { server, store } = ctx;
   if (!server.nextClientState && !clientState) return;
   const previous = store.get(u.clientId);

@@ -7,6 +7,7 @@
 //   onTrainEnd     once, when the loop ends — with the result, or null when the run failed (close files)
 import type { ServerStrategy } from '../fl/strategy.js';
 import type { Metrics, Task } from '../fl/task.js';
+import type { AsyncRunState } from './async-round.js';
 import type { ClientStateStore } from './client-state.js';
 import type { RunConfig } from './config.js';
 import type { ClientExecutor } from './executor.js';
@@ -37,6 +38,8 @@ export interface RunState {
   totals: RunTotals;
   /** Chrome trace of the run, when one is written. */
   trace: TraceWriter | null;
+  /** Asynchronous runs (FedBuff): the jobs in flight and the model versions they train from; null when synchronous. */
+  async: AsyncRunState | null;
   log(line: string): void;
 }
 

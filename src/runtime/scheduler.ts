@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { checkAggregatorSpec, createAggregator } from '../aggregate/index.js';
 import { Rng } from '../random.js';
 import { validateLocalConfig } from '../fl/local.js';
-import { getStrategy, type LocalTrainConfig } from '../fl/strategy.js';
+import { getStrategy, type LocalTrainConfig, type ServerStrategy } from '../fl/strategy.js';
 import { createTask, type Task } from '../fl/task.js';
+import { runAsyncRound, type FedBuffConfig } from './async-round.js';
 import { wallNow, type ClientAttack, type InjectedFault } from './client-job.js';
 import { ClientStateStore } from './client-state.js';
 import { resolveRunConfig, type RunConfig, type RunConfigInput } from './config.js';
@@ -105,6 +106,24 @@ function attackers(config: RunConfig, numClients: number): (client: number) => C
   return (client) => (set.has(client) ? { kind: a.kind, scale: a.scale } : null);
 }
 
+/**
+ * An asynchronous run's FedBuff settings, or null for synchronous rounds. FedBuff's buffer is a
+ * staleness-weighted mean of client deltas: a strategy that broadcasts server vectors or needs more than the
+ * delta from its clients (SCAFFOLD), or brings its own aggregator, is refused, as is an executor that
+ * publishes whole rounds (the cluster).
+ */
+function fedBuffOf(config: RunConfig, task: Task, server: ServerStrategy, executor: ClientExecutor): FedBuffConfig | null {
+  if (config.asyncConcurrency === 0) return null;
+  const refuse = (why: string) => new Error(`asynchronous FL (asyncConcurrency ${config.asyncConcurrency}): ${why}`);
+  if (server.broadcastNames.length > 0 || server.extraNames.length > 0 || server.aggregator) {
+    throw refuse(`algorithm ${config.algorithm} exchanges more than the global model and a delta; use fedavg, fedprox, fedrs or fedopt`);
+  }
+  if (executor.beginRound) throw refuse('it runs on the local executor only, not on a cluster');
+  if (config.buffer > task.numClients) throw refuse(`buffer ${config.buffer} exceeds the ${task.numClients} clients (each reports at most once per buffer)`);
+  if (config.asyncConcurrency > task.numClients) throw refuse(`concurrency ${config.asyncConcurrency} exceeds the ${task.numClients} clients`);
+  return { concurrency: config.asyncConcurrency, buffer: config.buffer, stalenessExponent: config.stalenessExponent };
+}
+
 /** Runs a federated job to the end (or until the signal aborts it). */
 export async function runFederated(input: RunConfigInput | RunConfig, hooks: RunHooks = {}): Promise<RunResult> {
   const t0 = wallNow();
@@ -144,8 +163,10 @@ export async function runFederated(input: RunConfigInput | RunConfig, hooks: Run
     best: null,
     totals: { updates: 0, dropped: 0, retried: 0, repeatedRounds: 0, bytesDown: 0, bytesUp: 0, virtualTime: 0 },
     trace: null,
+    async: null,
     log,
   };
+
   const ctx: RoundContext = {
     task, server, config, log, executor: run.executor, store: run.store, numParams: P, extraNames: server.extraNames,
     window: config.window, retryFailed: config.retryFailed, faultFor: faultInjector(config), attackFor: attackers(config, task.numClients),
@@ -167,6 +188,8 @@ export async function runFederated(input: RunConfigInput | RunConfig, hooks: Run
 
   let result: RunResult | null = null;
   try {
+    const fedbuff = fedBuffOf(config, task, server, run.executor);
+    if (fedbuff) run.async = { schedule: { inFlight: [], dispatched: 0 }, versions: new Map() };
     for (const cb of callbacks) await cb.onTrainBegin?.(run);
     let aborted = false;
     for (let round = run.completedRounds; round < config.rounds; round++) {
@@ -177,7 +200,9 @@ export async function runFederated(input: RunConfigInput | RunConfig, hooks: Run
       const start = wallNow();
       let record: RoundRecord;
       try {
-        record = await runRound(ctx, round, run.global, run.totals);
+        record = fedbuff && run.async
+          ? await runAsyncRound(ctx, fedbuff, run.async, round, run.global, run.totals)
+          : await runRound(ctx, round, run.global, run.totals);
       } catch (e) {
         if (!(e instanceof RunInterrupted)) throw e;
         // The round did not reach its server step: the global model and client states are the last completed round's.

@@ -13,8 +13,8 @@ import type { BestRound, RunCallback, RunState } from '../run-state.js';
 function save(outDir: string, run: RunState): void {
   writeCheckpoint(outDir, {
     version: CHECKPOINT_VERSION, completedRounds: run.completedRounds, configDigest: configDigest(run.config), seed: run.config.seed,
-    history: run.history, best: run.best, totals: { ...run.totals },
-  }, run.global, run.server.saveState(), run.store);
+    history: run.history, best: run.best, totals: { ...run.totals }, ...(run.async ? { asyncSchedule: run.async.schedule } : {}),
+  }, run.global, run.server.saveState(), run.store, run.async?.versions);
 }
 
 export function checkpoints(outDir: string): RunCallback {
@@ -32,6 +32,7 @@ export function checkpoints(outDir: string): RunCallback {
           run.best = ck.meta.best as BestRound | null;
           Object.assign(run.totals, ck.meta.totals);
           run.completedRounds = ck.meta.completedRounds;
+          if (run.async) run.async = { schedule: ck.meta.asyncSchedule ?? { inFlight: [], dispatched: 0 }, versions: ck.versions };
           saved = run.completedRounds;
         } else run.log(`resume: no checkpoint in ${outDir}; starting from round 0`);
       }
