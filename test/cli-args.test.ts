@@ -142,6 +142,20 @@ describe('compression options', () => {
     expect(usageError(() => plan('--dataset', 'uci-har', '--availability-trace', 'nope.json'))).toBe(`--availability-trace: no file ${resolve('nope.json')}`);
     expect(usageError(() => plan('--dataset', 'uci-har', '--over-select', '0.5'))).toBe('--over-select must be ≥ 1, got 0.5');
   });
+
+  test('FedBuff options reach the plan; what they cannot combine with is one line', () => {
+    const p = plan('--dataset', 'uci-har', '--async-concurrency', '20', '--buffer', '5', '--staleness-exponent', '1');
+    expect([p.asyncConcurrency, p.buffer, p.stalenessExponent]).toEqual([20, 5, 1]);
+    expect(planLabel(p)).toContain('async 20/5');
+    const sync = plan('--dataset', 'uci-har');
+    expect([sync.asyncConcurrency, sync.buffer, sync.stalenessExponent]).toEqual([0, 10, 0.5]);
+    expect(usageError(() => plan('--dataset', 'uci-har', '--buffer', '5'))).toBe('--buffer and --staleness-exponent need --async-concurrency (FedBuff)');
+    expect(usageError(() => plan('--dataset', 'uci-har', '--async-concurrency', '0'))).toBe('--async-concurrency must be ≥ 1, got 0');
+    expect(usageError(() => plan('--dataset', 'uci-har', '--async-concurrency', '4', '--staleness-exponent', '-1'))).toBe('--staleness-exponent must be ≥ 0 and ≤ 16, got -1');
+    expect(usageError(() => plan('--dataset', 'uci-har', '--async-concurrency', '4', '--deadline', '30')))
+      .toBe('--async-concurrency (FedBuff) cannot be combined with --deadline: a buffer is a staleness-weighted mean of the client deltas that arrive');
+    expect(usageError(() => plan('--dataset', 'uci-har', '--async-concurrency', '4', '--alg', 'scaffold'))).toMatch(/^--async-concurrency \(FedBuff\) cannot be combined with --alg scaffold/);
+  });
 });
 
 describe('grids', () => {

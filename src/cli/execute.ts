@@ -108,6 +108,7 @@ export function runConfig(plan: RunPlan, exec: Execution, repeat: Repeat, dir: s
     availabilityTrace: plan.availabilityTrace,
     deadline: plan.deadline,
     overSelect: plan.overSelect,
+    ...(plan.asyncConcurrency > 0 ? { asyncConcurrency: plan.asyncConcurrency, buffer: plan.buffer, stalenessExponent: plan.stalenessExponent } : {}),
     aggregator: plan.aggregator,
     attack: plan.attack,
     checkpointEvery: exec.checkpointEvery,

@@ -78,6 +78,9 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
   { name: 'availability-trace', kind: 'string', value: 'FILE', help: 'FedScale availability trace (JSON) (default: always available)' },
   { name: 'deadline', kind: 'number', min: 0, openMin: true, value: 'S', help: 'virtual seconds a client has to report; later ones are dropped (default none)' },
   { name: 'over-select', kind: 'number', min: 1, value: 'F', help: 'draw F times the clients wanted; the first to finish report (default 1)' },
+  { name: 'async-concurrency', kind: 'integer', min: 1, value: 'M', help: 'asynchronous FL (FedBuff) on the virtual clock: M clients train at once; a round is one server step over --buffer arrivals (default: synchronous rounds)' },
+  { name: 'buffer', kind: 'integer', min: 1, value: 'K', help: 'FedBuff: client arrivals per server step (default 10)' },
+  { name: 'staleness-exponent', kind: 'number', min: 0, max: 16, value: 'A', help: 'FedBuff: an update τ steps stale is scaled by (1 + τ)^-A (default 0.5: 1/sqrt(1 + τ))' },
   {
     name: 'aggregator', kind: 'string', value: 'NAME', choices: AGGREGATORS,
     help: 'round aggregator, with any --alg (default mean). mean and norm-clip stream: O(P) memory; median, trimmed-mean, krum, multi-krum and bulyan keep every update of a round: O(P·clients) memory',
@@ -153,6 +156,10 @@ export interface RunPlan {
   /** Virtual seconds a client has to report (0 = none); the over-selection factor. */
   readonly deadline: number;
   readonly overSelect: number;
+  /** Asynchronous FL (FedBuff): clients training at once (0 = synchronous rounds), arrivals per server step, staleness exponent. */
+  readonly asyncConcurrency: number;
+  readonly buffer: number;
+  readonly stalenessExponent: number;
   /** The round aggregator (RunConfig.aggregator). */
   readonly aggregator: AggregatorSpec;
   /** A simulated attack, or null. */
@@ -358,8 +365,26 @@ export function buildPlan(args: ParsedArgs): RunPlan {
     availabilityTrace: pathOf(args, 'availability-trace'),
     deadline: num(args, 'deadline') ?? 0,
     overSelect: num(args, 'over-select') ?? 1,
+    ...fedBuffOf(args, algorithm),
     attack: attackOf(args),
   };
+}
+
+/** --async-concurrency and its FedBuff settings; what a staleness-weighted buffer mean cannot combine with is refused. */
+function fedBuffOf(args: ParsedArgs, algorithm: Algorithm): Pick<RunPlan, 'asyncConcurrency' | 'buffer' | 'stalenessExponent'> {
+  const concurrency = num(args, 'async-concurrency');
+  const buffer = num(args, 'buffer');
+  const exponent = num(args, 'staleness-exponent');
+  if (concurrency === undefined) {
+    if (buffer !== undefined || exponent !== undefined) throw new UsageError('--buffer and --staleness-exponent need --async-concurrency (FedBuff)');
+    return { asyncConcurrency: 0, buffer: 10, stalenessExponent: 0.5 };
+  }
+  const clash = [
+    algorithm === 'scaffold' && '--alg scaffold', num(args, 'deadline') !== undefined && '--deadline', num(args, 'over-select') !== undefined && '--over-select',
+    str(args, 'dp-clip') !== undefined && '--dp-*', flag(args, 'secagg') && '--secagg', (str(args, 'aggregator') ?? 'mean') !== 'mean' && '--aggregator',
+  ].find(Boolean);
+  if (clash) throw new UsageError(`--async-concurrency (FedBuff) cannot be combined with ${clash}: a buffer is a staleness-weighted mean of the client deltas that arrive`);
+  return { asyncConcurrency: concurrency, buffer: buffer ?? 10, stalenessExponent: exponent ?? 0.5 };
 }
 
 /** DP and SecAgg aggregate with their own private mean: another --aggregator is refused with them. */
@@ -448,5 +473,6 @@ export function planLabel(plan: RunPlan): string {
   const compression = [plan.compress, plan.compressDown === 'none' ? null : `down ${plan.compressDown}`].filter((c) => c !== null && c !== 'none');
   const agg = plan.aggregator.name === 'mean' ? [] : [plan.aggregator.name];
   const attack = plan.attack ? [`under ${plan.attack.kind}`] : [];
-  return [alg, ...agg, plan.modality ? `${plan.modality}-only` : plan.fusion, ...(privacy ? [privacy] : []), ...compression, ...attack].join(' ');
+  const fedbuff = plan.asyncConcurrency > 0 ? [`async ${plan.asyncConcurrency}/${plan.buffer}`] : [];
+  return [alg, ...agg, plan.modality ? `${plan.modality}-only` : plan.fusion, ...(privacy ? [privacy] : []), ...compression, ...fedbuff, ...attack].join(' ');
 }
