@@ -9,6 +9,7 @@ import { corruptLabels, drawLabelMask, drawMissingModalities, labelTransitionMat
 import { SimulatedSource, simulatedUniverse } from './simulate.js';
 import type { ClientDataset, ClientSummary, DataConfig, FederatedDataset, ResolvedDataConfig } from './types.js';
 import { openPrepared } from './prepared.js';
+import { MAX_POPULATION, Population } from './population.js';
 import { checkSource, loadRawSource } from './sources.js';
 import { indicesWhere, OFFICIAL_DEV, POOL, TEST, type Universe } from './universe.js';
 
@@ -48,7 +49,13 @@ export function resolveConfig(spec: DatasetSpec, config: DataConfig = {}): Resol
   const clients = config.clients;
   if (clients !== undefined && !(Number.isInteger(clients) && clients >= 1)) throw new Error(`${spec.id}: clients must be a positive integer, got ${clients}`);
   if (clients !== undefined && spec.partition !== 'dirichlet') throw new Error(`${spec.id}: clients applies to Dirichlet partitions only (${spec.id} is ${spec.partition})`);
+  const population = config.population;
+  if (population !== undefined && !(Number.isInteger(population) && population >= 1 && population <= MAX_POPULATION)) {
+    throw new Error(`${spec.id}: population must be an integer in [1, ${MAX_POPULATION}], got ${population}`);
+  }
+  if (population !== undefined && partitionRng === 'numpy') throw new Error(`${spec.id}: population and partitionRng 'numpy' exclude each other: the paper's schedule is over its own clients`);
   return {
+    ...(population === undefined ? {} : { population }),
     seed: num('seed', config.seed, 0, isInt, 'a non-negative integer'),
     dataSeed: num('dataSeed', config.dataSeed, 0, isInt, 'a non-negative integer'),
     alpha: num('alpha', config.alpha, 5.0, (x) => x > 0 && Number.isFinite(x), 'a positive number'),
@@ -169,7 +176,7 @@ interface Corruption {
 class Federated implements FederatedDataset {
   readonly numClients: number;
   private readonly corruptions: (Corruption | undefined)[];
-  private readonly trainSets: (ClientDataset | undefined)[];
+  private readonly trainSets: (IndexedDataset | undefined)[];
   private active: number[] | null = null;
   private devSet: ClientDataset | undefined;
   private testSet: ClientDataset | undefined;
@@ -230,7 +237,7 @@ class Federated implements FederatedDataset {
     return this.active;
   }
 
-  client(k: number): ClientDataset {
+  client(k: number): IndexedDataset {
     this.checkClient(k);
     let ds = this.trainSets[k];
     if (!ds) {
@@ -317,5 +324,6 @@ export function createFederatedDataset(id: string, config: DataConfig = {}): Fed
     if (planCache.size >= PLAN_CACHE_LIMIT) planCache.delete(planCache.keys().next().value!);
     planCache.set(key, entry);
   }
-  return new Federated(spec, cfg, entry.source, entry.plan);
+  const fed = new Federated(spec, cfg, entry.source, entry.plan);
+  return cfg.population === undefined ? fed : new Population(fed, entry.source, cfg.population);
 }

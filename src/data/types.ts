@@ -118,6 +118,8 @@ export interface DataConfig {
   readonly fold?: number;
   /** Number of Dirichlet clients instead of the registry's (scaled) count. */
   readonly clients?: number;
+  /** N training clients, each a resample of one of the partition's clients (population.ts); absent: the partition's own. */
+  readonly population?: number;
   /** Missing modality rate p: per training client, each modality missing with probability p. */
   readonly missingModality?: number;
   /** Missing label rate p: per training sample, dropped with probability p. */

@@ -36,6 +36,8 @@ export interface FedMultimodalSpec extends TaskSpec {
   readonly maxLen?: Readonly<Record<string, number>>;
   readonly fold?: number;
   readonly clients?: number;
+  /** N training clients, each a resample of one of the partition's clients (src/data/population.ts). */
+  readonly population?: number;
   readonly source?: DataSource;
   /** GRU hidden size (128 in every published run). */
   readonly dHid?: number;
@@ -52,7 +54,7 @@ export interface FedMultimodalSpec extends TaskSpec {
 export const DEFAULT_EVAL_BATCH_SIZE = 256;
 
 const KNOWN = ['kind', 'dataset', 'dirichletAlpha', 'missingModality', 'missingLabel', 'labelNoise', 'fusion', 'seed', 'dataSeed', 'scale',
-  'maxLen', 'fold', 'clients', 'source', 'dHid', 'evalBatchSize', 'partitionRng', 'modalities'];
+  'maxLen', 'fold', 'clients', 'population', 'source', 'dHid', 'evalBatchSize', 'partitionRng', 'modalities'];
 
 class ModuleModel implements TrainableModel<Batch> {
   readonly params: Float32Array;
@@ -141,7 +143,7 @@ export class FedMultimodalTask implements Task<Batch> {
     this.spec = spec;
     const config: DataConfig = {
       seed: spec.seed, dataSeed: spec.dataSeed, alpha: spec.dirichletAlpha ?? undefined, scale: spec.scale, maxLen: spec.maxLen,
-      fold: spec.fold, clients: spec.clients, missingModality: spec.missingModality, missingLabel: spec.missingLabel,
+      fold: spec.fold, clients: spec.clients, population: spec.population, missingModality: spec.missingModality, missingLabel: spec.missingLabel,
       labelNoise: spec.labelNoise, source: spec.source, partitionRng: spec.partitionRng,
     };
     this.data = createFederatedDataset(spec.dataset, config);
