@@ -143,6 +143,19 @@ describe('compression options', () => {
     expect(usageError(() => plan('--dataset', 'uci-har', '--over-select', '0.5'))).toBe('--over-select must be ≥ 1, got 0.5');
   });
 
+  test('--clients N makes a population; --clients-per-round K gives int(rate·N) = K', () => {
+    for (const [n, k] of [[100_000, 1000], [10_000, 100], [1000, 10], [3, 3], [49_999, 7]]) {
+      const p = plan('--dataset', 'uci-har', '--clients', String(n), '--clients-per-round', String(k));
+      expect(p.population).toBe(n);
+      expect(Math.floor(p.clientRate * n)).toBe(k);
+    }
+    expect(plan('--dataset', 'uci-har').population).toBeNull();
+    expect(planLabel(plan('--dataset', 'uci-har', '--clients', '5000'))).toContain('5000 clients');
+    expect(usageError(() => plan('--dataset', 'uci-har', '--clients-per-round', '5'))).toMatch(/^--clients-per-round needs --clients N/);
+    expect(usageError(() => plan('--dataset', 'uci-har', '--clients', '10', '--clients-per-round', '11'))).toBe('--clients-per-round 11 exceeds --clients 10');
+    expect(usageError(() => plan('--dataset', 'uci-har', '--clients', '10', '--clients-per-round', '2', '--client-rate', '0.5'))).toBe('--client-rate and --clients-per-round exclude each other; give one');
+  });
+
   test('FedBuff options reach the plan; what they cannot combine with is one line', () => {
     const p = plan('--dataset', 'uci-har', '--async-concurrency', '20', '--buffer', '5', '--staleness-exponent', '1');
     expect([p.asyncConcurrency, p.buffer, p.stalenessExponent]).toEqual([20, 5, 1]);

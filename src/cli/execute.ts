@@ -41,6 +41,7 @@ export function dataConfig(plan: RunPlan, repeat: Repeat): DataConfig {
     labelNoise: plan.labelNoise,
     source: plan.dataDir === null ? { kind: 'simulated' } : detectSource(getDataset(plan.dataset), plan.dataDir),
     partitionRng: plan.partitionRng,
+    ...(plan.population === null ? {} : { population: plan.population }),
   };
 }
 
@@ -67,6 +68,7 @@ export function taskSpec(plan: RunPlan, repeat: Repeat): TaskSpec {
     fold: data.fold,
     source: data.source,
     partitionRng: data.partitionRng,
+    ...(data.population === undefined ? {} : { population: data.population }),
     dHid: plan.hidSize,
     ...(plan.modality === null ? {} : { modalities: modalityIndices(plan) }),
   };

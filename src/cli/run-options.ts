@@ -12,6 +12,7 @@ import { DATASET_IDS, getDataset, type DatasetId, type DatasetSpec } from '../da
 import { parseDpConfig, parseSecAggConfig } from '../privacy/settings.js';
 import { ATTACK_KINDS, DEFAULT_CLIENT_TIMEOUT_MS, MAX_ROUNDS, MAX_ROUNDS_REASON, MAX_SEED, MAX_SEED_REASON, type AttackKind, type AttackSpec } from '../runtime/config.js';
 import { compressionName, parseCompression } from '../runtime/compression.js';
+import { MAX_POPULATION } from '../data/population.js';
 import { parseIntegerList, UsageError, VERBOSE_OPTION, type OptionSpec, type ParsedArgs } from './args.js';
 
 export const ALGORITHMS = ['fedavg', 'fedprox', 'fedrs', 'fedopt', 'scaffold'] as const;
@@ -40,6 +41,8 @@ export const EXPERIMENT_OPTIONS: readonly OptionSpec[] = [
   { name: 'modality', kind: 'string', value: 'NAME', help: "train on one modality only (unimodal baseline), e.g. acc; 'multimodal' = both (default)" },
   { name: 'rounds', kind: 'integer', min: 1, max: MAX_ROUNDS, maxReason: MAX_ROUNDS_REASON, value: 'N', aliases: ['num_epochs'], help: 'federated rounds (default: published)' },
   { name: 'client-rate', kind: 'number', min: 0, max: 1, openMin: true, value: 'RATE', aliases: ['sample_rate'], help: 'share of clients per round (default: published)' },
+  { name: 'clients', kind: 'integer', min: 1, max: MAX_POPULATION, value: 'N', help: "simulate N training clients, each a resample of one of the dataset's own clients (client k: of client k mod B; docs/datasets.md) — for populations larger than the dataset's" },
+  { name: 'clients-per-round', kind: 'integer', min: 1, value: 'K', help: 'K clients per round out of --clients N (instead of --client-rate)' },
   { name: 'local-epochs', kind: 'integer', min: 1, value: 'N', aliases: ['local_epochs'], help: 'local epochs per round (default 1)' },
   { name: 'batch-size', kind: 'integer', min: 1, value: 'N', aliases: ['batch_size'], help: 'local batch size (default: published)' },
   { name: 'lr', kind: 'number', min: 0, openMin: true, value: 'LR', aliases: ['learning_rate'], help: 'local learning rate (default: published)' },
@@ -121,6 +124,8 @@ export interface RunPlan {
   /** The single modality of a unimodal run, or null for both. */
   readonly modality: string | null;
   readonly rounds: number;
+  /** --clients: a population of N clients over the dataset's partition, or null for the partition's own clients. */
+  readonly population: number | null;
   readonly clientRate: number;
   readonly localEpochs: number;
   readonly batchSize: number;
@@ -326,6 +331,7 @@ export function buildPlan(args: ParsedArgs): RunPlan {
   if (partitionRng === 'numpy' && dataset !== 'uci-har' && dataDirRaw === undefined) {
     throw new UsageError(`--partition-rng numpy replays the original's partition on real files: give --data-dir (simulated data: uci-har only; got --dataset ${dataset})`);
   }
+  if (partitionRng === 'numpy' && num(args, 'clients') !== undefined) throw new UsageError('--clients and --partition-rng numpy exclude each other: the paper\'s partition and schedule are over its own clients');
   if (partitionRng === 'numpy' && num(args, 'partition-seed') !== undefined) throw new UsageError('--partition-seed and --partition-rng numpy exclude each other: the paper\'s partition has its own seed (8)');
   const enabled = (value: number | undefined, on: boolean, dflt: number) => value ?? (on ? dflt : 0);
   const labelNoise = enabled(num(args, 'label-noise'), flag(args, 'en_label_nosiy'), 0.1);
@@ -339,7 +345,7 @@ export function buildPlan(args: ParsedArgs): RunPlan {
     fusion: (fusionRaw ?? 'attention') as 'attention' | 'concat',
     modality,
     rounds: num(args, 'rounds') ?? h.rounds,
-    clientRate: num(args, 'client-rate') ?? h.clientRate,
+    ...populationOf(args, h.clientRate),
     localEpochs: num(args, 'local-epochs') ?? h.localEpochs,
     batchSize: num(args, 'batch-size') ?? h.batchSize,
     lr: num(args, 'lr') ?? h.localLr,
@@ -368,6 +374,21 @@ export function buildPlan(args: ParsedArgs): RunPlan {
     ...fedBuffOf(args, algorithm),
     attack: attackOf(args),
   };
+}
+
+/**
+ * --clients N and the round size: --client-rate, or --clients-per-round K as the rate whose int(rate·N) is K
+ * ((K + ½)/N: K/N itself may round to K − 1 in floating point).
+ */
+function populationOf(args: ParsedArgs, publishedRate: number): Pick<RunPlan, 'population' | 'clientRate'> {
+  const population = num(args, 'clients') ?? null;
+  const perRound = num(args, 'clients-per-round');
+  const rate = num(args, 'client-rate');
+  if (perRound === undefined) return { population, clientRate: rate ?? publishedRate };
+  if (population === null) throw new UsageError('--clients-per-round needs --clients N (give --client-rate for the dataset\'s own clients)');
+  if (rate !== undefined) throw new UsageError('--client-rate and --clients-per-round exclude each other; give one');
+  if (perRound > population) throw new UsageError(`--clients-per-round ${perRound} exceeds --clients ${population}`);
+  return { population, clientRate: perRound === population ? 1 : (perRound + 0.5) / population };
 }
 
 /** --async-concurrency and its FedBuff settings; what a staleness-weighted buffer mean cannot combine with is refused. */
@@ -474,5 +495,6 @@ export function planLabel(plan: RunPlan): string {
   const agg = plan.aggregator.name === 'mean' ? [] : [plan.aggregator.name];
   const attack = plan.attack ? [`under ${plan.attack.kind}`] : [];
   const fedbuff = plan.asyncConcurrency > 0 ? [`async ${plan.asyncConcurrency}/${plan.buffer}`] : [];
-  return [alg, ...agg, plan.modality ? `${plan.modality}-only` : plan.fusion, ...(privacy ? [privacy] : []), ...compression, ...fedbuff, ...attack].join(' ');
+  const population = plan.population === null ? [] : [`${plan.population} clients`];
+  return [alg, ...agg, plan.modality ? `${plan.modality}-only` : plan.fusion, ...(privacy ? [privacy] : []), ...compression, ...fedbuff, ...population, ...attack].join(' ');
 }
