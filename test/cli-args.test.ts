@@ -207,7 +207,7 @@ describe('grids', () => {
   });
 
   test('the shipped grids parse and resolve', () => {
-    for (const name of ['paper-base', 'robustness-uci-har', 'reproduce-uci-har', 'smoke', 'start', 'dp-uci-har', 'compression-uci-har']) {
+    for (const name of ['paper-base', 'robustness-uci-har', 'reproduce-uci-har', 'smoke', 'start', 'dp-uci-har', 'compression-uci-har', 'async-vs-sync-uci-har']) {
       const g = loadGrid(join(process.cwd(), 'grids', `${name}.json`));
       for (const c of g.cells) expect(() => buildPlan(c.args)).not.toThrow();
     }
@@ -220,6 +220,9 @@ describe('grids', () => {
     }
     const compression = loadGrid(join(process.cwd(), 'grids', 'compression-uci-har.json')).cells.map((c) => buildPlan(c.args).compress);
     expect(compression).toEqual(['none', 'fp16', 'int8:256', 'topk:0.01', 'qsgd:8']);
+    const fedbuff = loadGrid(join(process.cwd(), 'grids', 'async-vs-sync-uci-har.json')).cells.map((c) => buildPlan(c.args));
+    // every cell makes the same number of client updates
+    expect(fedbuff.map((p) => (p.asyncConcurrency > 0 ? p.buffer * p.rounds : Math.floor(p.clientRate * 105) * p.rounds))).toEqual([2000, 2000, 2000, 2000]);
   });
 });
 
