@@ -108,7 +108,8 @@ export function createGpuKernels(mode: ModeRequest = 'auto'): GpuKernels {
       }).gx),
     },
     gruForward: {
-      accepts: (x, _lengths, _h0, wIh, wHh, _bIh, _bHh, _out, _hN, saved) => fits(x.length, saved.length, wIh.length, wHh.length),
+      // the device computes the saved gates [B,T,4H] even for a forward-only call (saved null)
+      accepts: (x, _lengths, _h0, wIh, wHh, _bIh, _bHh, _out, _hN, _saved, d) => fits(x.length, d.B * d.T * 4 * d.H, wIh.length, wHh.length),
       run: (x, lengths, h0, wIh, wHh, bIh, bHh, out, hN, saved, d: GruDims) => {
         const r = call('gruForward', { x, lengths, h0, wIh, wHh, bIh, bHh, d: { ...d } });
         into(out, r.out);

@@ -272,13 +272,12 @@ Napi::Value GruForward(const Napi::CallbackInfo& info) {
   auto bHh = f32opt(info, 6, fn, "bHh", prod(info, fn, {3, H}));
   auto out = f32(info, 7, fn, "out");
   auto hN = f32(info, 8, fn, "hN");
-  auto saved = f32(info, 9, fn, "saved");
+  auto saved = f32opt(info, 9, fn, "saved", prod(info, fn, {B, Tn, 4, H}));  // null: forward only
   need(info, x, prod(info, fn, {B, Tn, I}), fn, "x");
   need(info, wIh, prod(info, fn, {3, H, I}), fn, "wIh");
   need(info, wHh, prod(info, fn, {3, H, H}), fn, "wHh");
   need(info, out, prod(info, fn, {B, Tn, H}), fn, "out");
   need(info, hN, prod(info, fn, {B, H}), fn, "hN");
-  need(info, saved, prod(info, fn, {B, Tn, 4, H}), fn, "saved");
   T().gru_forward(x.p, lengths, h0.p, wIh.p, wHh.p, bIh.p, bHh.p, out.p, hN.p, saved.p, B, Tn, I, H);
   return info.Env().Undefined();
 }
@@ -554,8 +553,8 @@ Napi::Value DequantizeInt8(const Napi::CallbackInfo& info) {
 
 // ---- fused layers ----
 
-View<int32_t> i32(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* what) {
-  return typed<int32_t, napi_int32_array>(info, i, fn, what, "Int32Array");
+View<int32_t> i32(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* what, bool nullable = false) {
+  return typed<int32_t, napi_int32_array>(info, i, fn, what, "Int32Array", nullable);
 }
 
 struct BlockDims {
@@ -586,12 +585,12 @@ Napi::Value ConvBlockForward(const Napi::CallbackInfo& info) {
   auto bias = f32opt(info, 2, fn, "bias", d.Cout);
   auto mask = f32opt(info, 3, fn, "mask", n);
   auto pooled = f32(info, 4, fn, "pooled");
-  auto am = i32(info, 5, fn, "argmax");
+  auto am = i32(info, 5, fn, "argmax", true);  // null: forward only
   auto out = f32(info, 6, fn, "out");
   need(info, x, prod(info, fn, {d.B, d.Cin, d.L}), fn, "x");
   need(info, w, prod(info, fn, {d.Cout, d.Cin, d.K}), fn, "w");
   need(info, pooled, n, fn, "pooled");
-  need(info, am, n, fn, "argmax");
+  if (am.p) need(info, am, n, fn, "argmax");
   need(info, out, n, fn, "out");
   T().conv_block_forward(x.p, w.p, bias.p, mask.p, pooled.p, am.p, out.p, d.B, d.Cin, d.L, d.Cout, d.K, d.stride,
                          d.pad, d.Lout, d.poolK, d.poolS, d.P);
@@ -693,14 +692,13 @@ Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   auto b1 = f32opt(info, 3, fn, "b1", d.hidden);
   auto w2 = f32(info, 4, fn, "w2");
   auto b2 = f32opt(info, 5, fn, "b2", d.heads);
-  auto u = f32(info, 6, fn, "u");
+  auto u = f32opt(info, 6, fn, "u", d.B * d.T * d.hidden);  // null: forward only
   auto a = f32(info, 7, fn, "a");
   auto out = f32(info, 8, fn, "out");
   need(info, h, d.B * d.T * d.D, fn, "h");
   need(info, mask, d.B * d.T, fn, "mask");
   need(info, w1, prod(info, fn, {d.hidden, d.D}), fn, "w1");
   need(info, w2, prod(info, fn, {d.heads, d.hidden}), fn, "w2");
-  need(info, u, d.B * d.T * d.hidden, fn, "u");
   need(info, a, prod(info, fn, {d.B, d.heads, d.T}), fn, "a");
   need(info, out, d.B * d.heads * d.D, fn, "out");
   T().attention_forward(h.p, mask.p, w1.p, b1.p, w2.p, b2.p, u.p, a.p, out.p, d.B, d.T, d.D, d.hidden, d.heads);

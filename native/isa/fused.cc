@@ -103,22 +103,61 @@ void pool_row(const float* zr, const float* mask, float* pooled, int32_t* argmax
   else if (out != pooled) for (size_t p = 0; p < P; p++) out[p] = pooled[p];
 }
 
+// pool_row without the argmax (forward only): the same pooled bits, in a loop that vectorizes.
+void pool_row_forward_only(const float* zr, const float* mask, float* pooled, float* out, size_t poolK, size_t poolS,
+                           size_t P) {
+  if (poolK == 2 && poolS == 2) {
+    // max of the two relus; a NaN pair member wins as in pool_row: e0 + o0 is e0 when e0 is NaN, else o0
+    // (IEEE returns the NaN operand, the first when both are). Written as selects so the loop vectorizes.
+    for (size_t p = 0; p < P; p++) {
+      const float e0 = zr[2 * p], o0 = zr[2 * p + 1];
+      const float e = e0 > 0.0f ? e0 : 0.0f, o = o0 > 0.0f ? o0 : 0.0f;
+      const float m = o > e ? o : e;
+      pooled[p] = (e0 != e0) | (o0 != o0) ? e0 + o0 : m;
+    }
+  } else {
+    for (size_t p = 0; p < P; p++) {
+      const float* win = zr + p * poolS;
+      float bv = relu(win[0]);
+      for (size_t k = 1; k < poolK; k++) {
+        const float v = relu(win[k]);
+        bv = (v > bv || v != v) && bv == bv ? v : bv;
+      }
+      pooled[p] = bv;
+    }
+  }
+  if (mask) for (size_t p = 0; p < P; p++) out[p] = pooled[p] * mask[p];
+  else if (out != pooled) for (size_t p = 0; p < P; p++) out[p] = pooled[p];
+}
+
 // z[Cout, B·Lout] = w[Cout, Cin·K] · col + bias → r = relu(z) → pooled/argmax over windows → out = pooled ⊙ mask
+// (argmax null: forward only)
+// Floats of col and z per chunk of samples: the batch runs in chunks whose im2col and conv output stay in L2
+// (each column of the GEMM is computed alone, so chunking does not change a bit).
+constexpr size_t kConvChunkFloats = 96 * 1024;
+
 void conv_block_forward(const float* x, const float* w, const float* bias, const float* mask, float* pooled,
                         int32_t* argmax, float* out, size_t B, size_t Cin, size_t L, size_t Cout, size_t K,
                         size_t stride, size_t padding, size_t Lout, size_t poolK, size_t poolS, size_t P) {
-  const size_t CK = Cin * K, N = B * Lout;
-  float* col = scratch_floats(2, CK * N + 1);
-  float* z = scratch_floats(8, Cout * N + 1);
-  im2col_batch(x, col, B, Cin, L, K, Lout, stride, padding);
-  if (bias)
-    for (size_t co = 0; co < Cout; co++)
-      for (size_t j = 0; j < N; j++) z[co * N + j] = bias[co];
-  gemm_entry(false, false, Cout, N, CK, 1.0f, w, col, bias ? 1.0f : 0.0f, z);
-  for (size_t b = 0; b < B; b++)
-    for (size_t co = 0; co < Cout; co++)
-      pool_row(z + co * N + b * Lout, mask ? mask + (b * Cout + co) * P : nullptr, pooled + (b * Cout + co) * P,
-               argmax + (b * Cout + co) * P, out + (b * Cout + co) * P, poolK, poolS, P);
+  const size_t CK = Cin * K;
+  const size_t S = imin(B, imin<size_t>(1, B) + kConvChunkFloats / ((CK + Cout) * Lout));
+  float* col = scratch_floats(2, CK * S * Lout + 1);
+  float* z = scratch_floats(8, Cout * S * Lout + 1);
+  for (size_t b0 = 0; b0 < B; b0 += S) {
+    const size_t Bc = imin(S, B - b0), N = Bc * Lout;
+    im2col_batch(x + b0 * Cin * L, col, Bc, Cin, L, K, Lout, stride, padding);
+    if (bias)
+      for (size_t co = 0; co < Cout; co++)
+        for (size_t j = 0; j < N; j++) z[co * N + j] = bias[co];
+    gemm_entry(false, false, Cout, N, CK, 1.0f, w, col, bias ? 1.0f : 0.0f, z);
+    for (size_t b = 0; b < Bc; b++)
+      for (size_t co = 0; co < Cout; co++) {
+        const size_t r = ((b0 + b) * Cout + co) * P;
+        const float* mr = mask ? mask + r : nullptr;
+        if (argmax) pool_row(z + co * N + b * Lout, mr, pooled + r, argmax + r, out + r, poolK, poolS, P);
+        else pool_row_forward_only(z + co * N + b * Lout, mr, pooled + r, out + r, poolK, poolS, P);
+      }
+  }
 }
 
 // gz[Cout, B·Lout] = scatter of gOut ⊙ mask where pooled > 0; gBias = row sums; gw = gz · colᵀ; gcol = wᵀ · gz → gx
@@ -202,13 +241,26 @@ void linear_backward(const float* x, const float* w, const float* y, int act, co
 
 constexpr float kMaskedScore = -1e5f;
 
+// Rows of the scoring MLP per pass when u is not kept: u's chunk [kAttentionRows, hidden] stays in L2.
+constexpr size_t kAttentionRows = 256;
+
+// (u null: forward only; the MLP then runs over chunks of rows through scratch, with the same bits per row)
 void attention_forward(const float* h, const float* mask, const float* w1, const float* b1, const float* w2,
                        const float* b2, float* u, float* a, float* out, size_t B, size_t T, size_t D, size_t hidden,
                        size_t heads) {
   const size_t rows = B * T;
-  linear_forward(h, w1, b1, kTanh, nullptr, u, u, rows, hidden, D);
   float* s = scratch_floats(5, rows * heads + 1);
-  linear_forward(u, w2, b2, kNone, nullptr, s, s, rows, heads, hidden);
+  if (u) {
+    linear_forward(h, w1, b1, kTanh, nullptr, u, u, rows, hidden, D);
+    linear_forward(u, w2, b2, kNone, nullptr, s, s, rows, heads, hidden);
+  } else {
+    float* uc = scratch_floats(7, kAttentionRows * hidden + 1);
+    for (size_t r0 = 0; r0 < rows; r0 += kAttentionRows) {
+      const size_t n = imin(kAttentionRows, rows - r0);
+      linear_forward(h + r0 * D, w1, b1, kTanh, nullptr, uc, uc, n, hidden, D);
+      linear_forward(uc, w2, b2, kNone, nullptr, s + r0 * heads, s + r0 * heads, n, heads, hidden);
+    }
+  }
   for (size_t b = 0; b < B; b++) {
     for (size_t k = 0; k < heads; k++) {
       float* ak = a + (b * heads + k) * T;

@@ -52,6 +52,19 @@ static void gate_step(const float* __restrict gir, const float* __restrict ghr, 
   }
 }
 
+// gate_step without the saves (forward only): the same h' bits.
+static void gate_step_forward_only(const float* __restrict gir, const float* __restrict ghr, float* __restrict hr,
+                                   float* __restrict orow, size_t H) {
+  for (size_t j = 0; j < H; j++) {
+    const float r = sigmoidf_(gir[j] + ghr[j]);
+    const float z = sigmoidf_(gir[H + j] + ghr[H + j]);
+    const float n = tanhf_(gir[2 * H + j] + r * ghr[2 * H + j]);
+    const float hNew = (1.0f - z) * n + z * hr[j];
+    hr[j] = hNew;
+    orow[j] = hNew;
+  }
+}
+
 // One sample's gate gradients at one step (see gru_backward): sr[4H] saved gates, go[H] = gOut's row,
 // prev[H] = h_{t−1} (zero rows stand in for absent ones). Updates dh[H] to the direct part g·z of
 // dL/dh_{t−1}; writes step[3H] = (dA_r, dA_z, dA_n·r) and gi[3H] = (dA_r, dA_z, dA_n).
@@ -90,8 +103,12 @@ void gru_forward(const float* x, const int32_t* lengths, const float* h0, const 
   gemm_entry(false, true, B * T, G, I, 1.0f, x, wIh, bIh ? 1.0f : 0.0f, gi);
   if (h0) for (size_t i = 0; i < B * H; i++) h[i] = h0[i];
   else fill(h, B * H, 0.0f);
-  fill(out, B * T * H, 0.0f);
-  fill(saved, B * T * S, 0.0f);
+  // zeros past each sample's length (the steps below write the rest); saved likewise (null: forward only)
+  for (size_t b = 0; b < B; b++) {
+    const size_t len = length_of(lengths, b, T);
+    fill(out + (b * T + len) * H, (T - len) * H, 0.0f);
+    if (saved) fill(saved + (b * T + len) * S, (T - len) * S, 0.0f);
+  }
 
   for (size_t t = 0; t < T; t++) {
     // gh[B,3H] = h·W_hhᵀ + b_hh
@@ -99,7 +116,8 @@ void gru_forward(const float* x, const int32_t* lengths, const float* h0, const 
     gemm_prepacked_b(false, B, G, H, 1.0f, h, whhPacked, bHh ? 1.0f : 0.0f, gh);
     for (size_t b = 0; b < B; b++) {
       if (t >= length_of(lengths, b, T)) continue;
-      gate_step(gi + (b * T + t) * G, gh + b * G, h + b * H, out + (b * T + t) * H, saved + (b * T + t) * S, H);
+      if (saved) gate_step(gi + (b * T + t) * G, gh + b * G, h + b * H, out + (b * T + t) * H, saved + (b * T + t) * S, H);
+      else gate_step_forward_only(gi + (b * T + t) * G, gh + b * G, h + b * H, out + (b * T + t) * H, H);
     }
   }
   for (size_t i = 0; i < B * H; i++) hN[i] = h[i];

@@ -23,6 +23,7 @@ struct KernelTable {
                           size_t B, size_t Cin, size_t L, size_t Cout, size_t K, size_t stride, size_t padding,
                           size_t Lout);
   // GRU layer forward over x[B,T,I] (lengths[B], h0[B,H], biases may be null) → out[B,T,H], hN[B,H], saved[B,T,4H]
+  // (saved null: forward only)
   void (*gru_forward)(const float* x, const int32_t* lengths, const float* h0, const float* wIh, const float* wHh,
                       const float* bIh, const float* bHh, float* out, float* hN, float* saved, size_t B, size_t T,
                       size_t I, size_t H);
@@ -38,7 +39,8 @@ struct KernelTable {
   void (*maxpool1d_backward)(const float* gOut, const int32_t* argmax, float* gx, size_t rows, size_t L,
                              size_t Lout);
   // ---- fused layers (fused.cc) ----
-  // conv1d → relu → maxpool → ⊙ mask: x[B,Cin,L] → pooled, argmax, out [B,Cout,P] (bias, mask may be null)
+  // conv1d → relu → maxpool → ⊙ mask: x[B,Cin,L] → pooled, argmax, out [B,Cout,P] (bias, mask may be null;
+  // argmax null: forward only)
   void (*conv_block_forward)(const float* x, const float* w, const float* bias, const float* mask, float* pooled,
                              int32_t* argmax, float* out, size_t B, size_t Cin, size_t L, size_t Cout, size_t K,
                              size_t stride, size_t padding, size_t Lout, size_t poolK, size_t poolS, size_t P);
@@ -53,7 +55,7 @@ struct KernelTable {
   // its backward from gOut[M,N] → gx[M,K], gw[N,K], gBias[N] (each may be null)
   void (*linear_backward)(const float* x, const float* w, const float* y, int act, const float* mask,
                           const float* gOut, float* gx, float* gw, float* gBias, size_t M, size_t N, size_t K);
-  // fuse_base attention: h[B,T,D], mask[B,T] → u[B,T,hidden], a[B,heads,T], out[B,heads·D]
+  // fuse_base attention: h[B,T,D], mask[B,T] → u[B,T,hidden], a[B,heads,T], out[B,heads·D] (u null: forward only)
   void (*attention_forward)(const float* h, const float* mask, const float* w1, const float* b1, const float* w2,
                             const float* b2, float* u, float* a, float* out, size_t B, size_t T, size_t D,
                             size_t hidden, size_t heads);

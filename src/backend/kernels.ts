@@ -108,11 +108,12 @@ export interface KernelOps {
    * x[B,T,I] (batch first); lengths[B] valid steps per sample (null = all T; 0 allowed); h0[B,H] or null (zeros);
    * wIh[3H,I], wHh[3H,H], bIh[3H], bHh[3H] (biases may be null).
    * Writes out[B,T,H] (zeros at steps t ≥ length, as a packed sequence), hN[B,H] (h at each sample's last
-   * valid step; h0 for length 0) and saved[B,T,4H] = per step (r, z, n, W_hn h + b_hn) for the backward.
+   * valid step; h0 for length 0) and saved[B,T,4H] = per step (r, z, n, W_hn h + b_hn) for the backward;
+   * saved null = forward only (inference: nothing is kept for a backward; out and hN are the same bits).
    */
   gruForward(x: FloatArray, lengths: Int32Array | null, h0: FloatArray | null,
     wIh: FloatArray, wHh: FloatArray, bIh: FloatArray | null, bHh: FloatArray | null,
-    out: FloatArray, hN: FloatArray, saved: FloatArray, d: GruDims): void;
+    out: FloatArray, hN: FloatArray, saved: FloatArray | null, d: GruDims): void;
 
   /**
    * Backward of gruForward through time. gOut[B,T,H] and ghN[B,H] may be null (no gradient from that output).
@@ -129,10 +130,11 @@ export interface KernelOps {
    *   z = conv1d(x[B,Cin,L], w[Cout,Cin,K]) + bias[Cout] → [B,Cout,Lout];  r = relu(z) (NaN passes);
    *   pooled[B,Cout,P] = max over each window of r, argmax[B,Cout,P] = its index in 0..Lout−1 (first on ties,
    *   NaN wins); out[B,Cout,P] = pooled ⊙ mask (mask[B,Cout,P] holds 0 or 1/(1−p); null = no dropout, out may
-   *   then be pooled itself). pooled and argmax are what the backward needs.
+   *   then be pooled itself). pooled and argmax are what the backward needs; argmax null = forward only
+   *   (inference: no indices are written; pooled and out are the same bits).
    */
   convBlockForward(x: FloatArray, w: FloatArray, bias: FloatArray | null, mask: FloatArray | null,
-    pooled: FloatArray, argmax: Int32Array, out: FloatArray, d: ConvBlockDims): void;
+    pooled: FloatArray, argmax: Int32Array | null, out: FloatArray, d: ConvBlockDims): void;
 
   /**
    * Backward of convBlockForward from gOut[B,Cout,P]: gz[B,Cout,Lout] = scatter of gOut ⊙ mask through argmax
@@ -162,10 +164,11 @@ export interface KernelOps {
    *   u[B,T,hidden] = tanh(h · w1[hidden,D]ᵀ + b1[hidden]);  s[B,T,heads] = u · w2[heads,hidden]ᵀ + b2[heads];
    *   s[b,t,·] = ATTENTION_MASKED_SCORE where mask[b,t] = 0;  a[B,heads,T] = softmax over t of s[b,·,k];
    *   out[B,heads·D]: out[b, k·D + j] = Σ_t a[b,k,t] · h[b,t,j].
-   * u and a are saved for the backward. Biases may be null.
+   * u and a are saved for the backward; u null = forward only (inference: u is not kept, a still written;
+   * out is the same bits). Biases may be null.
    */
   attentionFusionForward(h: FloatArray, mask: FloatArray, w1: FloatArray, b1: FloatArray | null, w2: FloatArray,
-    b2: FloatArray | null, u: FloatArray, a: FloatArray, out: FloatArray, d: AttentionDims): void;
+    b2: FloatArray | null, u: FloatArray | null, a: FloatArray, out: FloatArray, d: AttentionDims): void;
 
   /**
    * Backward of attentionFusionForward from gOut[B,heads·D]: gh[B,T,D], gw1[hidden,D], gb1[hidden],

@@ -71,7 +71,7 @@ export interface NativeAddon extends NativeAggregateFunctions {
     gBias: Float32Array | null, B: number, Cin: number, L: number, Cout: number, K: number, stride: number,
     padding: number, Lout: number): void;
   gruForward(x: Float32Array, lengths: Int32Array | null, h0: Float32Array | null, wIh: Float32Array, wHh: Float32Array,
-    bIh: Float32Array | null, bHh: Float32Array | null, out: Float32Array, hN: Float32Array, saved: Float32Array,
+    bIh: Float32Array | null, bHh: Float32Array | null, out: Float32Array, hN: Float32Array, saved: Float32Array | null,
     B: number, T: number, I: number, H: number): void;
   gruBackward(x: Float32Array, lengths: Int32Array | null, h0: Float32Array | null, wIh: Float32Array, wHh: Float32Array,
     out: Float32Array, saved: Float32Array, gOut: Float32Array | null, ghN: Float32Array | null, gx: Float32Array | null,
@@ -86,7 +86,7 @@ export interface NativeAddon extends NativeAggregateFunctions {
     eps: number, stepSize: number, sqrtBc2: number, decay: number, l2: number): void;
   /** Reads every byte of x once (OR of its 64-bit words, low 16 bits returned): the read-bandwidth baseline. */
   readBytes(x: ArrayBufferView): number;
-  convBlockForward(x: F32, w: F32, bias: F32n, mask: F32n, pooled: F32, argmax: Int32Array, out: F32, B: number, Cin: number,
+  convBlockForward(x: F32, w: F32, bias: F32n, mask: F32n, pooled: F32, argmax: Int32Array | null, out: F32, B: number, Cin: number,
     L: number, Cout: number, K: number, stride: number, padding: number, Lout: number, poolKernel: number, poolStride: number, P: number): void;
   convBlockBackward(x: F32, w: F32, pooled: F32, argmax: Int32Array, mask: F32n, gOut: F32, gx: F32n, gw: F32n, gBias: F32n,
     B: number, Cin: number, L: number, Cout: number, K: number, stride: number, padding: number, Lout: number, poolKernel: number,
@@ -95,7 +95,7 @@ export interface NativeAddon extends NativeAggregateFunctions {
   linearForward(x: F32, w: F32, bias: F32n, act: number, mask: F32n, y: F32, out: F32, M: number, N: number, K: number): void;
   linearBackward(x: F32, w: F32, y: F32, act: number, mask: F32n, gOut: F32, gx: F32n, gw: F32n, gBias: F32n, M: number, N: number,
     K: number): void;
-  attentionFusionForward(h: F32, mask: F32, w1: F32, b1: F32n, w2: F32, b2: F32n, u: F32, a: F32, out: F32, B: number, T: number,
+  attentionFusionForward(h: F32, mask: F32, w1: F32, b1: F32n, w2: F32, b2: F32n, u: F32n, a: F32, out: F32, B: number, T: number,
     D: number, hidden: number, heads: number): void;
   attentionFusionBackward(h: F32, mask: F32, w1: F32, w2: F32, u: F32, a: F32, gOut: F32, gh: F32n, gw1: F32n, gb1: F32n, gw2: F32n,
     gb2: F32n, B: number, T: number, D: number, hidden: number, heads: number): void;
@@ -247,7 +247,7 @@ function nativeEntries(a: NativeAddon): KernelEntries {
     maxPool1dBackward: { run: (gOut, argmax, gx, rows, L, Lout) => a.maxPool1dBackward(gOut as F32, argmax, gx as F32, rows, L, Lout) },
     gruForward: {
       run: (x, lengths, h0, wIh, wHh, bIh, bHh, out, hN, saved, d: GruDims) => a.gruForward(x as F32, lengths, h0 as F32n, wIh as F32,
-        wHh as F32, bIh as F32n, bHh as F32n, out as F32, hN as F32, saved as F32, d.B, d.T, d.I, d.H),
+        wHh as F32, bIh as F32n, bHh as F32n, out as F32, hN as F32, saved as F32n, d.B, d.T, d.I, d.H),
     },
     gruBackward: {
       run: (x, lengths, h0, wIh, wHh, out, saved, gOut, ghN, gx, gh0, gWih, gWhh, gbIh, gbHh, d: GruDims) => a.gruBackward(x as F32,
@@ -273,7 +273,7 @@ function nativeEntries(a: NativeAddon): KernelEntries {
     },
     attentionFusionForward: {
       run: (h, mask, w1, b1, w2, b2, u, att, out, d: AttentionDims) => a.attentionFusionForward(h as F32, mask as F32, w1 as F32,
-        b1 as F32n, w2 as F32, b2 as F32n, u as F32, att as F32, out as F32, d.B, d.T, d.D, d.hidden, d.heads),
+        b1 as F32n, w2 as F32, b2 as F32n, u as F32n, att as F32, out as F32, d.B, d.T, d.D, d.hidden, d.heads),
     },
     attentionFusionBackward: {
       run: (h, mask, w1, w2, u, att, gOut, gh, gw1, gb1, gw2, gb2, d: AttentionDims) => a.attentionFusionBackward(h as F32,

@@ -1,7 +1,7 @@
 // The GRU: a differentiable op over the backend's gruForward/gruBackward kernels, and PyTorch's nn.GRU layer.
 import type { FloatArray, GruDims } from '../backend/kernels.js';
 import { kernels } from '../backend/index.js';
-import { addGrad, allocFloat, allocKernelOutput, makeOutput, resultDtype, Tensor, type DType } from '../tensor/tensor.js';
+import { addGrad, allocFloat, allocKernelOutput, makeOutput, recordsGraph, resultDtype, Tensor, type DType } from '../tensor/tensor.js';
 import { shapeString } from '../tensor/shape.js';
 import { defaultRng, type Rng } from '../random.js';
 import { checkSize } from './args.js';
@@ -75,14 +75,15 @@ export function gru(x: Tensor, lengths: Int32Array | null, h0: Tensor | null,
   const d: GruDims = { B, T, I, H };
   const outSize = B * T * H;
   const combined = allocKernelOutput(dtype, outSize + B * H);
-  const saved = allocKernelOutput(dtype, B * T * 4 * H);
+  // Forward only (no graph recorded): the kernel saves no gates.
+  const saved = recordsGraph(inputs) ? allocKernelOutput(dtype, B * T * 4 * H) : null;
   const out = combined.subarray(0, outSize);
   kernels().gruForward(xd!, lens, h0d, wIhd!, wHhd!, bIhd, bHhd, out, combined.subarray(outSize), saved, d);
 
   const node = makeOutput(combined, [combined.length], inputs, (g) => {
     const grads = params.map((t) => (t && t.requiresGrad ? allocKernelOutput(dtype, t.size) : null));
     const [gx, gh0, gWih, gWhh, gbIh, gbHh] = grads;
-    kernels().gruBackward(xd!, lens, h0d, wIhd!, wHhd!, out, saved,
+    kernels().gruBackward(xd!, lens, h0d, wIhd!, wHhd!, out, saved!,
       g.subarray(0, outSize), g.subarray(outSize), gx, gh0, gWih, gWhh, gbIh, gbHh, d);
     params.forEach((t, k) => {
       const gk = grads[k];

@@ -1,4 +1,4 @@
-export { Tensor, noGrad, isGradEnabled, makeOutput, addGrad, allocFloat, type DType, type TensorOptions } from './tensor.js';
+export { Tensor, noGrad, isGradEnabled, makeOutput, recordsGraph, addGrad, allocFloat, type DType, type TensorOptions } from './tensor.js';
 export { matmul, type MatmulOptions } from './ops/matmul.js';
 export { softmax, logSoftmax } from './ops/softmax.js';
 export { sequenceMean, lengthMask } from './ops/sequence.js';

@@ -316,9 +316,17 @@ function convert(g: FloatArray, like: Tensor, alloc: (dtype: DType, n: number) =
  * Builds an op's output. The graph is recorded only when grad mode is on and some input requires grad;
  * `backward` then receives the output's gradient and must call `addGrad` for each input it differentiates.
  */
+/**
+ * Whether an op over `inputs` records a backward node (grad mode on and some input requires grad); when it
+ * does not, the op may skip everything it would only keep for the backward (forward-only kernels).
+ */
+export function recordsGraph(inputs: readonly Tensor[]): boolean {
+  return gradEnabled && inputs.some((t) => t.requiresGrad);
+}
+
 export function makeOutput(data: FloatArray, shape: Shape, inputs: Tensor[], backward: BackwardFn): Tensor {
   const out = new Tensor(data, shape);
-  if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
+  if (recordsGraph(inputs)) {
     out.requiresGrad = true;
     out._parents = inputs;
     out._backward = backward;

@@ -7,11 +7,12 @@ function like(a: FloatArray, n: number): FloatArray {
   return a instanceof Float64Array ? new Float64Array(n) : new Float32Array(n);
 }
 
-/** h[B,T,D], mask[B,T] → u[B,T,hidden], a[B,heads,T], out[B,heads·D]. */
+/** h[B,T,D], mask[B,T] → u[B,T,hidden] (null: forward only, u goes to a scratch buffer), a[B,heads,T], out[B,heads·D]. */
 export function attentionFusionForward(h: FloatArray, mask: FloatArray, w1: FloatArray, b1: FloatArray | null, w2: FloatArray,
-  b2: FloatArray | null, u: FloatArray, a: FloatArray, out: FloatArray, d: AttentionDims): void {
+  b2: FloatArray | null, uOut: FloatArray | null, a: FloatArray, out: FloatArray, d: AttentionDims): void {
   const { B, T, D, hidden, heads } = d;
   const rows = B * T;
+  const u = uOut ?? like(a, rows * hidden);
   linearForward(h, w1, b1, 'tanh', null, u, u, rows, hidden, D);
   const s = like(a, rows * heads);
   linearForward(u, w2, b2, 'none', null, s, s, rows, heads, hidden);

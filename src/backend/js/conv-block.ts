@@ -9,11 +9,11 @@ function like(a: FloatArray, n: number): FloatArray {
 }
 
 /**
- * x[B,Cin,L], w[Cout,Cin,K], bias[Cout] | null, mask[B,Cout,P] | null → pooled[B,Cout,P], argmax[B,Cout,P],
- * out[B,Cout,P] = pooled ⊙ mask.
+ * x[B,Cin,L], w[Cout,Cin,K], bias[Cout] | null, mask[B,Cout,P] | null → pooled[B,Cout,P], argmax[B,Cout,P]
+ * (null: forward only, the indices go to a scratch buffer), out[B,Cout,P] = pooled ⊙ mask.
  */
 export function convBlockForward(x: FloatArray, w: FloatArray, bias: FloatArray | null, mask: FloatArray | null,
-  pooled: FloatArray, argmax: Int32Array, out: FloatArray, d: ConvBlockDims): void {
+  pooled: FloatArray, argmax: Int32Array | null, out: FloatArray, d: ConvBlockDims): void {
   const rows = d.B * d.Cout;
   const z = like(pooled, rows * d.Lout);
   conv1dForward(x, w, bias, z, d);
@@ -21,7 +21,7 @@ export function convBlockForward(x: FloatArray, w: FloatArray, bias: FloatArray 
     const v = z[i];
     z[i] = v > 0 || v !== v ? v : 0;
   }
-  maxPool1dForward(z, pooled, argmax, rows, d.Lout, d.poolKernel, d.poolStride);
+  maxPool1dForward(z, pooled, argmax ?? new Int32Array(rows * d.P), rows, d.Lout, d.poolKernel, d.poolStride);
   const n = rows * d.P;
   if (mask) for (let i = 0; i < n; i++) out[i] = pooled[i] * mask[i];
   else if (out !== pooled) for (let i = 0; i < n; i++) out[i] = pooled[i];

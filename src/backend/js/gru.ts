@@ -40,11 +40,12 @@ function columnSums(src: FloatArray, rows: number, cols: number, sums: FloatArra
 
 /**
  * x[B,T,I], lengths[B] | null, h0[B,H] | null, wIh[3H,I], wHh[3H,H], bIh[3H] | null, bHh[3H] | null →
- * out[B,T,H] (zeros at t ≥ length), hN[B,H], saved[B,T,4H] = (r, z, n, W_hn·h + b_hn) per valid step, zeros elsewhere.
+ * out[B,T,H] (zeros at t ≥ length), hN[B,H], saved[B,T,4H] = (r, z, n, W_hn·h + b_hn) per valid step, zeros elsewhere
+ * (saved null: forward only, nothing saved).
  */
 export function gruForward(x: FloatArray, lengths: Int32Array | null, h0: FloatArray | null,
   wIh: FloatArray, wHh: FloatArray, bIh: FloatArray | null, bHh: FloatArray | null,
-  out: FloatArray, hN: FloatArray, saved: FloatArray, d: GruDims): void {
+  out: FloatArray, hN: FloatArray, saved: FloatArray | null, d: GruDims): void {
   const { B, T, I, H } = d;
   const G = 3 * H;
   const H2 = 2 * H;
@@ -60,7 +61,7 @@ export function gruForward(x: FloatArray, lengths: Int32Array | null, h0: FloatA
   if (h0) h.set(h0.subarray(0, B * H));
   const gh = scratch(x, B * G);
   out.fill(0, 0, B * T * H);
-  saved.fill(0, 0, B * T * S);
+  saved?.fill(0, 0, B * T * S);
 
   for (let t = 0; t < T; t++) {
     // gh[B,3H] = h · W_hhᵀ + b_hh
@@ -81,6 +82,7 @@ export function gruForward(x: FloatArray, lengths: Int32Array | null, h0: FloatA
         const hNew = (1 - z) * n + z * h[hRow + j];
         h[hRow + j] = hNew;
         out[oRow + j] = hNew;
+        if (!saved) continue;
         saved[sRow + j] = r;
         saved[sRow + H + j] = z;
         saved[sRow + H2 + j] = n;

@@ -1,7 +1,7 @@
 // FedMultimodal's fuse_base attention fusion as one differentiable op over the attentionFusion kernels.
 import type { AttentionDims } from '../../backend/kernels.js';
 import { kernels } from '../../backend/index.js';
-import { addGrad, allocKernelOutput, makeOutput, resultDtype, Tensor } from '../tensor.js';
+import { addGrad, allocKernelOutput, makeOutput, recordsGraph, resultDtype, Tensor } from '../tensor.js';
 import { shapeString } from '../shape.js';
 import { dataIn } from './dtype.js';
 
@@ -28,7 +28,8 @@ export function attentionFusion(h: Tensor, mask: Tensor, w1: Tensor, b1: Tensor 
   const dtype = resultDtype(...inputs);
   const [hd, w1d, b1d, w2d, b2d] = params.map((t) => (t ? dataIn(t, dtype) : null));
   const md = dataIn(mask, dtype);
-  const u = allocKernelOutput(dtype, B * T * hidden);
+  // Forward only (no graph recorded): the kernel keeps no u.
+  const u = recordsGraph(inputs) ? allocKernelOutput(dtype, B * T * hidden) : null;
   const a = allocKernelOutput(dtype, B * heads * T);
   const out = allocKernelOutput(dtype, B * heads * D);
   const k = kernels();
@@ -36,7 +37,7 @@ export function attentionFusion(h: Tensor, mask: Tensor, w1: Tensor, b1: Tensor 
   return makeOutput(out, [B, heads * D], inputs, (g) => {
     const grads = params.map((t) => (t && t.requiresGrad ? allocKernelOutput(dtype, t.size) : null));
     const [gh, gw1, gb1, gw2, gb2] = grads;
-    k.attentionFusionBackward(hd!, md, w1d!, w2d!, u, a, g, gh, gw1, gb1, gw2, gb2, d);
+    k.attentionFusionBackward(hd!, md, w1d!, w2d!, u!, a, g, gh, gw1, gb1, gw2, gb2, d);
     params.forEach((t, i) => {
       const gi = grads[i];
       if (t && gi) addGrad(t, gi, true);

@@ -1,7 +1,7 @@
 // Conv1d → ReLU → MaxPool1d (→ dropout) as one differentiable op over the convBlock kernels.
 import type { ConvBlockDims } from '../../backend/kernels.js';
 import { kernels } from '../../backend/index.js';
-import { addGrad, allocKernelIndices, allocKernelOutput, makeOutput, resultDtype, Tensor } from '../tensor.js';
+import { addGrad, allocKernelIndices, allocKernelOutput, makeOutput, recordsGraph, resultDtype, Tensor } from '../tensor.js';
 import { shapeString } from '../shape.js';
 import { dataIn } from './dtype.js';
 import { checkDropoutProbability, dropoutMask } from './dropout.js';
@@ -48,7 +48,8 @@ export function convBlock(x: Tensor, w: Tensor, b: Tensor | null, options: ConvB
   const n = B * Cout * P;
   const mask = drop && drop.training && drop.p > 0 ? dropoutMask(dtype, n, drop.p, drop.rng) : null;
   const pooled = allocKernelOutput(dtype, n);
-  const argmax = allocKernelIndices(n);
+  // Forward only (no graph recorded): the kernel writes no argmax.
+  const argmax = recordsGraph(inputs) ? allocKernelIndices(n) : null;
   const out = mask ? allocKernelOutput(dtype, n) : pooled;
   const k = kernels();
   k.convBlockForward(xd, wd, b ? dataIn(b, dtype) : null, mask, pooled, argmax, out, d);
@@ -56,7 +57,7 @@ export function convBlock(x: Tensor, w: Tensor, b: Tensor | null, options: ConvB
     const gx = x.requiresGrad ? allocKernelOutput(dtype, x.size) : null;
     const gw = w.requiresGrad ? allocKernelOutput(dtype, w.size) : null;
     const gb = b?.requiresGrad ? allocKernelOutput(dtype, Cout) : null;
-    k.convBlockBackward(xd, wd, pooled, argmax, mask, g, gx, gw, gb, d);
+    k.convBlockBackward(xd, wd, pooled, argmax!, mask, g, gx, gw, gb, d);
     if (gx) addGrad(x, gx, true);
     if (gw) addGrad(w, gw, true);
     if (gb && b) addGrad(b, gb, true);
