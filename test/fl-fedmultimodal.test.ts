@@ -4,6 +4,7 @@ import { Rng } from '../src/random.js';
 import { FedMultimodalTask } from '../src/fl/fedmultimodal.js';
 import { runFederated } from '../src/runtime/scheduler.js';
 import type { RunConfigInput } from '../src/runtime/config.js';
+import type { MultimodalClassifier } from '../src/models/multimodal.js';
 
 const dataOptions = { scale: 0.1, dHid: 8, maxLen: { acc: 16, gyro: 16 } };
 const quiet = { log: () => {} };
@@ -45,6 +46,20 @@ describe('FedMultimodal task', () => {
     expect(task.scoreEval('test', parts)).toEqual(task.evaluate(model, 'test'));
     expect(() => task.scoreEval('test', parts.slice(1))).toThrow(/evaluation parts cover \d+ of \d+ test samples/);
     expect(() => task.predictBatches(model, 'test', 0, n + 1)).toThrow(/batch range \[0, \d+\) outside the \d+ batches of size 7/);
+  });
+
+  it('predicts with the bits of the recording forward in eval mode; each batch\'s logits are its own', () => {
+    const task = new FedMultimodalTask({ kind: 'fedmultimodal', dataset: 'uci-har', ...dataOptions, dHid: 16 });
+    const model = task.createModel(new Rng(4));
+    const module = (model as unknown as { module: MultimodalClassifier }).module;
+    const batches = [...task.data.test().batchRange(32, 0, 3)];
+    const predicted = batches.map((batch) => model.predict(batch));
+    module.eval();
+    batches.forEach((batch, i) => {
+      const recorded = module.forward(batch);
+      expect(recorded.requiresGrad).toBe(true);
+      expect(Array.from(predicted[i])).toEqual(Array.from(recorded.data));
+    });
   });
 
   it('evaluates 256 windows a batch by default, with the logits of any other batch size', () => {
