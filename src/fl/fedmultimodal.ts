@@ -138,6 +138,8 @@ export class FedMultimodalTask implements Task<Batch> {
   readonly headlineMetric: string;
   private readonly active: Set<number>;
   private readonly pools = new Map<'dev' | 'test', ClientDataset>();
+  /** Each split's evaluation batches, collated once on first use (the splits never change during a run). */
+  private readonly evalBatchCache = new Map<'dev' | 'test', (Batch | undefined)[]>();
 
   constructor(raw: TaskSpec) {
     for (const k of Object.keys(raw)) if (!KNOWN.includes(k)) throw new Error(`fedmultimodal task: unknown option '${k}'`);
@@ -204,6 +206,18 @@ export class FedMultimodalTask implements Task<Batch> {
     return this.spec.evalBatchSize ?? DEFAULT_EVAL_BATCH_SIZE;
   }
 
+  /** Evaluation batch i of `split` (collated on first use, then kept). */
+  private evalBatch(split: 'dev' | 'test', i: number): Batch {
+    let cache = this.evalBatchCache.get(split);
+    if (!cache) this.evalBatchCache.set(split, (cache = new Array<Batch | undefined>(this.evalBatches(split))));
+    let batch = cache[i];
+    if (!batch) {
+      for (const b of this.pool(split).batchRange(this.evalBatchSize, i, i + 1)) batch = b;
+      cache[i] = batch;
+    }
+    return batch!;
+  }
+
   evaluate(model: TrainableModel<Batch>, split: 'dev' | 'test'): Metrics {
     return this.scoreEval(split, [this.predictBatches(model, split, 0, this.evalBatches(split))]);
   }
@@ -214,16 +228,18 @@ export class FedMultimodalTask implements Task<Batch> {
 
   predictBatches(model: TrainableModel<Batch>, split: 'dev' | 'test', from: number, to: number): EvalPart {
     const data = this.pool(split);
+    const bs = this.evalBatchSize;
+    data.batchRange(bs, from, to); // checks the range, naming the split (lazy: collates nothing)
     const C = this.numClasses;
     const multi = this.dataset.multiLabel;
-    const bs = this.evalBatchSize;
     const n = Math.min(data.size, to * bs) - Math.min(data.size, from * bs);
     const scores = new Float32Array(n * C);
     const labels = multi ? new Float32Array(n * C) : new Int32Array(n);
     const batchLosses = new Float64Array(to - from);
     let at = 0;
     let j = 0;
-    for (const batch of data.batchRange(bs, from, to)) {
+    for (let i = from; i < to; i++) {
+      const batch = this.evalBatch(split, i);
       const z = model.predict(batch);
       scores.set(z, at * C);
       labels.set(batch.labels, multi ? at * C : at);
