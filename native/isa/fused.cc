@@ -241,27 +241,11 @@ void linear_backward(const float* x, const float* w, const float* y, int act, co
 
 constexpr float kMaskedScore = -1e5f;
 
-// Rows of the scoring MLP per pass when u is not kept: u's chunk [kAttentionRows, hidden] stays in L2.
-constexpr size_t kAttentionRows = 256;
-
-// (u null: forward only; the MLP then runs over chunks of rows through scratch, with the same bits per row)
-void attention_forward(const float* h, const float* mask, const float* w1, const float* b1, const float* w2,
-                       const float* b2, float* u, float* a, float* out, size_t B, size_t T, size_t D, size_t hidden,
-                       size_t heads) {
-  const size_t rows = B * T;
-  float* s = scratch_floats(5, rows * heads + 1);
-  if (u) {
-    linear_forward(h, w1, b1, kTanh, nullptr, u, u, rows, hidden, D);
-    linear_forward(u, w2, b2, kNone, nullptr, s, s, rows, heads, hidden);
-  } else {
-    float* uc = scratch_floats(7, kAttentionRows * hidden + 1);
-    for (size_t r0 = 0; r0 < rows; r0 += kAttentionRows) {
-      const size_t n = imin(kAttentionRows, rows - r0);
-      linear_forward(h + r0 * D, w1, b1, kTanh, nullptr, uc, uc, n, hidden, D);
-      linear_forward(uc, w2, b2, kNone, nullptr, s + r0 * heads, s + r0 * heads, n, heads, hidden);
-    }
-  }
-  for (size_t b = 0; b < B; b++) {
+// Samples [b0, b1) of the attention after the scores s[B·T, heads]: masked softmax over time per head into
+// a[b, k, ·], then out[b, k·D + j] = Σ_t a[b,k,t]·h[b,t,j].
+void attend(const float* h, const float* mask, const float* s, float* a, float* out, size_t b0, size_t b1, size_t T,
+            size_t D, size_t heads) {
+  for (size_t b = b0; b < b1; b++) {
     for (size_t k = 0; k < heads; k++) {
       float* ak = a + (b * heads + k) * T;
       float m = -__builtin_inff();
@@ -285,6 +269,32 @@ void attention_forward(const float* h, const float* mask, const float* w1, const
         for (size_t j = 0; j < D; j++) o[j] += at * hr[j];
       }
     }
+  }
+}
+
+// Rows of the scoring MLP per pass when u is not kept: u's chunk [~kAttentionRows, hidden] stays in L2.
+constexpr size_t kAttentionRows = 256;
+
+// (u null: forward only; the MLP and the softmax then run over chunks of whole samples, their u in scratch
+// and their h still in cache, with the same bits per row)
+void attention_forward(const float* h, const float* mask, const float* w1, const float* b1, const float* w2,
+                       const float* b2, float* u, float* a, float* out, size_t B, size_t T, size_t D, size_t hidden,
+                       size_t heads) {
+  const size_t rows = B * T;
+  float* s = scratch_floats(5, rows * heads + 1);
+  if (u) {
+    linear_forward(h, w1, b1, kTanh, nullptr, u, u, rows, hidden, D);
+    linear_forward(u, w2, b2, kNone, nullptr, s, s, rows, heads, hidden);
+    attend(h, mask, s, a, out, 0, B, T, D, heads);
+    return;
+  }
+  const size_t S = imin(B, T < kAttentionRows ? kAttentionRows / T : 1);
+  float* uc = scratch_floats(7, S * T * hidden + 1);
+  for (size_t b0 = 0; b0 < B; b0 += S) {
+    const size_t bEnd = imin(B, b0 + S), r0 = b0 * T, n = (bEnd - b0) * T;
+    linear_forward(h + r0 * D, w1, b1, kTanh, nullptr, uc, uc, n, hidden, D);
+    linear_forward(uc, w2, b2, kNone, nullptr, s + r0 * heads, s + r0 * heads, n, heads, hidden);
+    attend(h, mask, s, a, out, b0, bEnd, T, D, heads);
   }
 }
 
