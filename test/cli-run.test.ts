@@ -96,6 +96,22 @@ describe('fedmm run', () => {
   });
 });
 
+describe('fedmm run --clients', () => {
+  test('a population of 2,000 clients trains FedBuff from the command line; partition.json lists the base clients', { timeout: 180_000 }, async () => {
+    const out = join(dir, 'population');
+    const r = await fedmmAsync(['run', '--dataset', 'uci-har', '--scale', '0.05', '--clients', '2000', '--async-concurrency', '4', '--buffer', '2',
+      '--rounds', '2', '--hid-size', '8', '--workers', '1', '--no-report', '--quiet', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const partition = JSON.parse(readFileSync(join(out, 'seed-0', 'partition.json'), 'utf8'));
+    expect(partition.numClients).toBe(2000);
+    expect(partition.population).toMatchObject({ clients: 2000 });
+    expect(partition.clients.length).toBe(partition.population.baseClients);
+    const rounds = readFileSync(join(out, 'seed-0', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(rounds.map((x) => x.sampled)).toEqual([2, 2]);
+    expect(rounds.every((x) => x.staleness && x.virtualSeconds > 0)).toBe(true);
+  });
+});
+
 describe('fedmm run, interrupted', () => {
   test('Ctrl-C stops at once, saving the last completed round; --resume continues from the checkpoint to the uninterrupted model', { timeout: 180_000 }, async () => {
     const base = ['run', '--dataset', 'uci-har', '--rounds', '4', '--scale', '0.05', '--client-rate', '0.2', '--hid-size', '16', '--workers', '1', '--checkpoint-every', '1', '--verbose'];

@@ -125,14 +125,18 @@ export function runConfig(plan: RunPlan, exec: Execution, repeat: Repeat, dir: s
 
 /** partition.json: per client its train/dev sizes, label histogram and missing modalities. */
 function writePartition(plan: RunPlan, repeat: Repeat, dir: string): void {
-  const fed = createFederatedDataset(plan.dataset, dataConfig(plan, repeat));
-  const rows = fed.summary();
+  const { population, ...ownClients } = dataConfig(plan, repeat);
+  const fed = createFederatedDataset(plan.dataset, { ...ownClients, population });
+  // A population lists the partition's own B clients (its members resample them: client k, base k mod B), not N rows.
+  const base = population === undefined ? fed : createFederatedDataset(plan.dataset, ownClients);
+  const rows = base.summary();
   writeJson(join(dir, PARTITION_FILE), {
     dataset: plan.dataset,
     classNames: fed.spec.classNames,
     modalities: fed.spec.modalities.map((m) => m.name),
     numClients: fed.numClients,
     activeClients: fed.activeClients.length,
+    ...(population === undefined ? {} : { population: { clients: population, baseClients: base.numClients, member: 'client k is a seeded resample of base client k mod baseClients (listed in clients)' } }),
     dev: fed.dev().size,
     test: fed.test().size,
     clients: rows.map((r) => ({ id: r.id, name: r.name, train: r.train, dev: r.dev, labels: Array.from(r.labelHistogram), missing: r.missing, active: r.active })),
