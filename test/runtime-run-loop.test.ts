@@ -26,7 +26,10 @@ describe('run config table', () => {
     const c = resolveRunConfig(base);
     expect(Object.keys(JSON.parse(configDigest(c)))).toEqual(['task', 'algorithm', 'algorithmParams', 'clientRate', 'localEpochs', 'batchSize', 'lr',
       'momentum', 'weightDecay', 'gradClip', 'aggregator', 'attack', 'seed', 'evalEvery', 'minClientFraction', 'compress', 'compressDown', 'deviceTrace',
-      'availabilityTrace', 'deadline', 'overSelect', 'asyncConcurrency', 'buffer', 'stalenessExponent', 'dp', 'secagg']);
+      'availabilityTrace', 'deadline', 'overSelect', 'dp', 'secagg']);
+    // FedBuff's fields enter the digest only in asynchronous runs (checkpoints written before them still resume)
+    const fedbuff = Object.keys(JSON.parse(configDigest(resolveRunConfig({ ...base, asyncConcurrency: 4 }))));
+    expect(fedbuff.filter((k) => ['asyncConcurrency', 'buffer', 'stalenessExponent'].includes(k))).toEqual(['asyncConcurrency', 'buffer', 'stalenessExponent']);
     expect(configDigest(resolveRunConfig({ ...base, workers: 3, rounds: 9, window: 2 }))).toBe(configDigest(c));
     expect(configDigest(resolveRunConfig({ ...base, lr: 0.1 }))).not.toBe(configDigest(c));
     expect(configDigest(resolveRunConfig({ ...base, algorithm: 'fedavg', serverLr: 0.5 }))).toContain('"algorithmParams":{"serverLr":0.5}');

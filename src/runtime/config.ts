@@ -44,6 +44,9 @@ interface Field<T> {
   readonly doc: string;
   /** The field changes results: a resume with a different value is refused. */
   readonly digest: boolean;
+  /** True when the field's value changes nothing in this config: it is then left out of the digest, so a
+   *  checkpoint written before the field existed still resumes. */
+  readonly inert?: (value: T, config: Readonly<Record<string, unknown>>) => boolean;
   /** The field's value from its raw input (undefined when not given); throws `config: <field> must be …`. */
   resolve(raw: unknown, ctx: ResolveContext): T;
 }
@@ -346,7 +349,7 @@ const FIELDS = {
     resolve: (v) => num('overSelect', v ?? 1, (x) => x >= 1, '≥ 1'),
   }),
   asyncConcurrency: field<number>({
-    shown: '0 (synchronous)', digest: true,
+    shown: '0 (synchronous)', digest: true, inert: (m) => m === 0,
     doc: 'asynchronous FL (FedBuff, docs: Asynchronous FL): clients training at once on the virtual clock; each round is then one server step over `buffer` arrivals. 0 = synchronous rounds',
     resolve: (v, c) => {
       const m = int('asyncConcurrency', v ?? 0, 0);
@@ -361,14 +364,14 @@ const FIELDS = {
     },
   }),
   buffer: field<number>({
-    shown: '10', digest: true, doc: 'FedBuff: client arrivals per server step (needs `asyncConcurrency`)',
+    shown: '10', digest: true, inert: (_k, c) => c.asyncConcurrency === 0, doc: 'FedBuff: client arrivals per server step (needs `asyncConcurrency`)',
     resolve: (v, c) => {
       if (v !== undefined && c.get('asyncConcurrency') === 0) throw new Error('config: buffer needs asyncConcurrency > 0 (FedBuff)');
       return int('buffer', v ?? 10, 1);
     },
   }),
   stalenessExponent: field<number>({
-    shown: '0.5', digest: true, doc: 'FedBuff: an update τ server steps stale is scaled by (1 + τ)^−a (0.5: FedBuff\'s 1/√(1 + τ); 0: no discount)',
+    shown: '0.5', digest: true, inert: (_a, c) => c.asyncConcurrency === 0, doc: 'FedBuff: an update τ server steps stale is scaled by (1 + τ)^−a (0.5: FedBuff\'s 1/√(1 + τ); 0: no discount)',
     resolve: (v, c) => {
       if (v !== undefined && c.get('asyncConcurrency') === 0) throw new Error('config: stalenessExponent needs asyncConcurrency > 0 (FedBuff)');
       return num('stalenessExponent', v ?? 0.5, (x) => x >= 0 && x <= 16, 'in [0, 16]');
@@ -453,7 +456,11 @@ export function resolveRunConfig(input: RunConfigInput): RunConfig {
 
 /** The fields that change results, as JSON (a resume with a different digest is refused; `rounds` may grow). */
 export function configDigest(c: RunConfig): string {
-  return JSON.stringify(Object.fromEntries(NAMES.filter((n) => FIELDS[n].digest).map((n) => [n, c[n]])));
+  const inDigest = (n: keyof RunConfig): boolean => {
+    const f = FIELDS[n] as Field<unknown>;
+    return f.digest && !f.inert?.(c[n], c as Readonly<Record<string, unknown>>);
+  };
+  return JSON.stringify(Object.fromEntries(NAMES.filter(inDigest).map((n) => [n, c[n]])));
 }
 
 /** The markdown option table of docs/runtime.md. */
