@@ -7,7 +7,7 @@ import { referenceKernels } from '../src/backend/index.js';
 import { activeIsa, loadAddon, nativeKernels } from '../src/backend/native.js';
 import type { Activation, AttentionDims, ConvBlockDims, FloatArray } from '../src/backend/kernels.js';
 import { Rng } from '../src/random.js';
-import { forEachIsa, nativeBuilt, randF32, skipReason } from './helpers/native.js';
+import { bitsOf, forEachIsa, nativeBuilt, randF32, skipReason } from './helpers/native.js';
 
 const ref = referenceKernels();
 const f64 = (a: Float32Array | null): Float64Array | null => (a ? Float64Array.from(a) : null);
@@ -35,6 +35,8 @@ describe.skipIf(!nativeBuilt)(`native fused kernels vs the reference (${nativeBu
     const cases: ConvBlockDims[] = [
       { B: 3, Cin: 3, L: 16, Cout: 8, K: 5, stride: 1, padding: 2, Lout: 16, poolKernel: 2, poolStride: 2, P: 8 },
       { B: 2, Cin: 5, L: 13, Cout: 7, K: 3, stride: 2, padding: 1, Lout: 7, poolKernel: 3, poolStride: 1, P: 5 },
+      // rows long enough for the vectorized pooling (16 and 8 windows at a time) plus a tail, odd Lout
+      { B: 2, Cin: 3, L: 75, Cout: 5, K: 5, stride: 1, padding: 2, Lout: 75, poolKernel: 2, poolStride: 2, P: 37 },
     ];
     forEachIsa(() => {
       for (const d of cases) {
@@ -54,12 +56,47 @@ describe.skipIf(!nativeBuilt)(`native fused kernels vs the reference (${nativeBu
           ref.convBlockForward(f64(x)!, f64(w)!, f64(bias), f64(mask), rp, ra, ro, d);
           expectNear(pooled, rp, 'pooled');
           expectNear(out, ro, 'out');
+          expect(Array.from(argmax), 'argmax').toEqual(Array.from(ra));
           const g = randF32(rng, n);
           const got = [new Float32Array(x.length), new Float32Array(w.length), new Float32Array(d.Cout)];
           nativeKernels().convBlockBackward(x, w, pooled, argmax, mask, g, got[0], got[1], got[2], d);
           const want = [new Float64Array(x.length), new Float64Array(w.length), new Float64Array(d.Cout)];
           ref.convBlockBackward(f64(x)!, f64(w)!, f64(pooled)!, argmax, f64(mask), f64(g)!, want[0], want[1], want[2], d);
           ['gx', 'gw', 'gBias'].forEach((name, i) => expectNear(got[i], want[i], `convBlock ${name}`));
+        }
+      }
+    });
+  });
+
+  it('convBlock pooling is exact: NaN wins, ties take the first, −0 and +0, argmax outside the 2p/2p+1 windows', () => {
+    // A 1×1 identity convolution (Cin 1, K 1, w = 1, no bias), so z = x and every result can be compared bit for bit.
+    const L = 2 * 37 + 1;
+    const d: ConvBlockDims = { B: 2, Cin: 1, L, Cout: 1, K: 1, stride: 1, padding: 0, Lout: L, poolKernel: 2, poolStride: 2, P: 37 };
+    const rng = new Rng(9);
+    const specials = [NaN, 0, -0, 1, 1, -1, 0.5, NaN];
+    const x = Float32Array.from({ length: d.B * L }, (_, i) => (i % 3 === 0 ? specials[(i / 3) % specials.length] : rng.uniform(-1, 1)));
+    for (let i = 0; i < x.length; i += 7) x[i + 1] = x[i]; // exact ties
+    const w = Float32Array.of(1);
+    const n = d.B * d.P;
+    forEachIsa(() => {
+      for (const mask of [null, dropMask(rng, n, 0.3)]) {
+        const [pooled, argmax, out] = [new Float32Array(n), new Int32Array(n), new Float32Array(n)];
+        nativeKernels().convBlockForward(x, w, null, mask, pooled, argmax, out, d);
+        const [rp, ra, ro] = [new Float32Array(n), new Int32Array(n), new Float32Array(n)];
+        ref.convBlockForward(x, w, null, mask, rp, ra, ro, d);
+        expect(Array.from(bitsOf(pooled)), 'pooled').toEqual(Array.from(bitsOf(rp)));
+        expect(Array.from(argmax), 'argmax').toEqual(Array.from(ra));
+        expect(Array.from(bitsOf(out)), 'out').toEqual(Array.from(bitsOf(ro)));
+        const g = Float32Array.from({ length: n }, (_, i) => (i % 5 === 0 ? -0 : rng.uniform(-1, 1)));
+        // the forward's argmax, and one routed elsewhere in its row (the kernel then scatters as the reference does)
+        const moved = argmax.slice();
+        moved[3] = 0;
+        for (const am of [argmax, moved]) {
+          const gx = new Float32Array(x.length);
+          nativeKernels().convBlockBackward(x, w, pooled, am, mask, g, gx, null, null, d);
+          const rgx = new Float32Array(x.length);
+          ref.convBlockBackward(x, w, rp, am, mask, g, rgx, null, null, d);
+          expect(Array.from(bitsOf(gx)), 'gx').toEqual(Array.from(bitsOf(rgx)));
         }
       }
     });

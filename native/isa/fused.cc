@@ -72,18 +72,76 @@ void col2im_batch(const float* gcol, float* gx, size_t B, size_t Cin, size_t L, 
     }
 }
 
+// Windows of 2 with stride 2 (the encoders' pooling) over one row, p in [p0, P): e = relu(zr[2p]),
+// o = relu(zr[2p+1]); the odd one is taken when (o > e or o is NaN) and e is not NaN (first maximum wins, a
+// NaN wins and stays); pooled[p], argmax[p] = 2p or 2p+1.
+static inline void pool2_scalar(const float* zr, float* pooled, int32_t* argmax, size_t p0, size_t P) {
+  for (size_t p = p0; p < P; p++) {
+    const float e = relu(zr[2 * p]), o = relu(zr[2 * p + 1]);
+    const bool take = (o > e || o != o) && e == e;
+    pooled[p] = take ? o : e;
+    argmax[p] = (int32_t)(2 * p) + (take ? 1 : 0);
+  }
+}
+
+// pool2_scalar's equations a vector of windows at a time (the same selects, so the same bits); returns the
+// first p left for the scalar tail.
+#if defined(__AVX512F__)
+static inline __m512 relu_v(__m512 v) {
+  const __mmask16 keep = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+  return _mm512_maskz_mov_ps(keep, v);
+}
+static size_t pool2_vector(const float* zr, float* pooled, int32_t* argmax, size_t P) {
+  const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odds = _mm512_add_epi32(evens, _mm512_set1_epi32(1));
+  size_t p = 0;
+  for (; p + 16 <= P; p += 16) {
+    const __m512 lo = _mm512_loadu_ps(zr + 2 * p), hi = _mm512_loadu_ps(zr + 2 * p + 16);
+    const __m512 e = relu_v(_mm512_permutex2var_ps(lo, evens, hi));
+    const __m512 o = relu_v(_mm512_permutex2var_ps(lo, odds, hi));
+    const __mmask16 take = (_mm512_cmp_ps_mask(o, e, _CMP_GT_OQ) | _mm512_cmp_ps_mask(o, o, _CMP_UNORD_Q)) &
+                           _mm512_cmp_ps_mask(e, e, _CMP_ORD_Q);
+    _mm512_storeu_ps(pooled + p, _mm512_mask_blend_ps(take, e, o));
+    const __m512i base = _mm512_add_epi32(evens, _mm512_set1_epi32((int32_t)(2 * p)));
+    _mm512_storeu_si512(argmax + p, _mm512_mask_add_epi32(base, take, base, _mm512_set1_epi32(1)));
+  }
+  return p;
+}
+#elif defined(__AVX2__)
+static inline __m256 relu_v(__m256 v) {
+  const __m256 keep = _mm256_or_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+  return _mm256_and_ps(keep, v);
+}
+static size_t pool2_vector(const float* zr, float* pooled, int32_t* argmax, size_t P) {
+  const __m256i steps = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+  size_t p = 0;
+  for (; p + 8 <= P; p += 8) {
+    const __m256 lo = _mm256_loadu_ps(zr + 2 * p), hi = _mm256_loadu_ps(zr + 2 * p + 8);
+    // shuffle_ps works per 128-bit lane: [l0 l2 h0 h2 | l4 l6 h4 h6] → permute the 64-bit pairs into order
+    const __m256 ev = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
+    const __m256 od = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1));
+    const __m256 e = relu_v(_mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(ev), _MM_SHUFFLE(3, 1, 2, 0))));
+    const __m256 o = relu_v(_mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(od), _MM_SHUFFLE(3, 1, 2, 0))));
+    const __m256 take = _mm256_and_ps(_mm256_or_ps(_mm256_cmp_ps(o, e, _CMP_GT_OQ), _mm256_cmp_ps(o, o, _CMP_UNORD_Q)),
+                                      _mm256_cmp_ps(e, e, _CMP_ORD_Q));
+    _mm256_storeu_ps(pooled + p, _mm256_blendv_ps(e, o, take));
+    const __m256i base = _mm256_add_epi32(steps, _mm256_set1_epi32((int32_t)(2 * p)));
+    const __m256i one = _mm256_and_si256(_mm256_castps_si256(take), _mm256_set1_epi32(1));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(argmax + p), _mm256_add_epi32(base, one));
+  }
+  return p;
+}
+#else
+static size_t pool2_vector(const float*, float*, int32_t*, size_t) { return 0; }
+#endif
+
 // One row of relu → max pooling → mask: pooled[p] = max over the window of relu(z) (first maximum wins; a NaN
 // wins and stays), argmax[p] its index, out[p] = pooled[p]·mask[p] (mask null: pooled[p]). Selects, not
-// branches (the data is random); windows of 2 with stride 2 (the encoders' pooling) in a loop that vectorizes.
+// branches (the data is random).
 void pool_row(const float* zr, const float* mask, float* pooled, int32_t* argmax, float* out, size_t poolK,
               size_t poolS, size_t P) {
   if (poolK == 2 && poolS == 2) {
-    for (size_t p = 0; p < P; p++) {
-      const float e = relu(zr[2 * p]), o = relu(zr[2 * p + 1]);
-      const bool take = (o > e || o != o) && e == e;
-      pooled[p] = take ? o : e;
-      argmax[p] = (int32_t)(2 * p) + (take ? 1 : 0);
-    }
+    pool2_scalar(zr, pooled, argmax, pool2_vector(zr, pooled, argmax, P), P);
   } else {
     for (size_t p = 0; p < P; p++) {
       const size_t start = p * poolS;
@@ -160,6 +218,85 @@ void conv_block_forward(const float* x, const float* w, const float* bias, const
   }
 }
 
+// One row of the pooling's backward for windows of 2 with stride 2: gr[Lout] = gOut ⊙ mask routed to each
+// window's argmax where pooled > 0, 0 elsewhere (every element written; + 0 turns −0 into +0, as adding into a
+// zeroed row does). A vector of windows at a time; returns false, writing nothing, when some argmax is not
+// 2p or 2p + 1 (then the caller scatters).
+#if defined(__AVX512F__)
+static bool unpool2_vector(const float* pooled, const int32_t* argmax, const float* mask, const float* gOut, float* gr,
+                           size_t P, size_t Lout) {
+  const __m512i steps = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i evenBits = _mm512_set1_epi32(~1);
+  size_t p = 0;
+  for (; p + 16 <= P; p += 16) {
+    const __m512i am = _mm512_loadu_si512(argmax + p);
+    const __m512i base = _mm512_add_epi32(steps, _mm512_set1_epi32((int32_t)(2 * p)));
+    if (_mm512_cmpneq_epi32_mask(_mm512_and_si512(am, evenBits), base) != 0) return false;
+  }
+  for (size_t q = p; q < P; q++) if ((argmax[q] & ~1) != (int32_t)(2 * q)) return false;
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512i interleaveLo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i interleaveHi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  for (p = 0; p + 16 <= P; p += 16) {
+    __m512 g = _mm512_loadu_ps(gOut + p);
+    if (mask) g = _mm512_mul_ps(g, _mm512_loadu_ps(mask + p));
+    const __mmask16 valid = _mm512_cmp_ps_mask(_mm512_loadu_ps(pooled + p), zero, _CMP_GT_OQ);
+    const __mmask16 odd = _mm512_test_epi32_mask(_mm512_loadu_si512(argmax + p), _mm512_set1_epi32(1));
+    const __m512 ge = _mm512_add_ps(_mm512_maskz_mov_ps(valid & ~odd, g), zero);
+    const __m512 go = _mm512_add_ps(_mm512_maskz_mov_ps(valid & odd, g), zero);
+    _mm512_storeu_ps(gr + 2 * p, _mm512_permutex2var_ps(ge, interleaveLo, go));
+    _mm512_storeu_ps(gr + 2 * p + 16, _mm512_permutex2var_ps(ge, interleaveHi, go));
+  }
+  for (; p < P; p++) {
+    const float g = pooled[p] > 0.0f ? (mask ? gOut[p] * mask[p] : gOut[p]) : 0.0f;
+    const bool odd = (argmax[p] & 1) != 0;
+    gr[2 * p] = (odd ? 0.0f : g) + 0.0f;
+    gr[2 * p + 1] = (odd ? g : 0.0f) + 0.0f;
+  }
+  for (size_t j = 2 * P; j < Lout; j++) gr[j] = 0.0f;
+  return true;
+}
+#elif defined(__AVX2__)
+static bool unpool2_vector(const float* pooled, const int32_t* argmax, const float* mask, const float* gOut, float* gr,
+                           size_t P, size_t Lout) {
+  const __m256i steps = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+  const __m256i evenBits = _mm256_set1_epi32(~1), one = _mm256_set1_epi32(1);
+  size_t p = 0;
+  for (; p + 8 <= P; p += 8) {
+    const __m256i am = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(argmax + p));
+    const __m256i base = _mm256_add_epi32(steps, _mm256_set1_epi32((int32_t)(2 * p)));
+    if (_mm256_movemask_epi8(_mm256_cmpeq_epi32(_mm256_and_si256(am, evenBits), base)) != -1) return false;
+  }
+  for (size_t q = p; q < P; q++) if ((argmax[q] & ~1) != (int32_t)(2 * q)) return false;
+  const __m256 zero = _mm256_setzero_ps();
+  for (p = 0; p + 8 <= P; p += 8) {
+    __m256 g = _mm256_loadu_ps(gOut + p);
+    if (mask) g = _mm256_mul_ps(g, _mm256_loadu_ps(mask + p));
+    const __m256 valid = _mm256_cmp_ps(_mm256_loadu_ps(pooled + p), zero, _CMP_GT_OQ);
+    const __m256i am = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(argmax + p));
+    const __m256 odd = _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(am, one), one));
+    const __m256 gv = _mm256_and_ps(valid, g);
+    const __m256 ge = _mm256_add_ps(_mm256_andnot_ps(odd, gv), zero);
+    const __m256 go = _mm256_add_ps(_mm256_and_ps(odd, gv), zero);
+    const __m256 lo = _mm256_unpacklo_ps(ge, go), hi = _mm256_unpackhi_ps(ge, go);
+    _mm256_storeu_ps(gr + 2 * p, _mm256_permute2f128_ps(lo, hi, 0x20));
+    _mm256_storeu_ps(gr + 2 * p + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+  }
+  for (; p < P; p++) {
+    const float g = pooled[p] > 0.0f ? (mask ? gOut[p] * mask[p] : gOut[p]) : 0.0f;
+    const bool odd = (argmax[p] & 1) != 0;
+    gr[2 * p] = (odd ? 0.0f : g) + 0.0f;
+    gr[2 * p + 1] = (odd ? g : 0.0f) + 0.0f;
+  }
+  for (size_t j = 2 * P; j < Lout; j++) gr[j] = 0.0f;
+  return true;
+}
+#else
+static bool unpool2_vector(const float*, const int32_t*, const float*, const float*, float*, size_t, size_t) {
+  return false;
+}
+#endif
+
 // gz[Cout, B·Lout] = scatter of gOut ⊙ mask where pooled > 0; gBias = row sums; gw = gz · colᵀ; gcol = wᵀ · gz → gx
 void conv_block_backward(const float* x, const float* w, const float* pooled, const int32_t* argmax,
                          const float* mask, const float* gOut, float* gx, float* gw, float* gBias, size_t B,
@@ -167,11 +304,14 @@ void conv_block_backward(const float* x, const float* w, const float* pooled, co
                          size_t P) {
   const size_t CK = Cin * K, N = B * Lout;
   float* gz = scratch_floats(8, Cout * N + 1);
-  for (size_t i = 0; i < Cout * N; i++) gz[i] = 0.0f;
   for (size_t b = 0; b < B; b++)
     for (size_t co = 0; co < Cout; co++) {
       float* gr = gz + co * N + b * Lout;
       const size_t r = b * Cout + co;
+      if (2 * P <= Lout &&
+          unpool2_vector(pooled + r * P, argmax + r * P, mask ? mask + r * P : nullptr, gOut + r * P, gr, P, Lout))
+        continue;
+      for (size_t j = 0; j < Lout; j++) gr[j] = 0.0f;
       for (size_t p = 0; p < P; p++) {
         const size_t i = r * P + p;
         if (pooled[i] > 0.0f) gr[argmax[i]] += mask ? gOut[i] * mask[i] : gOut[i];
