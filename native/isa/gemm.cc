@@ -3,10 +3,12 @@
 // NR-wide column panels (Bp[kc][NR] each, KC·NR·4 bytes = L1-resident); for each MC-tall block of rows,
 // alpha·op(a) is packed into MR-tall row panels (Ap[kc][MR], the block L2-resident). A register-tiled
 // MR×NR micro-kernel (MR rows × 2 vectors, FMA) then sweeps the panels. Packing absorbs the transpose
-// flags and zero-pads ragged edges, so the micro-kernel never branches on shape; edge tiles go through a
-// small stack tile. The first KC slice overwrites c when beta = 0 (NaNs in c are not propagated).
+// flags and zero-pads ragged edges; an edge tile runs the micro-kernel instance for its own row count (and
+// one vector of columns when that covers them), through a small stack tile when it is narrower than NR, so no
+// padding row is computed. The first KC slice overwrites c when beta = 0 (NaNs in c are not propagated).
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include "simd.h"
 #include "table.h"
@@ -26,34 +28,55 @@ constexpr size_t KC = 256;
 constexpr size_t MC = MR * 16;
 constexpr size_t NC = 2048;
 
-// c[MR,NR] (row stride ldc) = or += the product of one packed A panel [kc][MR] and B panel [kc][NR].
+// c[R, NV·VW] (row stride ldc) = or += the product of one packed A panel [kc][MR] (its first R rows) and B
+// panel [kc][NR] (its first NV vectors). R = MR, NV = 2 is the full tile; the smaller instances serve the ragged
+// edges without computing the zero padding.
+template <int R, int NV>
 static inline void micro_kernel(size_t kc, const float* __restrict ap, const float* __restrict bp,
                                 float* __restrict c, size_t ldc, bool overwrite) {
-  vf acc0[MR], acc1[MR];
+  vf acc0[R], acc1[R];
 #pragma GCC unroll 16
-  for (int r = 0; r < MR; r++) { acc0[r] = vzero(); acc1[r] = vzero(); }
+  for (int r = 0; r < R; r++) { acc0[r] = vzero(); acc1[r] = vzero(); }
   for (size_t k = 0; k < kc; k++) {
     const vf b0 = vload(bp);
-    const vf b1 = vload(bp + VW);
+    const vf b1 = NV == 2 ? vload(bp + VW) : vzero();
 #pragma GCC unroll 16
-    for (int r = 0; r < MR; r++) {
+    for (int r = 0; r < R; r++) {
       const vf a = vbroadcast(ap + r);
       acc0[r] = vfmadd(a, b0, acc0[r]);
-      acc1[r] = vfmadd(a, b1, acc1[r]);
+      if (NV == 2) acc1[r] = vfmadd(a, b1, acc1[r]);
     }
     ap += MR;
     bp += NR;
   }
   if (overwrite) {
 #pragma GCC unroll 16
-    for (int r = 0; r < MR; r++) { vstore(c + r * ldc, acc0[r]); vstore(c + r * ldc + VW, acc1[r]); }
+    for (int r = 0; r < R; r++) {
+      vstore(c + r * ldc, acc0[r]);
+      if (NV == 2) vstore(c + r * ldc + VW, acc1[r]);
+    }
   } else {
 #pragma GCC unroll 16
-    for (int r = 0; r < MR; r++) {
+    for (int r = 0; r < R; r++) {
       vstore(c + r * ldc, vadd(vload(c + r * ldc), acc0[r]));
-      vstore(c + r * ldc + VW, vadd(vload(c + r * ldc + VW), acc1[r]));
+      if (NV == 2) vstore(c + r * ldc + VW, vadd(vload(c + r * ldc + VW), acc1[r]));
     }
   }
+}
+
+typedef void (*MicroKernel)(size_t, const float*, const float*, float*, size_t, bool);
+
+template <int NV, int... Rs>
+static constexpr MicroKernel kernel_for_rows(int rows, std::integer_sequence<int, Rs...>) {
+  MicroKernel k = nullptr;
+  ((k = (rows == Rs + 1 ? &micro_kernel<Rs + 1, NV> : k)), ...);
+  return k;
+}
+
+// The micro-kernel for a tile of `rows` (1..MR) rows and `vectors` (1 or 2) vectors of columns.
+static inline MicroKernel micro_kernel_for(size_t rows, int vectors) {
+  return vectors == 2 ? kernel_for_rows<2>((int)rows, std::make_integer_sequence<int, MR>{})
+                      : kernel_for_rows<1>((int)rows, std::make_integer_sequence<int, MR>{});
 }
 
 // Bp = op(b)[k0:k0+kc, j0:j0+nc] as ceil(nc/NR) panels of [kc][NR], zero-padded past nc.
@@ -160,9 +183,11 @@ void gemm_impl(bool transA, bool transB, size_t M, size_t N, size_t K, float alp
             const float* apanel = ap + (ir / MR) * kc * MR;
             float* cij = c + (i0 + ir) * N + j0 + jr;
             if (mr == (size_t)MR && nr == (size_t)NR) {
-              micro_kernel(kc, apanel, bpanel, cij, N, overwrite);
+              micro_kernel<MR, 2>(kc, apanel, bpanel, cij, N, overwrite);
+            } else if (nr == (size_t)NR) {
+              micro_kernel_for(mr, 2)(kc, apanel, bpanel, cij, N, overwrite);
             } else {
-              micro_kernel(kc, apanel, bpanel, tile, NR, true);
+              micro_kernel_for(mr, nr <= (size_t)VW ? 1 : 2)(kc, apanel, bpanel, tile, NR, true);
               for (size_t r = 0; r < mr; r++) {
                 float* crow = cij + r * N;
                 const float* trow = tile + r * NR;
