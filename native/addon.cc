@@ -436,6 +436,14 @@ Napi::Value Scale(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value Accumulate(const Napi::CallbackInfo& info) {
+  auto acc = f32(info, 0, "accumulate", "acc");
+  auto g = f32(info, 1, "accumulate", "g");
+  need(info, g, acc.n, "accumulate", "g");
+  T().add_into(acc.p, g.p, acc.n);
+  return info.Env().Undefined();
+}
+
 Napi::Value Median(const Napi::CallbackInfo& info) {
   const char* fn = "median";
   auto out = f32(info, 1, fn, "out");
@@ -816,7 +824,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"conv1dBackward", Conv1dBackward}, {"gruForward", GruForward}, {"gruBackward", GruBackward}, {"maxPool1dForward", MaxPoolForward},
       {"maxPool1dBackward", MaxPoolBackward}, {"sgdStep", SgdStep}, {"adamStep", AdamStep}, {"readBytes", ReadBytes},
       {"findNonFinite", FindNonFinite}, {"foldGroup", FoldGroup}, {"finishMean", FinishMean},
-      {"sumSquares", SumSquares}, {"scale", Scale}, {"median", Median}, {"trimmedMean", TrimmedMean},
+      {"sumSquares", SumSquares}, {"scale", Scale}, {"accumulate", Accumulate}, {"median", Median}, {"trimmedMean", TrimmedMean},
       {"pairwiseSqDist", PairwiseSqDist}, {"closestToMedianMean", ClosestToMedianMean},
       {"fedoptStep", FedoptStep}, {"serverSgdStep", ServerSgdStep}, {"toFp16", ToFp16},
       {"fromFp16", FromFp16}, {"quantizeInt8", QuantizeInt8}, {"dequantizeInt8", DequantizeInt8},

@@ -1,8 +1,8 @@
 // Native compute kernels vs the TypeScript reference, on every ISA variant this machine runs.
 // Tolerances: GEMM — |c − c₆₄| ≤ (K + 4)·2⁻²⁴·(|α|·Σ_k|a||b| + |β|·|c₀|) + 1e-30 per element, the standard
 // float32 dot-product bound against a float64 reference on the same inputs (blocking, FMA and alpha folded
-// into the packed A change the rounding, not the bound). maxpool, SGD and Adam: bit-identical (same
-// float64 operations in the same order, no contraction).
+// into the packed A change the rounding, not the bound). maxpool, SGD, Adam, accumulate, squaredNorm and scale:
+// bit-identical (same operations in the same order, no contraction).
 import { describe, expect, it } from 'vitest';
 import { referenceKernels } from '../src/backend/index.js';
 import { activeIsa, loadAddon, nativeKernels, useIsa } from '../src/backend/native.js';
@@ -156,6 +156,25 @@ describe.skipIf(!nativeBuilt)(`native kernels (${nativeBuilt ? 'addon built' : s
         }
       }
     });
+  });
+
+  it('accumulate, squaredNorm and scale (gradient sums and clipping in a step) are bit-identical to the reference', () => {
+    const rng = new Rng(16);
+    forEachIsa((isa) => {
+      for (const n of [0, 1, 7, 8, 33, 1000]) {
+        const acc = randF32(rng, n), g = randF32(rng, n, 3);
+        const [a1, a2] = [acc.slice(), acc.slice()];
+        ref.accumulate(a1, g);
+        nativeKernels().accumulate(a2, g);
+        expect(bitsOf(a2), `${isa} accumulate n=${n}`).toEqual(bitsOf(a1));
+        expect(nativeKernels().squaredNorm(g), `${isa} squaredNorm n=${n}`).toBe(ref.squaredNorm(g));
+        const [s1, s2] = [g.slice(), g.slice()];
+        ref.scale(s1, 0.1234567891);
+        nativeKernels().scale(s2, 0.1234567891);
+        expect(bitsOf(s2), `${isa} scale n=${n}`).toEqual(bitsOf(s1));
+      }
+    });
+    expect(() => loadAddon().accumulate(new Float32Array(4), new Float32Array(3))).toThrow(/accumulate: g has 3 elements, needs 4/);
   });
 
   it('adamStep (Adam and AdamW) is bit-identical to the reference', () => {

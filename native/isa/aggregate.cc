@@ -132,8 +132,7 @@ void finish_mean(const double* __restrict acc, double totalW, float* __restrict 
 }
 
 double sum_squares(const float* __restrict x, size_t n) {
-  // Eight partial sums (a different summation order from the reference's sequential sum: the results
-  // agree to float64 rounding, ~n·2⁻⁵³ relative).
+  // Eight partial sums, lane i mod 8 (the tail into lane 0), combined as a tree: the reference's order.
   double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   size_t i = 0;
   for (; i + 8 <= n; i += 8)
@@ -144,6 +143,10 @@ double sum_squares(const float* __restrict x, size_t n) {
 
 void scale(float* __restrict x, float s, size_t n) {
   for (size_t i = 0; i < n; i++) x[i] *= s;
+}
+
+void add_into(float* __restrict acc, const float* __restrict g, size_t n) {
+  for (size_t i = 0; i < n; i++) acc[i] += g[i];
 }
 
 // Ascending sort of v[n]: insertion sort for small n, heap sort above (both give the same order as any
@@ -363,6 +366,7 @@ void fill_aggregate(KernelTable& t) {
   t.fold_group = fold_group;
   t.finish_mean = finish_mean;
   t.sum_squares = sum_squares;
+  t.add_into = add_into;
   t.scale = scale;
   t.median = median;
   t.trimmed_mean = trimmed_mean;

@@ -96,6 +96,8 @@ struct KernelTable {
   double (*sum_squares)(const float* x, size_t n);
   // x[n] *= s
   void (*scale)(float* x, float s, size_t n);
+  // acc[n] += g[n] (gradient accumulation in a training step)
+  void (*add_into)(float* acc, const float* g, size_t n);
   // out[P] = coordinate-wise median of u[K][P] (mean of the two middle values for even K); scratch[K]
   void (*median)(const float* const* u, size_t K, size_t P, float* out, float* scratch);
   // out[P] = coordinate-wise mean after dropping `trim` smallest and `trim` largest values; scratch[K]

@@ -1,5 +1,6 @@
 // TypeScript reference for the aggregation ops (src/aggregate/ops.ts): plain loops in float64 with
 // float32 storage, the same operations in the same order as native/isa/aggregate.cc.
+import { scale, squaredNorm as sumSquares } from '../backend/js/elementwise.js';
 import type { AggregateOps } from './ops.js';
 
 const f32 = new Float32Array(1);
@@ -34,19 +35,6 @@ function foldGroup(accIn: Float64Array, accOut: Float64Array, updates: Float32Ar
 
 function finishMean(acc: Float64Array, totalWeight: number, out: Float32Array): void {
   for (let i = 0; i < acc.length; i++) out[i] = acc[i] / totalWeight;
-}
-
-function sumSquares(x: Float32Array): number {
-  const s = new Float64Array(8);
-  const body = x.length & ~7;
-  for (let i = 0; i < body; i++) s[i & 7] += x[i] * x[i];
-  for (let i = body; i < x.length; i++) s[0] += x[i] * x[i];
-  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-}
-
-function scale(x: Float32Array, s: number): void {
-  const sf = Math.fround(s);
-  for (let i = 0; i < x.length; i++) x[i] = Math.fround(x[i] * sf);
 }
 
 function gatherSorted(updates: Float32Array[], i: number, scratch: Float32Array): void {

@@ -199,6 +199,18 @@ export interface KernelOps {
    */
   dropoutMask(state: Uint32Array, threshold: number, scale: number, mask: FloatArray): void;
 
+  /** acc[n] += g[n]: one gradient summed into another (n = acc.length = g.length). */
+  accumulate(acc: FloatArray, g: FloatArray): void;
+
+  /**
+   * Σ x[n]² in float64: 8 partial sums (lane i mod 8 over whole blocks of 8, the tail into lane 0), combined as
+   * ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)).
+   */
+  squaredNorm(x: FloatArray): number;
+
+  /** x[n] *= s in place (float32 x: s rounded to float32, each product rounded to float32). */
+  scale(x: FloatArray, s: number): void;
+
   /** PyTorch SGD for one flat buffer, in place: param, grad and momentumBuf all of length n. */
   sgdStep(param: FloatArray, grad: FloatArray, momentumBuf: FloatArray | null, o: SgdOptions): void;
 

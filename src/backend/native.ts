@@ -84,6 +84,8 @@ export interface NativeAddon extends NativeAggregateFunctions {
     dampening: number, nesterov: boolean, weightDecay: number, hasBuf: boolean): void;
   adamStep(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, beta1: number, beta2: number,
     eps: number, stepSize: number, sqrtBc2: number, decay: number, l2: number): void;
+  /** acc[n] += g[n] (g at least as long as acc). */
+  accumulate(acc: Float32Array, g: Float32Array): void;
   /** Reads every byte of x once (OR of its 64-bit words, low 16 bits returned): the read-bandwidth baseline. */
   readBytes(x: ArrayBufferView): number;
   convBlockForward(x: F32, w: F32, bias: F32n, mask: F32n, pooled: F32, argmax: Int32Array | null, out: F32, B: number, Cin: number,
@@ -285,6 +287,9 @@ function nativeEntries(a: NativeAddon): KernelEntries {
     bceWithLogitsForward: { run: (x, y, n) => a.bceWithLogitsForward(x as F32, y as F32, n) },
     bceWithLogitsBackward: { run: (x, y, scale, gx, n) => a.bceWithLogitsBackward(x as F32, y as F32, scale, gx as F32, n) },
     dropoutMask: { run: (state, threshold, scale, mask) => a.dropoutMask(state, threshold, scale, mask as F32) },
+    accumulate: { run: (acc, g) => a.accumulate(acc as F32, g as F32) },
+    squaredNorm: { run: (x) => a.sumSquares(x as F32) },
+    scale: { run: (x, s) => a.scale(x as F32, s) },
     sgdStep: {
       run: (param, grad, buf, o: SgdOptions) => a.sgdStep(param as F32, grad as F32, buf as F32n, o.lr, o.momentum, o.dampening,
         o.nesterov, o.weightDecay, o.hasMomentumBuffer),

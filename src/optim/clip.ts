@@ -1,4 +1,5 @@
 // Gradient clipping by total norm: PyTorch's torch.nn.utils.clip_grad_norm_ (L2).
+import { kernels } from '../backend/index.js';
 import type { FloatArray, Tensor } from '../tensor/tensor.js';
 
 /**
@@ -12,10 +13,11 @@ export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number): number 
 
 /** clipGradNorm over raw gradient buffers (e.g. a model's one flat gradient buffer); maxNorm ∞ only measures. */
 export function clipGradBuffers(grads: readonly FloatArray[], maxNorm: number): number {
+  const k = kernels();
   let sq = 0;
-  for (const g of grads) for (let i = 0; i < g.length; i++) sq += g[i] * g[i];
+  for (const g of grads) sq += k.squaredNorm(g);
   const norm = Math.sqrt(sq);
   const coef = maxNorm / (norm + 1e-6);
-  if (coef < 1) for (const g of grads) for (let i = 0; i < g.length; i++) g[i] *= coef;
+  if (coef < 1) for (const g of grads) k.scale(g, coef);
   return norm;
 }

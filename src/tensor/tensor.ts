@@ -5,6 +5,7 @@
 // adds each input's share through `addGrad`. `backward()` walks the recorded graph in reverse
 // topological order; leaves accumulate into `.grad` like PyTorch's.
 import type { FloatArray } from '../backend/kernels.js';
+import { kernels } from '../backend/index.js';
 import { defaultRng, type Rng } from '../random.js';
 import { numel, shapeString, type Shape } from './shape.js';
 import { activeArena } from './arena.js';
@@ -301,8 +302,7 @@ function accumulateLeafGrad(leaf: Tensor, g: FloatArray): void {
     leaf.grad = new Tensor(adopt ? g : convert(g, leaf, heapFloat), leaf.shape);
     return;
   }
-  const d = leaf.grad.data;
-  for (let i = 0; i < d.length; i++) d[i] += g[i];
+  kernels().accumulate(leaf.grad.data, g);
 }
 
 /** g copied into a new buffer of like's dtype and size, from `alloc`. */
@@ -345,5 +345,5 @@ export function addGrad(t: Tensor, g: FloatArray, owned: boolean): void {
     t._gradAcc = owned && dtypeOf(g) === t.dtype ? g : convert(g, t, allocFloat);
     return;
   }
-  for (let i = 0; i < acc.length; i++) acc[i] += g[i];
+  kernels().accumulate(acc, g);
 }

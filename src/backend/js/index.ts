@@ -12,6 +12,7 @@ import { linearBackward, linearForward } from './linear.js';
 import { attentionFusionBackward, attentionFusionForward } from './attention.js';
 import { bceWithLogitsBackward, bceWithLogitsForward, crossEntropyBackward, crossEntropyForward } from './losses.js';
 import { dropoutMask } from './dropout.js';
+import { accumulate, scale, squaredNorm } from './elementwise.js';
 
 /** Every op's reference implementation. */
 export const referenceOps: KernelOps = {
@@ -33,6 +34,9 @@ export const referenceOps: KernelOps = {
   bceWithLogitsForward,
   bceWithLogitsBackward,
   dropoutMask,
+  accumulate,
+  squaredNorm,
+  scale,
   sgdStep,
   adamStep,
 };
