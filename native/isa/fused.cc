@@ -515,18 +515,30 @@ void bce_backward(const float* x, const float* y, double scale, float* gx, size_
 
 static inline uint32_t rotl32(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
 
+// The draws go through a small buffer: the generator's loop carries only its integer recurrence, and the
+// compare-and-select over the buffer vectorizes. draw < threshold for an integer draw ⇔ draw < ⌈threshold⌉.
 void dropout_mask(uint32_t* state, double threshold, float scale, float* mask, size_t n) {
   uint32_t s0 = state[0], s1 = state[1], s2 = state[2], s3 = state[3];
-  for (size_t i = 0; i < n; i++) {
-    const uint32_t draw = rotl32(s1 * 5u, 7) * 9u;
-    const uint32_t t = s1 << 9;
-    s2 ^= s0;
-    s3 ^= s1;
-    s1 ^= s2;
-    s0 ^= s3;
-    s2 ^= t;
-    s3 = rotl32(s3, 11);
-    mask[i] = (double)draw < threshold ? 0.0f : scale;
+  const double limit = std::ceil(threshold);
+  const bool dropAll = limit >= 4294967296.0;
+  const uint32_t below = limit <= 0.0 ? 0u : dropAll ? 0u : (uint32_t)limit;
+  constexpr size_t kChunk = 256;
+  alignas(64) uint32_t draws[kChunk];
+  for (size_t i0 = 0; i0 < n; i0 += kChunk) {
+    const size_t m = n - i0 < kChunk ? n - i0 : kChunk;
+    for (size_t i = 0; i < m; i++) {
+      draws[i] = rotl32(s1 * 5u, 7) * 9u;
+      const uint32_t t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = rotl32(s3, 11);
+    }
+    float* out = mask + i0;
+    if (dropAll) for (size_t i = 0; i < m; i++) out[i] = 0.0f;
+    else for (size_t i = 0; i < m; i++) out[i] = draws[i] < below ? 0.0f : scale;
   }
   state[0] = s0;
   state[1] = s1;
