@@ -6,6 +6,7 @@
 // flags and zero-pads ragged edges; an edge tile runs the micro-kernel instance for its own row count (and
 // one vector of columns when that covers them), through a small stack tile when it is narrower than NR, so no
 // padding row is computed. The first KC slice overwrites c when beta = 0 (NaNs in c are not propagated).
+// a·bᵀ with at most 8 columns (transB, N ≤ 8) skips the packing: one vectorized dot product per element.
 #include <cstdlib>
 #include <cstring>
 #include <utility>
@@ -144,6 +145,44 @@ size_t packed_b_size(size_t N, size_t K) {
   return total;
 }
 
+// c[M,N] (+)= alpha·a[M,K]·b[N,K]ᵀ for N ≤ kSmallN (a layer with few outputs: attention scores, class logits):
+// each element one dot product over contiguous rows of a and b, VW lanes then a lane sum, instead of packing
+// a whole A for a tile that would be mostly padding. `overwrite` as in the micro-kernel.
+constexpr size_t kSmallN = 8;
+template <int N>
+void gemm_small_n_nt(size_t M, size_t K, float alpha, const float* a, const float* b, float* c, bool overwrite) {
+  for (size_t m = 0; m < M; m++) {
+    const float* ar = a + m * K;
+    vf acc[N];
+#pragma GCC unroll 8
+    for (int n = 0; n < N; n++) acc[n] = vzero();
+    size_t k = 0;
+    for (; k + VW <= K; k += VW) {
+      const vf av = vload(ar + k);
+#pragma GCC unroll 8
+      for (int n = 0; n < N; n++) acc[n] = vfmadd(av, vload(b + n * K + k), acc[n]);
+    }
+    for (int n = 0; n < N; n++) {
+      alignas(64) float lanes[VW];
+      vstore(lanes, acc[n]);
+      float s = 0.0f;
+      for (int l = 0; l < VW; l++) s += lanes[l];
+      for (size_t kk = k; kk < K; kk++) s += ar[kk] * b[n * K + kk];
+      const float v = alpha * s;
+      c[m * N + n] = overwrite ? v : c[m * N + n] + v;
+    }
+  }
+}
+
+typedef void (*SmallNKernel)(size_t, size_t, float, const float*, const float*, float*, bool);
+
+template <int... Ns>
+static constexpr SmallNKernel small_n_kernel(size_t n, std::integer_sequence<int, Ns...>) {
+  SmallNKernel k = nullptr;
+  ((k = (n == (size_t)Ns + 1 ? &gemm_small_n_nt<Ns + 1> : k)), ...);
+  return k;
+}
+
 // The GEMM loops; `prepacked` (or null) holds op(b) already packed by pack_b_all.
 void gemm_impl(bool transA, bool transB, size_t M, size_t N, size_t K, float alpha, const float* a, const float* b,
                const float* prepacked, float beta, float* c) {
@@ -154,6 +193,10 @@ void gemm_impl(bool transA, bool transB, size_t M, size_t N, size_t K, float alp
     for (size_t i = 0; i < M * N; i++) c[i] *= beta;
   }
   if (K == 0) return;
+  if (!transA && transB && !prepacked && N <= kSmallN) {
+    small_n_kernel(N, std::make_integer_sequence<int, kSmallN>{})(M, K, alpha, a, b, c, beta == 0.0f);
+    return;
+  }
   float* scratch_b = prepacked ? nullptr : scratch_floats(0, KC * (NC + NR));
   float* ap = scratch_floats(1, KC * (MC + MR));
   alignas(64) float tile[MR * NR];
