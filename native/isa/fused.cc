@@ -297,6 +297,33 @@ static bool unpool2_vector(const float*, const int32_t*, const float*, const flo
 }
 #endif
 
+// Σ x[n] in VW lane sums (lane i mod VW over whole vectors), then the lanes and the tail in order: a row sum
+// that vectorizes (a single running float sum is a serial chain of adds).
+static inline float row_sum(const float* x, size_t n) {
+  vf acc = vzero();
+  size_t i = 0;
+  for (; i + VW <= n; i += VW) acc = vadd(acc, vload(x + i));
+  alignas(64) float lanes[VW];
+  vstore(lanes, acc);
+  float s = 0.0f;
+  for (int l = 0; l < VW; l++) s += lanes[l];
+  for (; i < n; i++) s += x[i];
+  return s;
+}
+
+// Σ x[n]·y[n] in the same lane order as row_sum.
+static inline float dot(const float* x, const float* y, size_t n) {
+  vf acc = vzero();
+  size_t i = 0;
+  for (; i + VW <= n; i += VW) acc = vfmadd(vload(x + i), vload(y + i), acc);
+  alignas(64) float lanes[VW];
+  vstore(lanes, acc);
+  float s = 0.0f;
+  for (int l = 0; l < VW; l++) s += lanes[l];
+  for (; i < n; i++) s += x[i] * y[i];
+  return s;
+}
+
 // gz[Cout, B·Lout] = scatter of gOut ⊙ mask where pooled > 0; gBias = row sums; gw = gz · colᵀ; gcol = wᵀ · gz → gx
 void conv_block_backward(const float* x, const float* w, const float* pooled, const int32_t* argmax,
                          const float* mask, const float* gOut, float* gx, float* gw, float* gBias, size_t B,
@@ -318,11 +345,7 @@ void conv_block_backward(const float* x, const float* w, const float* pooled, co
       }
     }
   if (gBias)
-    for (size_t co = 0; co < Cout; co++) {
-      float s = 0.0f;
-      for (size_t j = 0; j < N; j++) s += gz[co * N + j];
-      gBias[co] = s;
-    }
+    for (size_t co = 0; co < Cout; co++) gBias[co] = row_sum(gz + co * N, N);
   if (gw) {
     float* col = scratch_floats(2, CK * N + 1);
     im2col_batch(x, col, B, Cin, L, K, Lout, stride, padding);
@@ -448,22 +471,21 @@ void attention_backward(const float* h, const float* mask, const float* w1, cons
     for (size_t k = 0; k < heads; k++) {
       const float* ak = a + (b * heads + k) * T;
       const float* go = gOut + (b * heads + k) * D;
-      float dot = 0.0f;
+      float aDotG = 0.0f;
       for (size_t t = 0; t < T; t++) {
         const float* hr = h + (b * T + t) * D;
-        float acc = 0.0f;
-        for (size_t j = 0; j < D; j++) acc += go[j] * hr[j];
+        const float acc = dot(go, hr, D);
         if (gh) {
           float* gr = gh + (b * T + t) * D;
           const float at = ak[t];
           for (size_t j = 0; j < D; j++) gr[j] += at * go[j];
         }
         gS[(b * T + t) * heads + k] = acc;  // gA for now
-        dot += ak[t] * acc;
+        aDotG += ak[t] * acc;
       }
       for (size_t t = 0; t < T; t++) {
         float& g = gS[(b * T + t) * heads + k];
-        g = mask[b * T + t] == 0.0f ? 0.0f : ak[t] * (g - dot);
+        g = mask[b * T + t] == 0.0f ? 0.0f : ak[t] * (g - aDotG);
       }
     }
   }

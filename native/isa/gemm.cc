@@ -6,7 +6,7 @@
 // flags and zero-pads ragged edges; an edge tile runs the micro-kernel instance for its own row count (and
 // one vector of columns when that covers them), through a small stack tile when it is narrower than NR, so no
 // padding row is computed. The first KC slice overwrites c when beta = 0 (NaNs in c are not propagated).
-// a·bᵀ with at most 8 columns (transB, N ≤ 8) skips the packing: one vectorized dot product per element.
+// a·bᵀ with few columns (transB, N ≤ max(8, one vector)) skips the packing: one vectorized dot product per element.
 #include <cstdlib>
 #include <cstring>
 #include <utility>
@@ -145,21 +145,22 @@ size_t packed_b_size(size_t N, size_t K) {
   return total;
 }
 
-// c[M,N] (+)= alpha·a[M,K]·b[N,K]ᵀ for N ≤ kSmallN (a layer with few outputs: attention scores, class logits):
+// c[M,N] (+)= alpha·a[M,K]·b[N,K]ᵀ for N ≤ kSmallN (a layer with few outputs: attention scores, class logits,
+// the first convolution's weight gradient):
 // each element one dot product over contiguous rows of a and b, VW lanes then a lane sum, instead of packing
 // a whole A for a tile that would be mostly padding. `overwrite` as in the micro-kernel.
-constexpr size_t kSmallN = 8;
+constexpr size_t kSmallN = VW > 8 ? VW : 8;  // accumulators kept in registers
 template <int N>
 void gemm_small_n_nt(size_t M, size_t K, float alpha, const float* a, const float* b, float* c, bool overwrite) {
   for (size_t m = 0; m < M; m++) {
     const float* ar = a + m * K;
     vf acc[N];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int n = 0; n < N; n++) acc[n] = vzero();
     size_t k = 0;
     for (; k + VW <= K; k += VW) {
       const vf av = vload(ar + k);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
       for (int n = 0; n < N; n++) acc[n] = vfmadd(av, vload(b + n * K + k), acc[n]);
     }
     for (int n = 0; n < N; n++) {
