@@ -72,8 +72,8 @@ View<T> typed(const Napi::CallbackInfo& info, size_t i, const char* fn, const ch
 View<float> f32(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* what, bool nullable = false) {
   return typed<float, napi_float32_array>(info, i, fn, what, "Float32Array", nullable);
 }
-View<double> f64(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* what) {
-  return typed<double, napi_float64_array>(info, i, fn, what, "Float64Array");
+View<double> f64(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* what, bool nullable = false) {
+  return typed<double, napi_float64_array>(info, i, fn, what, "Float64Array", nullable);
 }
 
 double num(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* what) {
@@ -391,24 +391,25 @@ Napi::Value FindNonFinite(const Napi::CallbackInfo& info) {
 
 Napi::Value FoldGroup(const Napi::CallbackInfo& info) {
   const char* fn = "foldGroup";
-  auto in = f64(info, 0, fn, "accIn");
+  auto in = f64(info, 0, fn, "accIn", true);
   auto out = f64(info, 1, fn, "accOut");
-  need(info, out, in.n, fn, "accOut");
-  if (in.n > 0 && out.p == in.p) fail(info.Env(), "foldGroup: accIn and accOut must be different buffers");
-  auto& ups = update_list(info, 2, in.n, fn);
+  const size_t P = in.p ? in.n : out.n;
+  need(info, out, P, fn, "accOut");
+  if (P > 0 && out.p == in.p) fail(info.Env(), "foldGroup: accIn and accOut must be different buffers");
+  auto& ups = update_list(info, 2, P, fn);
   auto c = f64(info, 3, fn, "coefficients");
   const size_t G = count(info, 4, fn, "count");
   if (G > ups.size()) fail(info.Env(), "foldGroup: count exceeds the number of updates");
   need(info, c, G, fn, "coefficients");
   const size_t threads = thread_arg(info, 5, fn);
   const KernelTable& k = T();
-  if (threads == 1) return Napi::Boolean::New(info.Env(), k.fold_group(in.p, out.p, ups.data(), c.p, G, in.n));
+  if (threads == 1) return Napi::Boolean::New(info.Env(), k.fold_group(in.p, out.p, ups.data(), c.p, G, P));
   const std::vector<const float*> base(ups.begin(), ups.begin() + G);
   std::atomic<bool> finite{true};
-  parallel_ranges(in.n, threads, [&](size_t b, size_t e) {
+  parallel_ranges(P, threads, [&](size_t b, size_t e) {
     std::vector<const float*> shifted(G);
     for (size_t g = 0; g < G; g++) shifted[g] = base[g] + b;
-    if (!k.fold_group(in.p + b, out.p + b, shifted.data(), c.p, G, e - b)) finite = false;
+    if (!k.fold_group(in.p ? in.p + b : nullptr, out.p + b, shifted.data(), c.p, G, e - b)) finite = false;
   });
   return Napi::Boolean::New(info.Env(), finite.load());
 }

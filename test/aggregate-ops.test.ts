@@ -75,6 +75,30 @@ describe.skipIf(!nativeBuilt)(`native aggregation ops (${nativeBuilt ? 'addon bu
     });
   });
 
+  it('foldGroup without accIn starts from +0.0: the bits of a fold over zeros (tails, streaming-store sizes, threads)', () => {
+    const rng = new Rng(29);
+    forEachIsa((isa) => {
+      for (const P of [1, 17, 1025, 600_001]) {
+        const ups = Array.from({ length: 3 }, () => randF32(rng, P, 10));
+        ups[0][0] = -0; // −0 alone stays +0.0 in a sum started from +0.0
+        ups[1][0] = -0;
+        ups[2][0] = -0;
+        const c = Float64Array.from([1.5, 2, 0.25]);
+        const [r0, r1, n1, n4] = [0, 1, 2, 3].map(() => new Float64Array(P).fill(NaN));
+        expect(ref.foldGroup(new Float64Array(P), r0, ups, c, 3)).toBe(true);
+        expect(ref.foldGroup(null, r1, ups, c, 3)).toBe(true);
+        expect(nat.foldGroup(null, n1, ups, c, 3, 1), isa).toBe(true);
+        expect(nat.foldGroup(null, n4, ups, c, 3, 4), isa).toBe(true);
+        sameF64(r1, r0, `reference P=${P}`);
+        sameF64(n1, r0, `${isa} P=${P}`);
+        sameF64(n4, r0, `${isa} P=${P} 4 threads`);
+        expect(Object.is(n1[0], 0)).toBe(true);
+        ups[2][P - 1] = Infinity;
+        expect(nat.foldGroup(null, n1, ups, c, 3, 1), `${isa} P=${P} Inf`).toBe(false);
+      }
+    });
+  });
+
   it('threaded foldGroup and finishMean give the same bits and the same verdict', () => {
     const rng = new Rng(28);
     const P = 300_001; // splits into 64 Ki-element ranges (4 with 4 threads, the last one ragged)

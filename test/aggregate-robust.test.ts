@@ -4,7 +4,7 @@
 // a bad update by every aggregator.
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  aggregatorNames, bulyan, checkAggregatorSpec, createAggregator, krum, krumSelect, median, multiKrum, trimmedMeanCount,
+  aggregatorNames, bulyan, checkAggregatorSpec, createAggregator, getAggregatorKind, krum, krumSelect, median, multiKrum, trimmedMeanCount,
   type Aggregate, type AggregatorSpec,
 } from '../src/aggregate/index.js';
 import { useBackend } from '../src/backend/index.js';
@@ -97,6 +97,32 @@ describe.each(nativeBuilt ? (['js', 'native'] as const) : (['js'] as const))('ag
         expect(r.agg.participants).toBe(n);
         expect(bitsOf(r.agg.vectors.delta), `${spec.name} ${where}`).toEqual(bitsOf(clean.agg.vectors.delta));
         expect(bitsOf(r.agg.vectors.dc), `${spec.name} ${where}`).toEqual(bitsOf(clean.agg.vectors.dc));
+      }
+    }
+  });
+
+  it('an aggregator run for several rounds gives each round the bits of a fresh one (nothing carried over)', () => {
+    useBackend(backend);
+    const rng = new Rng(43);
+    const P = 301;
+    const rounds = [11, 9, 3].map((n) => ({
+      deltas: Array.from({ length: n }, () => randF32(rng, P, 2)),
+      extras: Array.from({ length: n }, () => randF32(rng, P)),
+    }));
+    // round 2 opens with a whole group of bad updates: nothing is accepted before its second group
+    for (let k = 0; k < 8; k++) rounds[1].deltas[k][k] = NaN;
+    for (const spec of SPECS.filter((s) => !getAggregatorKind(s.name).keepsAllUpdates)) {
+      const a = createAggregator(spec, { numParams: P, vectorNames: ['delta', 'dc'] });
+      for (const [r, { deltas, extras }] of rounds.entries()) {
+        const weights = deltas.map((_, k) => 1 + k);
+        a.begin();
+        const decided = deltas.flatMap((d, k) => a.add({ tag: k, weight: weights[k], vectors: { delta: d, dc: extras[k] } }));
+        const { decisions, aggregate: got } = a.finish();
+        const good = [...decided, ...decisions].filter((d) => d.rejected === null).map((d) => d.tag);
+        const fresh = aggregate(spec, good.map((k) => deltas[k]), good.map((k) => extras[k]), good.map((k) => weights[k]));
+        expect(good.length, `${spec.name} round ${r}`).toBe(r === 1 ? deltas.length - 8 : deltas.length);
+        expect(bitsOf(got!.vectors.delta), `${spec.name} round ${r}`).toEqual(bitsOf(fresh.agg.vectors.delta));
+        expect(bitsOf(got!.vectors.dc), `${spec.name} round ${r}`).toEqual(bitsOf(fresh.agg.vectors.dc));
       }
     }
   });

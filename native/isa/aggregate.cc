@@ -53,7 +53,8 @@ int64_t find_nonfinite(const float* x, size_t n) {
 }
 
 // accOut[n] = accIn[n] + Σ_g c[g]·u[g][n] (each element's G products added in g order, float64, no
-// contraction: bit-identical to G single folds). Returns true iff every accOut value is finite, which holds
+// contraction: bit-identical to G single folds); accIn null: the sum starts from +0.0 (a first group reads
+// no accumulator). Returns true iff every accOut value is finite, which holds
 // iff every c[g]·u[g] is finite and nothing overflows: the NaN/Inf check rides on the fold (one
 // subtraction per output element, not per input), so each update is read from memory exactly once.
 #if defined(__AVX512F__)
@@ -65,7 +66,7 @@ static void fold_group_block(const double* __restrict in, double* __restrict out
   // writing accOut does not first read it into the cache.
   for (size_t i = begin; i < end; i += 64) {
     __m512d a[8];
-    for (int r = 0; r < 8; r++) a[r] = _mm512_loadu_pd(in + i + 8 * r);
+    for (int r = 0; r < 8; r++) a[r] = in ? _mm512_loadu_pd(in + i + 8 * r) : _mm512_setzero_pd();
     for (size_t g = 0; g < G; g++) {
       const float* x = u[g] + i;
       const __m512d cg = _mm512_set1_pd(c[g]);
@@ -90,8 +91,12 @@ static double fold_group_tiles(const double* __restrict accIn, double* __restric
   for (size_t i0 = begin; i0 < end; i0 += T) {
     const size_t len = imin(T, end - i0);
     double* __restrict a = accOut + i0;
-    const double* __restrict b = accIn + i0;
-    for (size_t i = 0; i < len; i++) a[i] = b[i];
+    if (accIn) {
+      const double* __restrict b = accIn + i0;
+      for (size_t i = 0; i < len; i++) a[i] = b[i];
+    } else {
+      for (size_t i = 0; i < len; i++) a[i] = 0.0;
+    }
     for (size_t g = 0; g < G; g++) {
       const float* __restrict x = u[g] + i0;
       const double cg = c[g];

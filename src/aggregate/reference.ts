@@ -15,9 +15,9 @@ function findNonFinite(x: Float32Array): number {
   return -1;
 }
 
-function foldGroup(accIn: Float64Array, accOut: Float64Array, updates: Float32Array[], coefficients: Float64Array,
+function foldGroup(accIn: Float64Array | null, accOut: Float64Array, updates: Float32Array[], coefficients: Float64Array,
   count: number): boolean {
-  const P = accIn.length;
+  const P = accIn ? accIn.length : accOut.length;
   if (accOut.length < P) throw new Error(`foldGroup: accOut has ${accOut.length} elements, needs ${P}`);
   if (accOut === accIn) throw new Error('foldGroup: accIn and accOut must be different buffers');
   for (let g = 0; g < count; g++) {
@@ -25,7 +25,7 @@ function foldGroup(accIn: Float64Array, accOut: Float64Array, updates: Float32Ar
   }
   let finite = true;
   for (let i = 0; i < P; i++) {
-    let a = accIn[i];
+    let a = accIn ? accIn[i] : 0;
     for (let g = 0; g < count; g++) a += coefficients[g] * updates[g][i];
     accOut[i] = a;
     if (!isFiniteValue(a)) finite = false;

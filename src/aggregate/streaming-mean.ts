@@ -13,6 +13,8 @@
 // accepted), so when a group turns out non-finite — rare — the slow path finds the bad update(s) and refolds
 // the group without them from the untouched accIn: a rejected update leaves the mean exactly (bit for bit) as
 // if it had never been added, at the cost of one extra pass only when an update is actually bad.
+// The first group after construction or reset() reads no accumulator (its sums start from zero), and
+// reset() writes nothing: a round of K updates moves K·P·4 bytes of updates plus 16·P bytes per later group.
 // Memory: P·16 bytes (two accumulators) + the references to at most `pending` waiting updates.
 // Threads (native ops only): `threads` > 1 splits P across that many threads in every fold (element-wise, so
 // the bits are the same for any thread count).
@@ -39,7 +41,7 @@ export class StreamingMean {
   readonly pending: number;
   private readonly ops: AggregateOps;
   private readonly threads: number;
-  /** accumulated sums (accepted updates only) and the group fold's output */
+  /** accumulated sums (accepted updates only; stale, and never read, while none is accepted) and the group fold's output */
   private acc: Float64Array;
   private next: Float64Array;
   private readonly waiting: Float32Array[] = [];
@@ -131,7 +133,6 @@ export class StreamingMean {
 
   /** Back to no updates (buffers are kept; waiting updates and unreported rejections are dropped). */
   reset(): void {
-    this.acc.fill(0);
     this.waiting.length = 0;
     this.waitingWeights.length = 0;
     this.waitingTags.length = 0;
@@ -183,11 +184,11 @@ export class StreamingMean {
     this.waitingTags.length = 0;
   }
 
-  /** next = acc + Σ_{g ∈ idx} c_g·u_g; true iff finite. */
+  /** next = acc + Σ_{g ∈ idx} c_g·u_g (from zero, acc unread, while no update is accepted); true iff finite. */
   private foldIndices(idx: readonly number[]): boolean {
     const ups = idx.map((g) => this.waiting[g]);
     const c = Float64Array.from(idx, (g) => this.coefficients[g]);
-    return this.ops.foldGroup(this.acc, this.next, ups, c, ups.length, this.threads);
+    return this.ops.foldGroup(this.accepted === 0 ? null : this.acc, this.next, ups, c, ups.length, this.threads);
   }
 }
 

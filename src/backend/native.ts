@@ -24,10 +24,11 @@ export interface NativeAggregateFunctions {
   findNonFinite(x: Float32Array): number;
   /**
    * accOut[P] = accIn[P] + Σ_{g<count} coefficients[g]·updates[g][P] in float64, each element's additions in
-   * g order (P = accIn.length; accOut must be another buffer). Returns true iff every accOut value is finite.
+   * g order (P = accIn.length; accOut must be another buffer). accIn null: the sums start from +0.0 (P =
+   * accOut.length; no accumulator is read). Returns true iff every accOut value is finite.
    * `threads` (native only; default 1) splits P across that many threads; the bits are the same.
    */
-  foldGroup(accIn: Float64Array, accOut: Float64Array, updates: Float32Array[], coefficients: Float64Array, count: number,
+  foldGroup(accIn: Float64Array | null, accOut: Float64Array, updates: Float32Array[], coefficients: Float64Array, count: number,
     threads?: number): boolean;
   /** out[P] = float32(acc[P] / totalWeight). */
   finishMean(acc: Float64Array, totalWeight: number, out: Float32Array, threads?: number): void;
