@@ -147,9 +147,10 @@ void parallel_ranges(size_t n, size_t threads, F body) {
   for (std::thread& t : pool) t.join();
 }
 
-float* float_scratch(size_t n) {
-  static thread_local std::vector<float> s;
-  if (s.size() < n) s.resize(n);
+// Scratch for the order-statistic kernels: K·kOrderTile int32 keys.
+int32_t* order_keys(size_t K) {
+  static thread_local std::vector<int32_t> s;
+  if (s.size() < K * fedmm::kOrderTile) s.resize(K * fedmm::kOrderTile);
   return s.data();
 }
 
@@ -450,7 +451,7 @@ Napi::Value Median(const Napi::CallbackInfo& info) {
   auto out = f32(info, 1, fn, "out");
   auto& ups = update_list(info, 0, out.n, fn);
   if (ups.empty()) fail(info.Env(), "median: needs at least one update");
-  T().median(ups.data(), ups.size(), out.n, out.p, float_scratch(ups.size()));
+  T().median(ups.data(), ups.size(), out.n, out.p, order_keys(ups.size()));
   return info.Env().Undefined();
 }
 
@@ -460,7 +461,7 @@ Napi::Value TrimmedMean(const Napi::CallbackInfo& info) {
   auto out = f32(info, 2, fn, "out");
   auto& ups = update_list(info, 0, out.n, fn);
   if (2 * trim >= ups.size()) fail(info.Env(), "trimmedMean: trimming removes every update");
-  T().trimmed_mean(ups.data(), ups.size(), out.n, trim, out.p, float_scratch(ups.size()));
+  T().trimmed_mean(ups.data(), ups.size(), out.n, trim, out.p, order_keys(ups.size()));
   return info.Env().Undefined();
 }
 
@@ -484,7 +485,7 @@ Napi::Value ClosestToMedianMean(const Napi::CallbackInfo& info) {
   auto out = f32(info, 2, fn, "out");
   auto& ups = update_list(info, 0, out.n, fn);
   if (beta < 1 || beta > ups.size()) fail(info.Env(), "closestToMedianMean: beta must be in 1..number of updates");
-  T().closest_to_median_mean(ups.data(), ups.size(), out.n, beta, out.p, float_scratch(ups.size()));
+  T().closest_to_median_mean(ups.data(), ups.size(), out.n, beta, out.p, order_keys(ups.size()));
   return info.Env().Undefined();
 }
 

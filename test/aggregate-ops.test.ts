@@ -169,21 +169,31 @@ describe.skipIf(!nativeBuilt)(`native aggregation ops (${nativeBuilt ? 'addon bu
     });
   });
 
-  it('median and trimmedMean are bit-identical (odd/even K, small and large K, ties)', () => {
+  it('median, trimmedMean and closestToMedianMean are bit-identical (odd/even K, small and large K, tiles, tails, ties, ±0)', () => {
     const rng = new Rng(23);
     forEachIsa((isa) => {
-      for (const K of [1, 2, 3, 4, 5, 10, 33, 64]) {
-        const P = 37;
+      for (const K of [1, 2, 3, 4, 5, 7, 10, 33, 64, 100, 129]) for (const P of [37, 64, 200]) {
         const ups = Array.from({ length: K }, () => randF32(rng, P));
         if (K > 2) ups[1].set(ups[0].subarray(0, 10)); // ties
+        if (K > 3) { // −0 and +0 in one coordinate: ordered −0 first, as TypedArray sort does
+          ups[2][P - 1] = -0;
+          ups[3][P - 1] = 0;
+          ups[0][P - 2] = -0;
+          for (let k = 1; k < K; k++) ups[k][P - 2] = k % 2 ? 0 : -0;
+        }
         const [o1, o2] = [new Float32Array(P), new Float32Array(P)];
         ref.median(ups, o1);
         nat.median(ups, o2);
-        sameBits(o2, o1, `${isa} median K=${K}`);
+        sameBits(o2, o1, `${isa} median K=${K} P=${P}`);
         for (let trim = 0; 2 * trim < K; trim += Math.max(1, K >> 2)) {
           ref.trimmedMean(ups, trim, o1);
           nat.trimmedMean(ups, trim, o2);
-          sameBits(o2, o1, `${isa} trimmed K=${K} trim=${trim}`);
+          sameBits(o2, o1, `${isa} trimmed K=${K} P=${P} trim=${trim}`);
+        }
+        for (const beta of new Set([1, K >> 1 || 1, K])) {
+          ref.closestToMedianMean(ups, beta, o1);
+          nat.closestToMedianMean(ups, beta, o2);
+          sameBits(o2, o1, `${isa} closestToMedianMean K=${K} P=${P} beta=${beta}`);
         }
       }
     });

@@ -154,50 +154,87 @@ void add_into(float* __restrict acc, const float* __restrict g, size_t n) {
   for (size_t i = 0; i < n; i++) acc[i] += g[i];
 }
 
-// Ascending sort of v[n]: insertion sort for small n, heap sort above (both give the same order as any
-// correct sort, so sums over the sorted values match the reference exactly).
-void sort_floats(float* v, size_t n) {
-  if (n <= 32) {
-    for (size_t i = 1; i < n; i++) {
-      const float x = v[i];
-      size_t j = i;
-      while (j > 0 && v[j - 1] > x) { v[j] = v[j - 1]; j--; }
-      v[j] = x;
-    }
-    return;
-  }
-  auto sift = [v](size_t root, size_t end) {
-    while (2 * root + 1 < end) {
-      size_t child = 2 * root + 1;
-      if (child + 1 < end && v[child] < v[child + 1]) child++;
-      if (!(v[root] < v[child])) return;
-      const float t = v[root]; v[root] = v[child]; v[child] = t;
-      root = child;
-    }
-  };
-  for (size_t s = n / 2; s-- > 0;) sift(s, n);
-  for (size_t end = n - 1; end > 0; end--) {
-    const float t = v[0]; v[0] = v[end]; v[end] = t;
-    sift(0, end);
+// ---- order statistics per coordinate ----
+// The K values of kOrderTile coordinates at a time are mapped to int32 keys ordered as the floats are by
+// TypedArray.prototype.sort (−0 before +0; inputs are finite) and sorted across the K rows by Batcher's
+// merge-exchange network (Knuth, TAOCP 5.2.2, Algorithm M: any K, O(K log² K) comparators): every comparator is
+// a min/max over the tile's kOrderTile lanes (branch-free, vectorized), and the tile (K·kOrderTile keys) stays
+// in L1/L2 while the network runs, each update being read once, kOrderTile values at a time. Sorted columns
+// equal the reference's sorted values exactly, so every statistic below is bit-identical to it.
+constexpr size_t TL = kOrderTile;  // lanes (coordinates) per tile
+
+static inline int32_t order_key(float f) {
+  int32_t b;
+  std::memcpy(&b, &f, 4);
+  return b ^ ((b >> 31) & 0x7fffffff);
+}
+
+static inline float key_float(int32_t k) {
+  const int32_t b = k ^ ((k >> 31) & 0x7fffffff);
+  float f;
+  std::memcpy(&f, &b, 4);
+  return f;
+}
+
+static inline void compare_exchange(int32_t* __restrict a, int32_t* __restrict b) {
+  for (size_t j = 0; j < TL; j++) {
+    const int32_t x = a[j], y = b[j];
+    a[j] = x < y ? x : y;
+    b[j] = x < y ? y : x;
   }
 }
 
-void median(const float* const* u, size_t K, size_t P, float* __restrict out, float* scratch) {
-  for (size_t i = 0; i < P; i++) {
-    for (size_t k = 0; k < K; k++) scratch[k] = u[k][i];
-    sort_floats(scratch, K);
-    out[i] = (K & 1) ? scratch[K / 2] : (float)(((double)scratch[K / 2 - 1] + (double)scratch[K / 2]) / 2.0);
+// keys[K·TL] = the keys of u[k][i0 .. i0 + len) in row k (lanes ≥ len zero), each column sorted ascending.
+static void sorted_tile(const float* const* u, size_t K, size_t i0, size_t len, int32_t* __restrict keys) {
+  for (size_t k = 0; k < K; k++) {
+    const float* __restrict x = u[k] + i0;
+    int32_t* __restrict row = keys + k * TL;
+    for (size_t j = 0; j < len; j++) row[j] = order_key(x[j]);
+    for (size_t j = len; j < TL; j++) row[j] = 0;
+  }
+  if (K < 2) return;
+  size_t t = 0;
+  while ((size_t(1) << t) < K) t++;
+  for (size_t p = size_t(1) << (t - 1); p > 0; p >>= 1) {
+    size_t q = size_t(1) << (t - 1), r = 0, d = p;
+    for (;;) {
+      for (size_t i = 0; i + d < K; i++)
+        if ((i & p) == r) compare_exchange(keys + i * TL, keys + (i + d) * TL);
+      if (q == p) break;
+      d = q - p;
+      q >>= 1;
+      r = p;
+    }
   }
 }
 
-void trimmed_mean(const float* const* u, size_t K, size_t P, size_t trim, float* __restrict out, float* scratch) {
+void median(const float* const* u, size_t K, size_t P, float* __restrict out, int32_t* keys) {
+  for (size_t i0 = 0; i0 < P; i0 += TL) {
+    const size_t len = imin(TL, P - i0);
+    sorted_tile(u, K, i0, len, keys);
+    const int32_t* hi = keys + (K / 2) * TL;
+    if (K & 1) {
+      for (size_t j = 0; j < len; j++) out[i0 + j] = key_float(hi[j]);
+    } else {
+      const int32_t* lo = hi - TL;
+      for (size_t j = 0; j < len; j++)
+        out[i0 + j] = (float)(((double)key_float(lo[j]) + (double)key_float(hi[j])) / 2.0);
+    }
+  }
+}
+
+void trimmed_mean(const float* const* u, size_t K, size_t P, size_t trim, float* __restrict out, int32_t* keys) {
   const double kept = (double)(K - 2 * trim);
-  for (size_t i = 0; i < P; i++) {
-    for (size_t k = 0; k < K; k++) scratch[k] = u[k][i];
-    sort_floats(scratch, K);
-    double s = 0;
-    for (size_t k = trim; k < K - trim; k++) s += (double)scratch[k];
-    out[i] = (float)(s / kept);
+  for (size_t i0 = 0; i0 < P; i0 += TL) {
+    const size_t len = imin(TL, P - i0);
+    sorted_tile(u, K, i0, len, keys);
+    double s[TL];
+    for (size_t j = 0; j < TL; j++) s[j] = 0.0;
+    for (size_t k = trim; k < K - trim; k++) {
+      const int32_t* row = keys + k * TL;
+      for (size_t j = 0; j < TL; j++) s[j] += (double)key_float(row[j]);
+    }
+    for (size_t j = 0; j < len; j++) out[i0 + j] = (float)(s[j] / kept);
   }
 }
 
@@ -238,24 +275,26 @@ void pairwise_sq_dist(const float* const* u, size_t K, size_t P, double* out, do
 }
 
 void closest_to_median_mean(const float* const* u, size_t K, size_t P, size_t beta, float* __restrict out,
-                            float* scratch) {
+                            int32_t* keys) {
   // Bulyan's coordinate rule: per coordinate, the mean of the β values closest to the median (ties → the
   // smaller value), grown outward from the median so the chosen values are contiguous in sorted order.
-  for (size_t i = 0; i < P; i++) {
-    for (size_t k = 0; k < K; k++) scratch[k] = u[k][i];
-    sort_floats(scratch, K);
-    const double m = (K & 1) ? (double)scratch[K / 2]
-                             : ((double)scratch[K / 2 - 1] + (double)scratch[K / 2]) / 2.0;
-    size_t lo = 0;
-    while (lo < K && (double)scratch[lo] < m) lo++;
-    size_t hi = lo;
-    for (size_t t = 0; t < beta; t++) {
-      if (lo > 0 && (hi >= K || m - (double)scratch[lo - 1] <= (double)scratch[hi] - m)) lo--;
-      else hi++;
+  for (size_t i0 = 0; i0 < P; i0 += TL) {
+    const size_t len = imin(TL, P - i0);
+    sorted_tile(u, K, i0, len, keys);
+    for (size_t j = 0; j < len; j++) {
+      auto v = [&](size_t k) { return (double)key_float(keys[k * TL + j]); };
+      const double m = (K & 1) ? v(K / 2) : (v(K / 2 - 1) + v(K / 2)) / 2.0;
+      size_t lo = 0;
+      while (lo < K && v(lo) < m) lo++;
+      size_t hi = lo;
+      for (size_t t = 0; t < beta; t++) {
+        if (lo > 0 && (hi >= K || m - v(lo - 1) <= v(hi) - m)) lo--;
+        else hi++;
+      }
+      double s = 0;
+      for (size_t k = lo; k < hi; k++) s += v(k);
+      out[i0 + j] = (float)(s / (double)beta);
     }
-    double s = 0;
-    for (size_t k = lo; k < hi; k++) s += (double)scratch[k];
-    out[i] = (float)(s / (double)beta);
   }
 }
 

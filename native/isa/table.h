@@ -8,6 +8,10 @@
 
 namespace fedmm {
 
+// Coordinates the order-statistic kernels (median, trimmed_mean, closest_to_median_mean) sort together; their
+// scratch holds K·kOrderTile int32 keys.
+constexpr size_t kOrderTile = 64;
+
 struct KernelTable {
   const char* name;
 
@@ -98,15 +102,15 @@ struct KernelTable {
   void (*scale)(float* x, float s, size_t n);
   // acc[n] += g[n] (gradient accumulation in a training step)
   void (*add_into)(float* acc, const float* g, size_t n);
-  // out[P] = coordinate-wise median of u[K][P] (mean of the two middle values for even K); scratch[K]
-  void (*median)(const float* const* u, size_t K, size_t P, float* out, float* scratch);
-  // out[P] = coordinate-wise mean after dropping `trim` smallest and `trim` largest values; scratch[K]
-  void (*trimmed_mean)(const float* const* u, size_t K, size_t P, size_t trim, float* out, float* scratch);
+  // out[P] = coordinate-wise median of u[K][P] (mean of the two middle values for even K); keys[K·kOrderTile]
+  void (*median)(const float* const* u, size_t K, size_t P, float* out, int32_t* keys);
+  // out[P] = coordinate-wise mean after dropping `trim` smallest and `trim` largest values; keys[K·kOrderTile]
+  void (*trimmed_mean)(const float* const* u, size_t K, size_t P, size_t trim, float* out, int32_t* keys);
   // out[K,K] = squared L2 distances of u[K][P] (float64, 32 lanes by i mod 32 summed in lane order);
   // lanes[K(K−1)/2 · 32] scratch
   void (*pairwise_sq_dist)(const float* const* u, size_t K, size_t P, double* out, double* lanes);
-  // out[P] = per coordinate, the mean of the beta values of u[K] closest to their median; scratch[K]
-  void (*closest_to_median_mean)(const float* const* u, size_t K, size_t P, size_t beta, float* out, float* scratch);
+  // out[P] = per coordinate, the mean of the beta values of u[K] closest to their median; keys[K·kOrderTile]
+  void (*closest_to_median_mean)(const float* const* u, size_t K, size_t P, size_t beta, float* out, int32_t* keys);
   // server optimizers (Reddi et al. 2021) over [n]: rule 0 = Adam, 1 = Yogi, 2 = Adagrad
   void (*fedopt_step)(int rule, float* param, const float* g, float* m, float* v, size_t n, double lr,
                       double beta1, double beta2, double tau);
