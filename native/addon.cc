@@ -382,7 +382,11 @@ Napi::Value ReadBytes(const Napi::CallbackInfo& info) {
   if (!info[0].IsTypedArray()) fail(info.Env(), "readBytes: x must be a typed array");
   Napi::TypedArray a = info[0].As<Napi::TypedArray>();
   const uint8_t* p = static_cast<const uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset();
-  return Napi::Number::New(info.Env(), (double)(T().read_bytes(p, a.ByteLength()) & 0xffff));
+  const KernelTable& k = T();
+  std::atomic<uint64_t> bits{0};
+  parallel_ranges(a.ByteLength(), thread_arg(info, 1, "readBytes"),
+                  [&](size_t b, size_t e) { bits.fetch_or(k.read_bytes(p + b, e - b)); });
+  return Napi::Number::New(info.Env(), (double)(bits.load() & 0xffff));
 }
 
 Napi::Value FindNonFinite(const Napi::CallbackInfo& info) {

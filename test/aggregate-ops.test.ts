@@ -2,6 +2,7 @@
 // this machine runs: bit-identical for everything (same float64 operations in the same order).
 import { describe, expect, it } from 'vitest';
 import { nativeAggregateOps, referenceAggregateOps as ref } from '../src/aggregate/index.js';
+import { loadAddon } from '../src/backend/native.js';
 import { Rng } from '../src/random.js';
 import { bitsOf, forEachIsa, nativeBuilt, randF32, skipReason } from './helpers/native.js';
 
@@ -249,6 +250,20 @@ describe.skipIf(!nativeBuilt)(`native aggregation ops (${nativeBuilt ? 'addon bu
         if (isNan) expect(Number.isNaN(f1[i])).toBe(true);
         else if (h[i] !== i) throw new Error(`${isa}: half 0x${i.toString(16)} → ${f1[i]} → 0x${h[i].toString(16)}`);
       }
+    });
+  });
+
+  it('readBytes (the bench\'s read baseline) ORs every byte, on any number of threads', () => {
+    const bytes = new Uint8Array(300_001 + 3);
+    const x = bytes.subarray(3); // odd offset and length: head and tail bytes outside whole words
+    forEachIsa((isa) => {
+      for (const at of [0, 8, 65_536, 200_000, 300_000]) { // the low byte of a 64-bit word, or a tail byte
+        x.fill(0);
+        x[at] = 0x5a;
+        for (const threads of [1, 2, 4]) expect(loadAddon().readBytes(x, threads) & 0xff, `${isa} ${at} ${threads}`).not.toBe(0);
+      }
+      x.fill(0);
+      expect(loadAddon().readBytes(x, 4), isa).toBe(0);
     });
   });
 

@@ -87,8 +87,11 @@ export interface NativeAddon extends NativeAggregateFunctions {
     eps: number, stepSize: number, sqrtBc2: number, decay: number, l2: number): void;
   /** acc[n] += g[n] (g at least as long as acc). */
   accumulate(acc: Float32Array, g: Float32Array): void;
-  /** Reads every byte of x once (OR of its 64-bit words, low 16 bits returned): the read-bandwidth baseline. */
-  readBytes(x: ArrayBufferView): number;
+  /**
+   * Reads every byte of x once (OR of its 64-bit words, low 16 bits returned): the read-bandwidth baseline.
+   * `threads` (default 1) split x into contiguous ranges read at the same time, as foldGroup splits P.
+   */
+  readBytes(x: ArrayBufferView, threads?: number): number;
   convBlockForward(x: F32, w: F32, bias: F32n, mask: F32n, pooled: F32, argmax: Int32Array | null, out: F32, B: number, Cin: number,
     L: number, Cout: number, K: number, stride: number, padding: number, Lout: number, poolKernel: number, poolStride: number, P: number): void;
   convBlockBackward(x: F32, w: F32, pooled: F32, argmax: Int32Array, mask: F32n, gOut: F32, gx: F32n, gw: F32n, gBias: F32n,

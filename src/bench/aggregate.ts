@@ -1,9 +1,10 @@
 // The aggregation profile shared by `fedmm bench --only aggregate` and bench/aggregate.ts: for each aggregator,
 // size P and thread count, the update bytes aggregated per second and that figure as a fraction of the
 // machine's read bandwidth for the same bytes, measured in the same run (the addon's readBytes: every
-// 64-bit word of the same update buffers loaded once, as memchr does), interleaved with the aggregator's
-// repetitions; each figure is the fastest repetition of each (the machine may be shared and noisy). On one
-// thread the fraction is also given by process CPU time, which leaves out time spent waiting for a core.
+// 64-bit word of the same update buffers loaded once, as memchr does; on n threads, by n threads splitting
+// each buffer as the fold splits P), interleaved with the aggregator's repetitions; each figure is the fastest
+// repetition of each (the machine may be shared and noisy). On one thread the fraction is also given by
+// process CPU time, which leaves out time spent waiting for a core.
 import { performance } from 'node:perf_hooks';
 import { createAggregator, getAggregatorKind, type AggregatorSpec } from '../aggregate/index.js';
 import { tryLoadAddon } from '../backend/native.js';
@@ -21,7 +22,7 @@ export interface AggregateFigure {
   readonly ms: number;
   /** K·P·4 bytes / fastest round. */
   readonly gbps: number;
-  /** Read bandwidth over the same buffers, same run (NaN without the addon). */
+  /** Read bandwidth over the same buffers on the same number of threads, same run (NaN without the addon). */
   readonly readGbps: number;
   /** gbps / readGbps. */
   readonly fraction: number;
@@ -88,7 +89,7 @@ export function aggregateProfile(o: AggregateProfileOptions = {}): AggregateFigu
           ups.forEach((u, i) => agg.add({ tag: i, weight: weights[i], vectors: { delta: u } }));
           if (!agg.finish().aggregate) throw new Error(`bench: ${spec.name} aggregated nothing`);
         };
-        const read = (): void => { for (const u of ups) sink ^= addon!.readBytes(u); };
+        const read = (): void => { for (const u of ups) sink ^= addon!.readBytes(u, threads); };
         const best = [Infinity, Infinity], bestRead = [Infinity, Infinity];
         const keep = (into: number[], t: number[]) => { into[0] = Math.min(into[0], t[0]); into[1] = Math.min(into[1], t[1]); };
         round(); // warm-up (allocates the accumulators)
