@@ -419,6 +419,29 @@ Napi::Value FoldGroup(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), finite.load());
 }
 
+Napi::Value FoldFinish(const Napi::CallbackInfo& info) {
+  const char* fn = "foldFinish";
+  auto in = f64(info, 0, fn, "accIn", true);
+  auto out = f32(info, 5, fn, "out");
+  const size_t P = in.p ? in.n : out.n;
+  need(info, out, P, fn, "out");
+  auto& ups = update_list(info, 1, P, fn);
+  auto c = f64(info, 2, fn, "coefficients");
+  const size_t G = count(info, 3, fn, "count");
+  const double W = num(info, 4, fn, "totalWeight");
+  if (G > ups.size()) fail(info.Env(), "foldFinish: count exceeds the number of updates");
+  need(info, c, G, fn, "coefficients");
+  const std::vector<const float*> base(ups.begin(), ups.begin() + G);
+  const KernelTable& k = T();
+  std::atomic<bool> finite{true};
+  parallel_ranges(P, thread_arg(info, 6, fn), [&](size_t b, size_t e) {
+    std::vector<const float*> shifted(G);
+    for (size_t g = 0; g < G; g++) shifted[g] = base[g] + b;
+    if (!k.fold_finish(in.p ? in.p + b : nullptr, shifted.data(), c.p, G, W, out.p + b, e - b)) finite = false;
+  });
+  return Napi::Boolean::New(info.Env(), finite.load());
+}
+
 Napi::Value FinishMean(const Napi::CallbackInfo& info) {
   const char* fn = "finishMean";
   auto acc = f64(info, 0, fn, "acc");
@@ -829,7 +852,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"info", Info}, {"setVariant", SetVariant}, {"gemm", Gemm}, {"conv1dForward", Conv1dForward},
       {"conv1dBackward", Conv1dBackward}, {"gruForward", GruForward}, {"gruBackward", GruBackward}, {"maxPool1dForward", MaxPoolForward},
       {"maxPool1dBackward", MaxPoolBackward}, {"sgdStep", SgdStep}, {"adamStep", AdamStep}, {"readBytes", ReadBytes},
-      {"findNonFinite", FindNonFinite}, {"foldGroup", FoldGroup}, {"finishMean", FinishMean},
+      {"findNonFinite", FindNonFinite}, {"foldGroup", FoldGroup}, {"foldFinish", FoldFinish}, {"finishMean", FinishMean},
       {"sumSquares", SumSquares}, {"scale", Scale}, {"accumulate", Accumulate}, {"median", Median}, {"trimmedMean", TrimmedMean},
       {"pairwiseSqDist", PairwiseSqDist}, {"closestToMedianMean", ClosestToMedianMean},
       {"fedoptStep", FedoptStep}, {"serverSgdStep", ServerSgdStep}, {"toFp16", ToFp16},

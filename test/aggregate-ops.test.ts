@@ -100,6 +100,41 @@ describe.skipIf(!nativeBuilt)(`native aggregation ops (${nativeBuilt ? 'addon bu
     });
   });
 
+  it('foldFinish gives the bits of foldGroup then finishMean, from accIn or from zero, on any number of threads', () => {
+    const rng = new Rng(31);
+    forEachIsa((isa) => {
+      for (const [P, G] of [0, 1, 63, 64, 65, 1025].flatMap((p) => [0, 1, 5, 8].map((g) => [p, g])).concat([[300_001, 3]])) {
+        const ups = Array.from({ length: G }, () => randF32(rng, P, 100));
+        const c = Float64Array.from({ length: G }, () => rng.uniform(0.1, 10));
+        const acc = Float64Array.from({ length: P }, () => rng.uniform(-1, 1));
+        for (const accIn of [acc, null]) {
+          const sums = new Float64Array(P);
+          expect(ref.foldGroup(accIn, sums, ups, c, G)).toBe(true);
+          const want = new Float32Array(P);
+          ref.finishMean(sums, 7.3, want);
+          const [o1, o2, o4] = [0, 1, 2].map(() => new Float32Array(P).fill(NaN));
+          expect(ref.foldFinish(accIn, ups, c, G, 7.3, o1)).toBe(true);
+          expect(nat.foldFinish(accIn, ups, c, G, 7.3, o2, 1), isa).toBe(true);
+          expect(nat.foldFinish(accIn, ups, c, G, 7.3, o4, 4), isa).toBe(true);
+          const what = `${isa} P=${P} G=${G} accIn=${accIn ? 'yes' : 'null'}`;
+          const bytes = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+          expect(bytes(o1).equals(bytes(want)), `reference ${what}`).toBe(true);
+          expect(bytes(o2).equals(bytes(want)), what).toBe(true);
+          expect(bytes(o4).equals(bytes(want)), `${what} 4 threads`).toBe(true);
+          if (G > 0 && P > 0) {
+            const bad = ups.map((u) => u.slice());
+            bad[G - 1][P - 1] = NaN;
+            expect(nat.foldFinish(accIn, bad, c, G, 7.3, o2, 1), `${what} NaN`).toBe(false);
+            expect(ref.foldFinish(accIn, bad, c, G, 7.3, o1), `reference ${what} NaN`).toBe(false);
+            bad[G - 1][P - 1] = 0;
+            bad[0][P >> 1] = -Infinity;
+            expect(nat.foldFinish(accIn, bad, c, G, 7.3, o4, 4), `${what} −Inf`).toBe(false);
+          }
+        }
+      }
+    });
+  });
+
   it('threaded foldGroup and finishMean give the same bits and the same verdict', () => {
     const rng = new Rng(28);
     const P = 300_001; // splits into 64 Ki-element ranges (4 with 4 threads, the last one ragged)

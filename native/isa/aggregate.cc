@@ -134,6 +134,66 @@ bool fold_group(const double* __restrict accIn, double* __restrict accOut, const
 #endif
 }
 
+// out[n] = (float)((accIn[n] + Σ_g c[g]·u[g][n]) / totalW), accIn null meaning +0.0: fold_group's sums (same
+// operations, same order) divided as finish_mean divides them, without writing them; returns true iff every
+// sum is finite. A round's last group: its accumulator is neither written nor read back.
+#if defined(__AVX512F__)
+static void fold_finish_block(const double* __restrict in, const float* const* u, const double* c, size_t G,
+                              double totalW, float* __restrict out, size_t begin, size_t end, __m512d& z) {
+  const __m512d w = _mm512_set1_pd(totalW);
+  for (size_t i = begin; i < end; i += 64) {
+    __m512d a[8];
+    for (int r = 0; r < 8; r++) a[r] = in ? _mm512_loadu_pd(in + i + 8 * r) : _mm512_setzero_pd();
+    for (size_t g = 0; g < G; g++) {
+      const float* x = u[g] + i;
+      const __m512d cg = _mm512_set1_pd(c[g]);
+      for (int r = 0; r < 8; r++)
+        a[r] = _mm512_add_pd(a[r], _mm512_mul_pd(cg, _mm512_cvtps_pd(_mm256_loadu_ps(x + 8 * r))));
+    }
+    for (int r = 0; r < 8; r++) {
+      z = _mm512_add_pd(z, _mm512_sub_pd(a[r], a[r]));
+      _mm256_storeu_ps(out + i + 8 * r, _mm512_cvtpd_ps(_mm512_div_pd(a[r], w)));
+    }
+  }
+}
+#endif
+
+// The portable path over [begin, end): P-tiles of 1024 sums on the stack; returns Σ (sum − sum).
+static double fold_finish_tiles(const double* __restrict accIn, const float* const* u, const double* c, size_t G,
+                                double totalW, float* __restrict out, size_t begin, size_t end) {
+  constexpr size_t T = 1024;
+  double a[T];
+  double zs = 0.0;
+  for (size_t i0 = begin; i0 < end; i0 += T) {
+    const size_t len = imin(T, end - i0);
+    for (size_t i = 0; i < len; i++) a[i] = accIn ? accIn[i0 + i] : 0.0;
+    for (size_t g = 0; g < G; g++) {
+      const float* __restrict x = u[g] + i0;
+      const double cg = c[g];
+      for (size_t i = 0; i < len; i++) a[i] += cg * (double)x[i];
+    }
+    double zt = 0.0;
+    for (size_t i = 0; i < len; i++) {
+      zt += a[i] - a[i];
+      out[i0 + i] = (float)(a[i] / totalW);
+    }
+    zs += zt;
+  }
+  return zs;
+}
+
+bool fold_finish(const double* __restrict accIn, const float* const* u, const double* c, size_t G, double totalW,
+                 float* __restrict out, size_t n) {
+#if defined(__AVX512F__)
+  const size_t body_end = n & ~size_t(63);
+  __m512d z = _mm512_setzero_pd();
+  fold_finish_block(accIn, u, c, G, totalW, out, 0, body_end, z);
+  return _mm512_reduce_add_pd(z) + fold_finish_tiles(accIn, u, c, G, totalW, out, body_end, n) == 0.0;
+#else
+  return fold_finish_tiles(accIn, u, c, G, totalW, out, 0, n) == 0.0;
+#endif
+}
+
 void finish_mean(const double* __restrict acc, double totalW, float* __restrict out, size_t n) {
   for (size_t i = 0; i < n; i++) out[i] = (float)(acc[i] / totalW);
 }
@@ -435,6 +495,7 @@ void fill_aggregate(KernelTable& t) {
   t.read_bytes = read_bytes;
   t.find_nonfinite = find_nonfinite;
   t.fold_group = fold_group;
+  t.fold_finish = fold_finish;
   t.finish_mean = finish_mean;
   t.sum_squares = sum_squares;
   t.add_into = add_into;

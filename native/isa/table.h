@@ -94,6 +94,10 @@ struct KernelTable {
   // accOut[n] = accIn[n] + Σ_g c[g]·u[g][n], added in g order per element (bit-identical to G separate
   // folds); returns true iff every accOut value is finite (false: some c[g]·u[g] is Inf/NaN or overflowed)
   bool (*fold_group)(const double* accIn, double* accOut, const float* const* u, const double* c, size_t G, size_t n);
+  // out[n] = (float)((accIn[n] + Σ_g c[g]·u[g][n]) / totalW): fold_group then finish_mean, same bits, no
+  // accumulator written (accIn null: from +0.0); returns true iff every sum is finite
+  bool (*fold_finish)(const double* accIn, const float* const* u, const double* c, size_t G, double totalW, float* out,
+                      size_t n);
   // out[n] = (float)(acc[n] / totalW)
   void (*finish_mean)(const double* acc, double totalW, float* out, size_t n);
   // Σ x² in float64

@@ -181,12 +181,20 @@ class StreamingAggregator implements Aggregator {
   }
 
   finish(): { decisions: Decision[]; aggregate: Aggregate | null } {
+    const delta = this.means[0];
+    const vectors: Record<string, Float32Array> = {};
+    this.ctx.vectorNames.forEach((n, i) => (vectors[n] = this.results[i]));
+    // the common case, every waiting update good: the last group goes straight into the results
+    if (this.means.every((m, i) => m.resultWithWaiting(this.results[i]))) {
+      const aggregate = { vectors, participants: delta.count + delta.waitingCount, totalWeight: delta.weight + delta.waitingWeight };
+      for (const tag of this.offered) this.decided.push({ tag, rejected: null });
+      this.offered = [];
+      return { decisions: this.take(), aggregate };
+    }
     this.fold();
     const decisions = this.take();
-    const delta = this.means[0];
     if (delta.count === 0) return { decisions, aggregate: null };
-    const vectors: Record<string, Float32Array> = {};
-    this.ctx.vectorNames.forEach((n, i) => (vectors[n] = this.means[i].result(this.results[i])));
+    this.means.forEach((m, i) => m.result(this.results[i]));
     return { decisions, aggregate: { vectors, participants: delta.count, totalWeight: delta.weight } };
   }
 

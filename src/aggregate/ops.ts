@@ -24,6 +24,7 @@ export function nativeAggregateOps(): AggregateOps {
       },
       findNonFinite: a.findNonFinite,
       foldGroup: a.foldGroup,
+      foldFinish: a.foldFinish,
       finishMean: a.finishMean,
       sumSquares: a.sumSquares,
       scale: a.scale,

@@ -33,6 +33,23 @@ function foldGroup(accIn: Float64Array | null, accOut: Float64Array, updates: Fl
   return finite;
 }
 
+function foldFinish(accIn: Float64Array | null, updates: Float32Array[], coefficients: Float64Array, count: number,
+  totalWeight: number, out: Float32Array): boolean {
+  const P = accIn ? accIn.length : out.length;
+  if (out.length < P) throw new Error(`foldFinish: out has ${out.length} elements, needs ${P}`);
+  for (let g = 0; g < count; g++) {
+    if (updates[g].length < P) throw new Error(`foldFinish: updates[${g}] has ${updates[g].length} elements, needs ${P}`);
+  }
+  let finite = true;
+  for (let i = 0; i < P; i++) {
+    let a = accIn ? accIn[i] : 0;
+    for (let g = 0; g < count; g++) a += coefficients[g] * updates[g][i];
+    out[i] = a / totalWeight;
+    if (!isFiniteValue(a)) finite = false;
+  }
+  return finite;
+}
+
 function finishMean(acc: Float64Array, totalWeight: number, out: Float32Array): void {
   for (let i = 0; i < acc.length; i++) out[i] = acc[i] / totalWeight;
 }
@@ -216,6 +233,7 @@ export const referenceAggregateOps: AggregateOps = {
   variant: 'typescript',
   findNonFinite,
   foldGroup,
+  foldFinish,
   finishMean,
   sumSquares,
   scale,

@@ -16,6 +16,8 @@
 // The first group after construction or reset() reads no accumulator (its sums start from zero), and
 // reset() writes nothing: a round of K updates moves K·P·4 bytes of updates plus 16·P bytes per later group.
 // Memory: P·16 bytes (two accumulators) + the references to at most `pending` waiting updates.
+// resultWithWaiting() ends a round by folding the last group straight into the float32 mean (its sums are
+// neither stored nor read back), falling back to flush() + result() only when that group holds a bad update.
 // Threads (native ops only): `threads` > 1 splits P across that many threads in every fold (element-wise, so
 // the bits are the same for any thread count).
 import type { AggregateOps } from './ops.js';
@@ -129,6 +131,26 @@ export class StreamingMean {
     if (this.accepted === 0) throw new Error('StreamingMean.result: no updates were accepted');
     this.ops.finishMean(this.acc, this.totalWeight, out, this.threads);
     return out;
+  }
+
+  /** Sum of the waiting updates' weights. */
+  get waitingWeight(): number {
+    return this.waitingWeights.reduce((a, w) => a + w, 0);
+  }
+
+  /**
+   * out[P] = the mean of the accepted and the waiting updates in one pass that folds the waiting group
+   * without writing the accumulator (a round's last group is then read once and its sums never stored): the
+   * bits flush() then result() give when no waiting update is bad. Returns false when some waiting update is
+   * bad (out is then garbage: use flush() and result()) and when no update is waiting.
+   * The mean itself is left as it was, waiting group included: reset() before adding to it again.
+   */
+  resultWithWaiting(out: Float32Array): boolean {
+    if (out.length < this.size) throw new Error(`StreamingMean.resultWithWaiting: out has ${out.length} values, needs ${this.size}`);
+    const G = this.waiting.length;
+    if (G === 0) return false;
+    const W = this.totalWeight + this.waitingWeight;
+    return this.ops.foldFinish(this.accepted === 0 ? null : this.acc, this.waiting, this.coefficients, G, W, out, this.threads);
   }
 
   /** Back to no updates (buffers are kept; waiting updates and unreported rejections are dropped). */

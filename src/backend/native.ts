@@ -30,6 +30,13 @@ export interface NativeAggregateFunctions {
    */
   foldGroup(accIn: Float64Array | null, accOut: Float64Array, updates: Float32Array[], coefficients: Float64Array, count: number,
     threads?: number): boolean;
+  /**
+   * out[P] = float32((accIn[P] + Σ_{g<count} coefficients[g]·updates[g][P]) / totalWeight): foldGroup then
+   * finishMean in one pass (the same bits) that writes no accumulator. accIn null: sums start from +0.0 (P =
+   * out.length). Returns true iff every sum is finite (false: out holds garbage).
+   */
+  foldFinish(accIn: Float64Array | null, updates: Float32Array[], coefficients: Float64Array, count: number,
+    totalWeight: number, out: Float32Array, threads?: number): boolean;
   /** out[P] = float32(acc[P] / totalWeight). */
   finishMean(acc: Float64Array, totalWeight: number, out: Float32Array, threads?: number): void;
   /** Σ x² in float64: 8 partial sums (lane i mod 8 over whole blocks of 8, the tail into lane 0), combined as a tree. */
