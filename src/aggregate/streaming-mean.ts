@@ -13,11 +13,11 @@
 // accepted), so when a group turns out non-finite — rare — the slow path finds the bad update(s) and refolds
 // the group without them from the untouched accIn: a rejected update leaves the mean exactly (bit for bit) as
 // if it had never been added, at the cost of one extra pass only when an update is actually bad.
-// The first group after construction or reset() reads no accumulator (its sums start from zero), and
-// reset() writes nothing: a round of K updates moves K·P·4 bytes of updates plus 16·P bytes per later group.
+// The first group after construction or reset() reads no accumulator (its sums start from zero), reset()
+// writes nothing, and resultWithWaiting() folds the last group straight into the float32 mean (its sums are
+// neither stored nor read back; flush() + result() only when that group holds a bad update): a round of n
+// groups moves the K·P·4 bytes of its updates, 16·P·(n − 1) of accumulator and 4·P of mean.
 // Memory: P·16 bytes (two accumulators) + the references to at most `pending` waiting updates.
-// resultWithWaiting() ends a round by folding the last group straight into the float32 mean (its sums are
-// neither stored nor read back), falling back to flush() + result() only when that group holds a bad update.
 // Threads (native ops only): `threads` > 1 splits P across that many threads in every fold (element-wise, so
 // the bits are the same for any thread count).
 import type { AggregateOps } from './ops.js';
