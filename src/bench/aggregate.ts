@@ -37,7 +37,7 @@ export interface AggregateProfileOptions {
   readonly sizes?: readonly number[];
   /** Thread counts for the streaming aggregators (the others run on one thread). */
   readonly threads?: readonly number[];
-  /** Bytes of updates held at once (default 1.6 GB): K = min(100, budget / 4P), at least 3. */
+  /** Bytes of updates held at once (default 1.6 GB): K = min(100, budget / 4P), at least MIN_UPDATES. */
   readonly budgetBytes?: number;
   /** Updates at most for the aggregators that keep every update (Krum's cost grows with K²; default 20). */
   readonly keepAllK?: number;
@@ -50,6 +50,9 @@ export const DEFAULT_SPECS: readonly AggregatorSpec[] = [
   { name: 'mean' }, { name: 'norm-clip', clipNorm: 1 }, { name: 'median' }, { name: 'trimmed-mean', trim: 0.1 },
   { name: 'krum', byzantine: 1 }, { name: 'multi-krum', byzantine: 1 }, { name: 'bulyan', byzantine: 1 },
 ];
+
+/** Updates per round at least: the fewest Bulyan accepts with f = 1 (n ≥ 4f + 3; Krum needs 2f + 3). */
+const MIN_UPDATES = 7;
 
 /** K buffers of P floats with distinct contents: rotations of one random vector (copied at memcpy speed). */
 function makeUpdates(K: number, P: number, rng: Rng): Float32Array[] {
@@ -74,7 +77,7 @@ export function aggregateProfile(o: AggregateProfileOptions = {}): AggregateFigu
   const rng = new Rng(7);
   let sink = 0;
   for (const P of sizes) {
-    const K = Math.max(3, Math.min(100, Math.floor(budget / (4 * P))));
+    const K = Math.max(MIN_UPDATES, Math.min(100, Math.floor(budget / (4 * P))));
     const updates = makeUpdates(K, P, rng);
     const weights = updates.map((_, k) => 1 + (k % 17));
     const repeats = o.repeats ?? (P >= 50_000_000 ? 2 : 3);
