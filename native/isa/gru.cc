@@ -146,13 +146,15 @@ void gru_backward(const float* x, const int32_t* lengths, const float* h0, const
 
   if (ghN) for (size_t i = 0; i < B * H; i++) dh[i] = ghN[i];
   else fill(dh, B * H, 0.0f);
-  if (dGi) fill(dGi, nGi, 0.0f);
-  if (dGh) fill(dGh, nGh, 0.0f);
-
   for (size_t t = T; t-- > 0;) {
-    fill(dGhStep, B * G, 0.0f);
     for (size_t b = 0; b < B; b++) {
-      if (t >= length_of(lengths, b, T)) continue;
+      if (t >= length_of(lengths, b, T)) {
+        // a finished sample: no gradient at this step (every row below is written, by this or the gate loop)
+        fill(dGhStep + b * G, G, 0.0f);
+        if (dGi) fill(dGi + (b * T + t) * G, G, 0.0f);
+        if (dGh) fill(dGh + (b * T + t) * G, G, 0.0f);
+        continue;
+      }
       const float* prev = t > 0 ? out + (b * T + t - 1) * H : (h0 ? h0 + b * H : zeros);
       gate_step_backward(saved + (b * T + t) * S, gOut ? gOut + (b * T + t) * H : zeros, prev, dh + b * H,
                          dGhStep + b * G, dGi ? dGi + (b * T + t) * G : sink, H);
