@@ -3,8 +3,6 @@
 // reference in src/aggregate/reference.ts operation for operation in float64 (no contraction: the build
 // passes -ffp-contract=off), so results are bit-identical except where a comment says otherwise.
 #include <cstring>
-#include <utility>
-#include <vector>
 
 #include "simd.h"
 #include "table.h"
@@ -219,11 +217,10 @@ void add_into(float* __restrict acc, const float* __restrict g, size_t n) {
 // ---- order statistics per coordinate ----
 // The K values of kOrderTile coordinates at a time are mapped to int32 keys ordered as the floats are by
 // TypedArray.prototype.sort (−0 before +0; inputs are finite) and sorted across the K rows by Batcher's
-// merge-exchange network (Knuth, TAOCP 5.2.2, Algorithm M: any K, O(K log² K) comparators), less the
-// comparators that cannot reach the positions a statistic reads: every comparator is a min/max over the tile's
-// kOrderTile lanes (branch-free, vectorized), and the tile (K·kOrderTile keys) stays in L1/L2 while the network
-// runs, each update being read once, kOrderTile values at a time. The positions read hold exactly the
-// reference's sorted values there, so every statistic below is bit-identical to it.
+// merge-exchange network (Knuth, TAOCP 5.2.2, Algorithm M: any K, O(K log² K) comparators): every comparator
+// is a min/max over the tile's kOrderTile lanes (branch-free, vectorized), and the tile (K·kOrderTile keys)
+// stays in L1/L2 while the network runs, each update being read once, kOrderTile values at a time. Sorted
+// columns equal the reference's sorted values exactly, so every statistic below is bit-identical to it.
 constexpr size_t TL = kOrderTile;  // lanes (coordinates) per tile
 
 static inline int32_t order_key(float f) {
@@ -247,56 +244,36 @@ static inline void compare_exchange(int32_t* __restrict a, int32_t* __restrict b
   }
 }
 
-// The comparators (i, j), i < j, of Batcher's merge-exchange network for K keys that can change what ends
-// in positions [lo, hi): the full network, less every comparator whose outputs no later kept comparator and no
-// wanted position reads (a median keeps about half of it: a selection network).
-static std::vector<std::pair<uint32_t, uint32_t>> order_network(size_t K, size_t lo, size_t hi) {
-  std::vector<std::pair<uint32_t, uint32_t>> all;
-  if (K >= 2) {
-    size_t t = 0;
-    while ((size_t(1) << t) < K) t++;
-    for (size_t p = size_t(1) << (t - 1); p > 0; p >>= 1) {
-      size_t q = size_t(1) << (t - 1), r = 0, d = p;
-      for (;;) {
-        for (size_t i = 0; i + d < K; i++)
-          if ((i & p) == r) all.emplace_back((uint32_t)i, (uint32_t)(i + d));
-        if (q == p) break;
-        d = q - p;
-        q >>= 1;
-        r = p;
-      }
-    }
-  }
-  std::vector<bool> wanted(K, false);
-  for (size_t k = lo; k < hi; k++) wanted[k] = true;
-  std::vector<std::pair<uint32_t, uint32_t>> kept;
-  for (size_t c = all.size(); c-- > 0;) {
-    const auto [i, j] = all[c];
-    if (!wanted[i] && !wanted[j]) continue;
-    wanted[i] = wanted[j] = true;
-    kept.push_back(all[c]);
-  }
-  return {kept.rbegin(), kept.rend()};
-}
-
-// keys[K·TL] = the keys of u[k][i0 .. i0 + len) in row k (lanes ≥ len zero), then the network applied to
-// every column: rows [lo, hi) of the network's order_network() hold the columns' sorted values there.
-static void sorted_tile(const float* const* u, size_t K, size_t i0, size_t len, int32_t* __restrict keys,
-                        const std::vector<std::pair<uint32_t, uint32_t>>& network) {
+// keys[K·TL] = the keys of u[k][i0 .. i0 + len) in row k (lanes ≥ len zero), each column then sorted
+// ascending by the merge-exchange network, its comparators generated in place (no table: ISA code uses no
+// library containers, whose template instances would be shared across the variants).
+static void sorted_tile(const float* const* u, size_t K, size_t i0, size_t len, int32_t* __restrict keys) {
   for (size_t k = 0; k < K; k++) {
     const float* __restrict x = u[k] + i0;
     int32_t* __restrict row = keys + k * TL;
     for (size_t j = 0; j < len; j++) row[j] = order_key(x[j]);
     for (size_t j = len; j < TL; j++) row[j] = 0;
   }
-  for (const auto& [i, j] : network) compare_exchange(keys + i * TL, keys + j * TL);
+  if (K < 2) return;
+  size_t t = 0;
+  while ((size_t(1) << t) < K) t++;
+  for (size_t p = size_t(1) << (t - 1); p > 0; p >>= 1) {
+    size_t q = size_t(1) << (t - 1), r = 0, d = p;
+    for (;;) {
+      for (size_t i = 0; i + d < K; i++)
+        if ((i & p) == r) compare_exchange(keys + i * TL, keys + (i + d) * TL);
+      if (q == p) break;
+      d = q - p;
+      q >>= 1;
+      r = p;
+    }
+  }
 }
 
 void median(const float* const* u, size_t K, size_t P, float* __restrict out, int32_t* keys) {
-  const auto network = order_network(K, (K - 1) / 2, K / 2 + 1);
   for (size_t i0 = 0; i0 < P; i0 += TL) {
     const size_t len = imin(TL, P - i0);
-    sorted_tile(u, K, i0, len, keys, network);
+    sorted_tile(u, K, i0, len, keys);
     const int32_t* hi = keys + (K / 2) * TL;
     if (K & 1) {
       for (size_t j = 0; j < len; j++) out[i0 + j] = key_float(hi[j]);
@@ -310,10 +287,9 @@ void median(const float* const* u, size_t K, size_t P, float* __restrict out, in
 
 void trimmed_mean(const float* const* u, size_t K, size_t P, size_t trim, float* __restrict out, int32_t* keys) {
   const double kept = (double)(K - 2 * trim);
-  const auto network = order_network(K, trim, K - trim);
   for (size_t i0 = 0; i0 < P; i0 += TL) {
     const size_t len = imin(TL, P - i0);
-    sorted_tile(u, K, i0, len, keys, network);
+    sorted_tile(u, K, i0, len, keys);
     double s[TL];
     for (size_t j = 0; j < TL; j++) s[j] = 0.0;
     for (size_t k = trim; k < K - trim; k++) {
@@ -364,10 +340,9 @@ void closest_to_median_mean(const float* const* u, size_t K, size_t P, size_t be
                             int32_t* keys) {
   // Bulyan's coordinate rule: per coordinate, the mean of the β values closest to the median (ties → the
   // smaller value), grown outward from the median so the chosen values are contiguous in sorted order.
-  const auto network = order_network(K, 0, K);
   for (size_t i0 = 0; i0 < P; i0 += TL) {
     const size_t len = imin(TL, P - i0);
-    sorted_tile(u, K, i0, len, keys, network);
+    sorted_tile(u, K, i0, len, keys);
     for (size_t j = 0; j < len; j++) {
       auto v = [&](size_t k) { return (double)key_float(keys[k * TL + j]); };
       const double m = (K & 1) ? v(K / 2) : (v(K / 2 - 1) + v(K / 2)) / 2.0;
