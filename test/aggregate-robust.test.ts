@@ -81,20 +81,22 @@ describe.each(nativeBuilt ? (['js', 'native'] as const) : (['js'] as const))('ag
     useBackend(backend);
     const rng = new Rng(41);
     const P = 301;
-    const n = 9;
+    const n = 11; // groups of 8 + 3: the clean round's last group folds 3 updates straight into the mean
     const deltas = Array.from({ length: n }, () => randF32(rng, P, 2));
     const extras = Array.from({ length: n }, () => randF32(rng, P));
-    const weights = deltas.map((_, k) => 1 + k);
+    const weights = deltas.map((_, k) => 0.1 + 0.1 * k); // rounded sums: adding them in another order changes the bits
     for (const spec of SPECS) {
       const clean = aggregate(spec, deltas, extras, weights);
       expect(clean.rejected, spec.name).toEqual([]);
-      for (const [where, bad] of [['delta', NaN], ['dc', Infinity]] as const) {
-        const withBad = [...deltas.slice(0, 4), deltas[4].slice(), ...deltas.slice(4)];
-        const extrasBad = [...extras.slice(0, 4), extras[4].slice(), ...extras.slice(4)];
-        (where === 'delta' ? withBad : extrasBad)[4][P - 1] = bad;
-        const r = aggregate(spec, withBad, extrasBad, [...weights.slice(0, 4), 7, ...weights.slice(4)]);
-        expect(r.rejected, `${spec.name} ${where}`).toEqual([4]);
+      for (const [where, bad, at] of [['delta', NaN, 4], ['dc', Infinity, 4], ['delta', -Infinity, n]] as const) {
+        // at 4: in the first group of 8; at n: alone in the round's last group
+        const withBad = [...deltas.slice(0, at), deltas[at % n].slice(), ...deltas.slice(at)];
+        const extrasBad = [...extras.slice(0, at), extras[at % n].slice(), ...extras.slice(at)];
+        (where === 'delta' ? withBad : extrasBad)[at][P - 1] = bad;
+        const r = aggregate(spec, withBad, extrasBad, [...weights.slice(0, at), 7.3, ...weights.slice(at)]);
+        expect(r.rejected, `${spec.name} ${where}`).toEqual([at]);
         expect(r.agg.participants).toBe(n);
+        expect(r.agg.totalWeight, `${spec.name} ${where}`).toBe(clean.agg.totalWeight);
         expect(bitsOf(r.agg.vectors.delta), `${spec.name} ${where}`).toEqual(bitsOf(clean.agg.vectors.delta));
         expect(bitsOf(r.agg.vectors.dc), `${spec.name} ${where}`).toEqual(bitsOf(clean.agg.vectors.dc));
       }

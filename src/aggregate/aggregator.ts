@@ -186,7 +186,7 @@ class StreamingAggregator implements Aggregator {
     this.ctx.vectorNames.forEach((n, i) => (vectors[n] = this.results[i]));
     // the common case, every waiting update good: the last group goes straight into the results
     if (this.means.every((m, i) => m.resultWithWaiting(this.results[i]))) {
-      const aggregate = { vectors, participants: delta.count + delta.waitingCount, totalWeight: delta.weight + delta.waitingWeight };
+      const aggregate = { vectors, participants: delta.count + delta.waitingCount, totalWeight: delta.weightWithWaiting };
       for (const tag of this.offered) this.decided.push({ tag, rejected: null });
       this.offered = [];
       return { decisions: this.take(), aggregate };

@@ -133,9 +133,11 @@ export class StreamingMean {
     return out;
   }
 
-  /** Sum of the waiting updates' weights. */
-  get waitingWeight(): number {
-    return this.waitingWeights.reduce((a, w) => a + w, 0);
+  /** weight once every waiting update is accepted (added one by one, as folding them adds them: the same bits). */
+  get weightWithWaiting(): number {
+    let w = this.totalWeight;
+    for (const x of this.waitingWeights) w += x;
+    return w;
   }
 
   /**
@@ -149,7 +151,7 @@ export class StreamingMean {
     if (out.length < this.size) throw new Error(`StreamingMean.resultWithWaiting: out has ${out.length} values, needs ${this.size}`);
     const G = this.waiting.length;
     if (G === 0) return false;
-    const W = this.totalWeight + this.waitingWeight;
+    const W = this.weightWithWaiting;
     return this.ops.foldFinish(this.accepted === 0 ? null : this.acc, this.waiting, this.coefficients, G, W, out, this.threads);
   }
 
