@@ -105,6 +105,34 @@ describe('CREMA-D audio', () => {
     expect(d.frames[first.i]).toBe(raw.frames);
   });
 
+  test("a training speaker's training clips and its dev clips are normalised apart, as the original's pickles", () => {
+    const fd = createFederatedDataset('crema-d', { source: { kind: 'audio', path: root }, fold: 0 });
+    /** Per bin: mean and std of the normalised frames of a set's samples. */
+    const moments = (set: { size: number; sample(k: number): { modalities: { data: Float32Array; length: number }[] } }) => {
+      const sum = new Float64Array(80);
+      const sq = new Float64Array(80);
+      let frames = 0;
+      for (let k = 0; k < set.size; k++) {
+        const a = set.sample(k).modalities[0];
+        frames += a.length;
+        for (let t = 0; t < a.length; t++) {
+          for (let b = 0; b < 80; b++) {
+            sum[b] += a.data[t * 80 + b];
+            sq[b] += a.data[t * 80 + b] ** 2;
+          }
+        }
+      }
+      return Array.from(sum, (v, b) => ({ mean: v / frames, std: Math.sqrt(sq[b] / frames - (v / frames) ** 2) }));
+    };
+    const train = moments(fd.client(0)); // speaker 1003: 7 training clips
+    const dev = moments(fd.clientDev(0)); // and its 1 dev clip
+    for (const b of [0, 10, 40, 79]) {
+      expect(Math.abs(train[b].mean)).toBeLessThan(1e-4);
+      expect(train[b].std).toBeGreaterThan(0.99);
+      expect(Math.abs(dev[b].mean)).toBeLessThan(1e-4); // one tone: a bin may be constant over its frames (std 0)
+    }
+  });
+
   test('damaged inputs: a broken WAV and a missing vote name the file', () => {
     const bad = cremaD(join(dir, 'bad'));
     writeFileSync(join(bad, 'crema_d/CREMA-D/AudioWAV/1003_S2_X_XX.wav'), Buffer.from('RIFF....WAVEjunk'));

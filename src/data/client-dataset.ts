@@ -17,6 +17,11 @@ export interface SampleSource {
   multiHot(i: number): Uint8Array;
   /** The features of sample i, one entry per modality ([length, dim] row-major). Treat as read-only. */
   features(i: number): SampleModality[];
+  /**
+   * Told, before features are read, which samples the partition holds out as dev: for sources normalised per
+   * group as FedMultimodal's pickles are (a training speaker's dev clips apart from its training clips).
+   */
+  useDevSplit?(dev: Int32Array): void;
 }
 
 export interface IndexedDatasetOptions {

@@ -313,13 +313,14 @@ export function createFederatedDataset(id: string, config: DataConfig = {}): Fed
       const source = openPrepared(spec, cfg.source.path, cfg.fold, maxLens);
       entry = { source, plan: source.plan() };
     } else {
-      const { universe, source } = cfg.source.kind === 'simulated'
+      const { universe, source }: { universe: Universe; source: SampleSource } = cfg.source.kind === 'simulated'
         ? (() => {
             const u = simulatedUniverse(spec, cfg.dataSeed, cfg.scale, cfg.fold);
             return { universe: u, source: new SimulatedSource(spec, u, cfg.dataSeed, maxLens) };
           })()
         : loadRawSource(spec, { kind: cfg.source.kind, path: cfg.source.path }, cfg.fold, maxLens);
       entry = { source, plan: buildPlan(spec, universe, cfg) };
+      source.useDevSplit?.(entry.plan.dev);
     }
     if (planCache.size >= PLAN_CACHE_LIMIT) planCache.delete(planCache.keys().next().value!);
     planCache.set(key, entry);

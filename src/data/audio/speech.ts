@@ -1,7 +1,8 @@
 // The audio of CREMA-D and MELD from WAV files, as FedMultimodal's extract_audio_feature.py computes it:
 // FeatureManager.extract_mfcc_features (channels averaged, resampled to 16 kHz, Kaldi fbank 25/10 ms with 80 mel
-// bins and a Hamming window, cut to 600 / 1000 frames), then z-normalised per speaker over all the speaker's
-// frames. The second modality (video, text) comes from pretrained networks and is absent here (length 0):
+// bins and a Hamming window, cut to 600 / 1000 frames), then z-normalised per speaker as its pickles are: a
+// training speaker's training clips over those clips' frames, its dev clips over the dev clips' frames (the
+// original normalises the 'dev' pickle per speaker), a test speaker over all its clips. The second modality (video, text) comes from pretrained networks and is absent here (length 0):
 // train with --modality audio, or import the original's features as a prepared dataset.
 // Raw fbank features are cached on disk under a hash of the WAV bytes and the pipeline, so a second run reads them.
 import { createHash } from 'node:crypto';
@@ -38,8 +39,14 @@ export interface SpeechData {
   /** Cached raw fbank file per clip. */
   readonly cached: readonly string[];
   readonly frames: Int32Array;
-  /** Per speaker: mean and std + 1e-5 of every fbank bin over all the speaker's frames. */
-  readonly stats: ReadonlyMap<string, { mean: Float64Array; scale: Float64Array }>;
+  /** Per clip, per fbank bin: the sum of its frames' values, then the sum of their squares (float64, [n, 2·80]). */
+  readonly moments: Float64Array;
+}
+
+/** Mean and std + 1e-5 of every fbank bin over a group of clips' frames (numpy's population std). */
+interface BinStats {
+  readonly mean: Float64Array;
+  readonly scale: Float64Array;
 }
 
 /** Where the fbank cache lives: $FEDMM_CACHE_DIR, else ~/.cache/fedmm. */
@@ -75,28 +82,37 @@ function cachedFbank(file: string, frameLength: number, frameShift: number, maxF
   return { path, data };
 }
 
-function speakerStats(clips: readonly Clip[], feats: readonly Float32Array[]): Map<string, { mean: Float64Array; scale: Float64Array }> {
-  const acc = new Map<string, { n: number; sum: Float64Array; sq: Float64Array }>();
-  clips.forEach((c, i) => {
-    let a = acc.get(c.speaker);
-    if (!a) acc.set(c.speaker, (a = { n: 0, sum: new Float64Array(MEL_BINS), sq: new Float64Array(MEL_BINS) }));
-    const x = feats[i];
+/** Per clip: Σx and Σx² of each bin over its frames, as SpeechData.moments. */
+function clipMoments(feats: readonly Float32Array[]): Float64Array {
+  const out = new Float64Array(feats.length * 2 * MEL_BINS);
+  feats.forEach((x, i) => {
+    const m = out.subarray(i * 2 * MEL_BINS, (i + 1) * 2 * MEL_BINS);
     for (let t = 0; t < x.length / MEL_BINS; t++) {
-      for (let b = 0; b < MEL_BINS; b++) a.sum[b] += x[t * MEL_BINS + b];
-    }
-    a.n += x.length / MEL_BINS;
-  });
-  clips.forEach((c, i) => {
-    const a = acc.get(c.speaker)!;
-    const x = feats[i];
-    for (let t = 0; t < x.length / MEL_BINS; t++) {
-      for (let b = 0; b < MEL_BINS; b++) a.sq[b] += (x[t * MEL_BINS + b] - a.sum[b] / a.n) ** 2;
+      for (let b = 0; b < MEL_BINS; b++) {
+        const v = x[t * MEL_BINS + b];
+        m[b] += v;
+        m[MEL_BINS + b] += v * v;
+      }
     }
   });
-  return new Map([...acc].map(([s, a]) => [s, {
-    mean: a.sum.map((v) => v / a.n),
-    scale: a.sq.map((v) => Math.sqrt(v / a.n) + 1e-5),
-  }]));
+  return out;
+}
+
+/** The statistics of each group of clips (group[i] = the key of clip i). */
+function groupStats(data: SpeechData, group: readonly string[]): Map<string, BinStats> {
+  const acc = new Map<string, { frames: number; m: Float64Array }>();
+  group.forEach((key, i) => {
+    let a = acc.get(key);
+    if (!a) acc.set(key, (a = { frames: 0, m: new Float64Array(2 * MEL_BINS) }));
+    a.frames += data.frames[i];
+    const m = data.moments.subarray(i * 2 * MEL_BINS, (i + 1) * 2 * MEL_BINS);
+    for (let b = 0; b < 2 * MEL_BINS; b++) a.m[b] += m[b];
+  });
+  return new Map([...acc].map(([key, { frames, m }]) => {
+    const mean = m.subarray(0, MEL_BINS).map((v) => v / frames);
+    const scale = mean.map((mu, b) => Math.sqrt(Math.max(0, m[MEL_BINS + b] / frames - mu * mu)) + 1e-5);
+    return [key, { mean, scale }];
+  }));
 }
 
 /** CREMA-D: the folder holding AudioWAV/ and processedResults/summaryTable.csv (or crema_d/CREMA-D/ below it). */
@@ -188,7 +204,7 @@ export function loadSpeech(dataset: 'crema-d' | 'meld', path: string): SpeechDat
     clips,
     cached: feats.map((f) => f.path),
     frames: Int32Array.from(feats, (f) => f.data.length / MEL_BINS),
-    stats: speakerStats(clips, feats.map((f) => f.data)),
+    moments: clipMoments(feats.map((f) => f.data)),
   };
   cache.set(`${dataset}:${root}`, data);
   return data;
@@ -219,7 +235,17 @@ export function speechSource(data: SpeechData, fold: number, maxLens: readonly n
       return speakers.map((s) => (s.startsWith('train/') ? String(k++) : s));
     })() : speakers,
   };
+  // Normalisation groups, as the original's pickles: test speakers whole, a training speaker's training clips
+  // and its dev clips apart (MELD's speaker keys already carry their official split).
+  let devClips = new Uint8Array(n);
+  let stats: Map<string, BinStats> | null = null;
+  const normGroup = (i: number): string => `${universe.split[i] === POOL && devClips[i] ? 'dev' : 'all'}/${data.clips[i].speaker}`;
   const source: SampleSource = {
+    useDevSplit(dev: Int32Array): void {
+      devClips = new Uint8Array(n);
+      for (const i of dev) devClips[i] = 1;
+      stats = null;
+    },
     size: n,
     numClasses: 4,
     multiLabel: false,
@@ -234,7 +260,8 @@ export function speechSource(data: SpeechData, fold: number, maxLens: readonly n
       const raw = new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
       const len = Math.min(data.frames[i], maxLens[0]);
       if (raw.length < len * MEL_BINS) throw new Error(`${data.cached[i]}: cached features of ${basename(data.clips[i].file)} are truncated; delete the file to recompute`);
-      const { mean, scale } = data.stats.get(data.clips[i].speaker)!;
+      stats ??= groupStats(data, data.clips.map((_, j) => normGroup(j)));
+      const { mean, scale } = stats.get(normGroup(i))!;
       const out = new Float32Array(len * MEL_BINS);
       for (let t = 0; t < len; t++) for (let k = 0; k < MEL_BINS; k++) out[t * MEL_BINS + k] = (raw[t * MEL_BINS + k] - mean[k]) / scale[k];
       return [{ data: out, length: len, dim: MEL_BINS }, { data: new Float32Array(0), length: 0, dim: source.dims[1] }];
