@@ -222,6 +222,18 @@ void conv_block_forward(const float* x, const float* w, const float* bias, const
 // window's argmax where pooled > 0, 0 elsewhere (every element written; + 0 turns −0 into +0, as adding into a
 // zeroed row does). A vector of windows at a time; returns false, writing nothing, when some argmax is not
 // 2p or 2p + 1 (then the caller scatters).
+// The windows [p, P) of unpool2_vector one at a time, and the zeros after the last window.
+static inline void unpool2_rest(const float* pooled, const int32_t* argmax, const float* mask, const float* gOut, float* gr,
+                                size_t p, size_t P, size_t Lout) {
+  for (; p < P; p++) {
+    const float g = pooled[p] > 0.0f ? (mask ? gOut[p] * mask[p] : gOut[p]) : 0.0f;
+    const bool odd = (argmax[p] & 1) != 0;
+    gr[2 * p] = (odd ? 0.0f : g) + 0.0f;
+    gr[2 * p + 1] = (odd ? g : 0.0f) + 0.0f;
+  }
+  for (size_t j = 2 * P; j < Lout; j++) gr[j] = 0.0f;
+}
+
 #if defined(__AVX512F__)
 static bool unpool2_vector(const float* pooled, const int32_t* argmax, const float* mask, const float* gOut, float* gr,
                            size_t P, size_t Lout) {
@@ -247,13 +259,7 @@ static bool unpool2_vector(const float* pooled, const int32_t* argmax, const flo
     _mm512_storeu_ps(gr + 2 * p, _mm512_permutex2var_ps(ge, interleaveLo, go));
     _mm512_storeu_ps(gr + 2 * p + 16, _mm512_permutex2var_ps(ge, interleaveHi, go));
   }
-  for (; p < P; p++) {
-    const float g = pooled[p] > 0.0f ? (mask ? gOut[p] * mask[p] : gOut[p]) : 0.0f;
-    const bool odd = (argmax[p] & 1) != 0;
-    gr[2 * p] = (odd ? 0.0f : g) + 0.0f;
-    gr[2 * p + 1] = (odd ? g : 0.0f) + 0.0f;
-  }
-  for (size_t j = 2 * P; j < Lout; j++) gr[j] = 0.0f;
+  unpool2_rest(pooled, argmax, mask, gOut, gr, p, P, Lout);
   return true;
 }
 #elif defined(__AVX2__)
@@ -282,13 +288,7 @@ static bool unpool2_vector(const float* pooled, const int32_t* argmax, const flo
     _mm256_storeu_ps(gr + 2 * p, _mm256_permute2f128_ps(lo, hi, 0x20));
     _mm256_storeu_ps(gr + 2 * p + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
   }
-  for (; p < P; p++) {
-    const float g = pooled[p] > 0.0f ? (mask ? gOut[p] * mask[p] : gOut[p]) : 0.0f;
-    const bool odd = (argmax[p] & 1) != 0;
-    gr[2 * p] = (odd ? 0.0f : g) + 0.0f;
-    gr[2 * p + 1] = (odd ? g : 0.0f) + 0.0f;
-  }
-  for (size_t j = 2 * P; j < Lout; j++) gr[j] = 0.0f;
+  unpool2_rest(pooled, argmax, mask, gOut, gr, p, P, Lout);
   return true;
 }
 #else
