@@ -157,7 +157,7 @@ describe('MELD audio', () => {
       speakers.forEach((sp, s) => {
         const count = sp === 'Joey' ? 8 : 16; // Joey has too few utterances
         for (let u = 0; u < count; u++, sr++) {
-          rows.push(`${sr},"Well, hi ""there""",${sp},${emotions[(u + s) % 5]},neutral,${s},${u},1,1,00:00:01,00:00:02`);
+          rows.push(`${sr},"Well, hi ""there"" ${u % 3}",${sp},${emotions[(u + s) % 5]},neutral,${s},${u},1,1,00:00:01,00:00:02`);
           if (!(split === 'train' && sp === 'Rachel' && u === 0)) writeFileSync(join(root, folder, 'waves', `dia${s}_utt${u}.wav`), toneWav(200 + 50 * u, 0.15, 16000));
         }
       });
@@ -171,5 +171,19 @@ describe('MELD audio', () => {
     expect(fd.dev().size).toBe(13);
     expect(fd.test().size).toBe(13);
     expect(existsSync(featureCacheDir())).toBe(true);
+    // dev clips are normalised per transcript (the original's quirk): each transcript's frames centre on 0
+    const devClips = d.clips.filter((c) => c.speaker.startsWith('dev/'));
+    for (const k of [0, 1, 2]) {
+      const same = devClips.map((c, j) => ({ c, j })).filter(({ c }) => c.normGroup.endsWith(`"there" ${k}`));
+      expect(same.length).toBeGreaterThan(1);
+      let sum = 0;
+      let frames = 0;
+      for (const { j } of same) {
+        const a = fd.dev().sample(j).modalities[0];
+        frames += a.length;
+        for (let t = 0; t < a.length; t++) sum += a.data[t * 80 + 10];
+      }
+      expect(Math.abs(sum / frames)).toBeLessThan(1e-4);
+    }
   });
 });

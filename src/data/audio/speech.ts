@@ -1,8 +1,9 @@
 // The audio of CREMA-D and MELD from WAV files, as FedMultimodal's extract_audio_feature.py computes it:
 // FeatureManager.extract_mfcc_features (channels averaged, resampled to 16 kHz, Kaldi fbank 25/10 ms with 80 mel
-// bins and a Hamming window, cut to 600 / 1000 frames), then z-normalised per speaker as its pickles are: a
+// bins and a Hamming window, cut to 600 / 1000 frames), then z-normalised per group as its pickles are: a
 // training speaker's training clips over those clips' frames, its dev clips over the dev clips' frames (the
-// original normalises the 'dev' pickle per speaker), a test speaker over all its clips. The second modality (video, text) comes from pretrained networks and is absent here (length 0):
+// original normalises the 'dev' pickle per speaker), a test speaker over all its clips — and MELD's dev and
+// test clips per transcript, because the field its script reads as the speaker holds the utterance's text. The second modality (video, text) comes from pretrained networks and is absent here (length 0):
 // train with --modality audio, or import the original's features as a prepared dataset.
 // Raw fbank features are cached on disk under a hash of the WAV bytes and the pipeline, so a second run reads them.
 import { createHash } from 'node:crypto';
@@ -30,6 +31,11 @@ interface Clip {
   readonly speaker: string;
   readonly split: number;
   readonly key: string;
+  /**
+   * What the original's extract_audio_feature.py groups the clip's normalisation by: its speaker, except in
+   * MELD's dev and test pickles, whose records hold the transcript where it looks for a speaker.
+   */
+  readonly normGroup: string;
 }
 
 export interface SpeechData {
@@ -140,7 +146,7 @@ function cremaDClips(root: string): Clip[] {
     const v = votes.get(sentence);
     if (v === undefined) throw new Error(`${table}: no row for ${sentence} (file AudioWAV/${f})`);
     if (!(v in CREMA_D_VOTES)) continue; // votes outside A, S, H, N (or ties) are not used
-    clips.push({ file: join(root, 'AudioWAV', f), label: CREMA_D_VOTES[v], speaker: String(speaker), split: POOL, key: join(root, 'AudioWAV', f) });
+    clips.push({ file: join(root, 'AudioWAV', f), label: CREMA_D_VOTES[v], speaker: String(speaker), split: POOL, key: join(root, 'AudioWAV', f), normGroup: String(speaker) });
   }
   return clips;
 }
@@ -161,7 +167,7 @@ function meldClips(root: string): Clip[] {
     const table = join(root, `${split}_sent_emo.csv`);
     if (!existsSync(table)) throw new Error(`MELD: missing ${table}`);
     const t = parseCsv(table, readFileSync(table, 'utf8'));
-    const [emo, dia, utt, season, speakerCol] = ['Emotion', 'Dialogue_ID', 'Utterance_ID', 'Season', 'Speaker'].map((c) => column(t, c));
+    const [emo, dia, utt, season, speakerCol, text] = ['Emotion', 'Dialogue_ID', 'Utterance_ID', 'Season', 'Speaker', 'Utterance'].map((c) => column(t, c));
     const bySpeaker = new Map<string, Clip[]>();
     for (const r of t.rows) {
       const d = parseDecimalInteger(r.cells[dia].trim());
@@ -174,7 +180,8 @@ function meldClips(root: string): Clip[] {
       const speaker = `season${r.cells[season].trim()}_utt${r.cells[speakerCol].trim()}`;
       let list = bySpeaker.get(speaker);
       if (!list) bySpeaker.set(speaker, (list = []));
-      list.push({ file, label, speaker: `${split}/${speaker}`, split: role, key: `dia${d}_utt${u}` });
+      const normGroup = split === 'train' ? `train/${speaker}` : `${split}/utterance ${r.cells[text]}`;
+      list.push({ file, label, speaker: `${split}/${speaker}`, split: role, key: `dia${d}_utt${u}`, normGroup });
     }
     // speakers with more than 10 utterances, in every split, as the original's data_partition
     for (const s of [...bySpeaker.keys()].sort()) if (bySpeaker.get(s)!.length > 10) clips.push(...bySpeaker.get(s)!);
@@ -235,11 +242,11 @@ export function speechSource(data: SpeechData, fold: number, maxLens: readonly n
       return speakers.map((s) => (s.startsWith('train/') ? String(k++) : s));
     })() : speakers,
   };
-  // Normalisation groups, as the original's pickles: test speakers whole, a training speaker's training clips
-  // and its dev clips apart (MELD's speaker keys already carry their official split).
+  // Normalisation groups, as the original's pickles: a training speaker's training clips and its dev clips apart
+  // (the partition's dev split), every other clip by its Clip.normGroup.
   let devClips = new Uint8Array(n);
   let stats: Map<string, BinStats> | null = null;
-  const normGroup = (i: number): string => `${universe.split[i] === POOL && devClips[i] ? 'dev' : 'all'}/${data.clips[i].speaker}`;
+  const normGroup = (i: number): string => `${universe.split[i] === POOL && devClips[i] ? 'dev' : 'all'}/${data.clips[i].normGroup}`;
   const source: SampleSource = {
     useDevSplit(dev: Int32Array): void {
       devClips = new Uint8Array(n);
