@@ -245,13 +245,14 @@ export function speechSource(data: SpeechData, fold: number, maxLens: readonly n
   // Normalisation groups, as the original's pickles: a training speaker's training clips and its dev clips apart
   // (the partition's dev split), every other clip by its Clip.normGroup.
   let devClips = new Uint8Array(n);
-  let stats: Map<string, BinStats> | null = null;
+  /** Each clip's group statistics, resolved once (reset when the dev split changes). */
+  let clipStats: BinStats[] | null = null;
   const normGroup = (i: number): string => `${universe.split[i] === POOL && devClips[i] ? 'dev' : 'all'}/${data.clips[i].normGroup}`;
   const source: SampleSource = {
     useDevSplit(dev: Int32Array): void {
       devClips = new Uint8Array(n);
       for (const i of dev) devClips[i] = 1;
-      stats = null;
+      clipStats = null;
     },
     size: n,
     numClasses: 4,
@@ -267,8 +268,12 @@ export function speechSource(data: SpeechData, fold: number, maxLens: readonly n
       const raw = new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
       const len = Math.min(data.frames[i], maxLens[0]);
       if (raw.length < len * MEL_BINS) throw new Error(`${data.cached[i]}: cached features of ${basename(data.clips[i].file)} are truncated; delete the file to recompute`);
-      stats ??= groupStats(data, data.clips.map((_, j) => normGroup(j)));
-      const { mean, scale } = stats.get(normGroup(i))!;
+      clipStats ??= (() => {
+        const keys = data.clips.map((_, j) => normGroup(j));
+        const byGroup = groupStats(data, keys);
+        return keys.map((key) => byGroup.get(key)!);
+      })();
+      const { mean, scale } = clipStats[i];
       const out = new Float32Array(len * MEL_BINS);
       for (let t = 0; t < len; t++) for (let k = 0; k < MEL_BINS; k++) out[t * MEL_BINS + k] = (raw[t * MEL_BINS + k] - mean[k]) / scale[k];
       return [{ data: out, length: len, dim: MEL_BINS }, { data: new Float32Array(0), length: 0, dim: source.dims[1] }];
