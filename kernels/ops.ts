@@ -7,6 +7,7 @@
 // back is what the fixed Kernels interface hands to the caller in host memory — plus, in the GRU backward,
 // the per-step gate gradients (see gruBackward).
 import type { Device, DeviceValue, KernelArg } from './device.js';
+import { trainChunk } from './batched-train.js';
 
 export interface GemmRequest {
   transA: boolean; transB: boolean; M: number; N: number; K: number; alpha: number;
@@ -430,6 +431,7 @@ export async function sumSquares(dev: Device, r: SumSquaresRequest): Promise<Out
 }
 
 export const OPS = {
+  trainChunk,
   gemm, batchedGemm, weightedAccumulate, conv1dForward, conv1dBackward, maxPoolForward, maxPoolBackward,
   gruForward, gruBackward, sgdStep, adamStep, maskedSoftmax, axpby, sumSquares,
 } as const;

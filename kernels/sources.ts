@@ -12,6 +12,8 @@
 // Reads are always guarded so no thread indexes outside an array: WGSL clamps such reads, but the cpu
 // fallback would read `undefined` and poison the sum with NaN.
 
+import { BATCHED_KERNEL_SOURCES } from './batched-sources.js';
+
 export type ArgType = 'Array' | 'Integer' | 'Float';
 
 export interface KernelSource {
@@ -486,6 +488,7 @@ const adamParam: KernelSource = {
 };
 
 export const KERNEL_SOURCES = {
+  ...BATCHED_KERNEL_SOURCES,
   gemm, gemmAcc, gemmBias, conv1dForward, conv1dGradInput, conv1dGradWeight, sumAxes, sumSquaresPartial,
   axpby, upload, maxPoolArgmax, gatherRows, maxPoolBackward, gruGates, gruBackwardStep, maskedSoftmax,
   sgdMomentum, sgdParam, adamMoment, adamParam,

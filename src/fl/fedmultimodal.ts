@@ -162,7 +162,8 @@ export class FedMultimodalTask implements Task<Batch> {
     this.numParams = this.createModule().flatten().params.length;
   }
 
-  private createModule(rng?: Rng): MultimodalClassifier {
+  /** The task's classifier module (the model createModel wraps), its initial weights drawn from `rng`. */
+  createModule(rng?: Rng): MultimodalClassifier {
     return createModel(this.dataset, { fusion: this.spec.fusion ?? 'attention', dHid: this.spec.dHid ?? 128, modalities: this.spec.modalities, rng });
   }
 
