@@ -11,7 +11,9 @@ import { Rng } from '../src/random.js';
 import { dropoutMask } from '../src/backend/js/dropout.js';
 import { pooledLength } from '../src/models/conv-encoder.js';
 import type { MultimodalClassifier } from '../src/models/multimodal.js';
-import type { Batch, ClientDataset } from '../src/data/types.js';
+import { Dropout } from '../src/nn/dropout.js';
+import type { Batch } from '../src/data/types.js';
+import type { TaskData } from '../src/fl/task.js';
 import type { BatchedPlan, ChunkAnswer, ChunkRequest, ChunkStep, ConvLayerPlan, LocalSettings, ModalityPlan, TensorSlot } from './batched-train.js';
 import { deviceThread } from './device-thread.js';
 import type { InitAnswer, ModeRequest } from './device-host.js';
@@ -35,7 +37,7 @@ const MIN_STEPS = 8;
  * The plan of `module` for inputs of T[m] steps per modality, or BatchedPathRefused: the batched path runs the
  * conv-GRU encoders with attention fusion (UCI-HAR's model, and any of its sizes), one or two modalities.
  */
-export function batchedPlan(module: MultimodalClassifier, T: readonly number[], dropout: number): BatchedPlan {
+export function batchedPlan(module: MultimodalClassifier, T: readonly number[]): BatchedPlan {
   if (module.fusion !== 'attention') throw new BatchedPathRefused(`the batched gpu path runs attention fusion, not '${module.fusion}'`);
   if (module.inputs.length > 2) throw new BatchedPathRefused(`the batched gpu path runs one or two modalities, not ${module.inputs.length}`);
   for (const m of module.inputs) {
@@ -67,6 +69,10 @@ export function batchedPlan(module: MultimodalClassifier, T: readonly number[], 
       gru: { wIh: slot(`${rnn}.weight_ih_l0`, [3 * H, I]), wHh: slot(`${rnn}.weight_hh_l0`, [3 * H, H]), bIh: slot(`${rnn}.bias_ih_l0`, [3 * H]), bHh: slot(`${rnn}.bias_hh_l0`, [3 * H]) },
     };
   });
+  const headDropout = module.classifier.at(2);
+  if (!(headDropout instanceof Dropout)) throw new BatchedPathRefused('the batched gpu path runs the head Linear → ReLU → Dropout → Linear');
+  // One dropout probability for the model (MultimodalOptions.dropout): the encoders' and the head's.
+  const dropout = headDropout.p;
   const attnHidden = shape('fuse_att.att_fc1.weight')[0];
   const headHidden = shape('classifier.0.weight')[0];
   const classes = module.numClasses;
@@ -101,7 +107,7 @@ export function largestPerClientArray(plan: BatchedPlan, S: number): number {
 /** One client of a chunk: its data and where its generator streams start. */
 export interface ChunkClient {
   readonly clientId: number;
-  readonly data: ClientDataset;
+  readonly data: TaskData<Batch>;
   /** Fold weight (the server's weight of its update, e.g. its sample count; 0 = train but leave out of the fold). */
   readonly weight: number;
 }
@@ -241,10 +247,10 @@ export class BatchedTrainer {
   }
 
   /** The plan for this trainer's model over `data`'s sequence lengths. */
-  plan(data: ClientDataset, dropout: number): BatchedPlan {
+  plan(data: TaskData<Batch>): BatchedPlan {
     const first = data.batches(1)[Symbol.iterator]().next().value as Batch | undefined;
     if (!first) throw new Error('batched gpu path: a client without samples cannot fix the sequence lengths');
-    return batchedPlan(this.module, this.module.batchIndices.map((i) => first.modalities[i].T), dropout);
+    return batchedPlan(this.module, this.module.batchIndices.map((i) => first.modalities[i].T));
   }
 
   /** Trains `clients` as one chunk from spec.global and folds their updates on the device. */

@@ -82,7 +82,7 @@ function runCase(c: Case, sizes: number[], local: LocalTrainConfig = LOCAL, mu =
   const global = task.createModel(new Rng(7)).params.slice();
   const ids = task.data.activeClients.slice(0, sizes.length);
   const clients: ChunkClient[] = ids.map((id, i) => ({ clientId: id, data: firstSamples(task.data.client(id), sizes[i]), weight: 1 + i }));
-  const plan = trainer.plan(clients[0].data, 0.1);
+  const plan = trainer.plan(clients[0].data);
   const spec: ChunkSpec = { seed: 5, round: 2, epochs: local.epochs, batchSize: local.batchSize, global, returnWeights: true,
     local: { lr: local.lr, momentum: local.momentum, weightDecay: local.weightDecay, gradClip: local.gradClip, mu } };
   const res = trainer.train(plan, clients, spec);
@@ -145,7 +145,7 @@ describe('batched client training on the cpu fallback', () => {
     // A learning rate that overflows one client: its update is left out, the others are folded.
     const task = tinyTask({ dHid: 4, steps: 16 });
     const trainer = new BatchedTrainer(task.createModule(), 'cpu');
-    const plan = trainer.plan(clients[0].data, 0.1);
+    const plan = trainer.plan(clients[0].data);
     const huge = trainer.train(plan, clients.slice(0, 1), { seed: 5, round: 2, epochs: 1, batchSize: 4, global: global.map((v) => v * 1e30),
       local: { lr: 1e30, momentum: 0, weightDecay: 0, gradClip: 0, mu: 0 } });
     expect(Number.isFinite(huge.clients[0].sqNorm)).toBe(false);
@@ -155,7 +155,7 @@ describe('batched client training on the cpu fallback', () => {
 
   it('refuses the models it does not run in one line, saying they run on the CPU path', () => {
     const concat = new FedMultimodalTask({ kind: 'fedmultimodal', dataset: 'uci-har', scale: 0.02, dHid: 4, fusion: 'concat' });
-    expect(() => batchedPlan(concat.createModule(), [16, 16], 0.1)).toThrow(BatchedPathRefused);
-    expect(() => batchedPlan(concat.createModule(), [16, 16], 0.1)).toThrow(/attention fusion, not 'concat': runs on the CPU path$/);
+    expect(() => batchedPlan(concat.createModule(), [16, 16])).toThrow(BatchedPathRefused);
+    expect(() => batchedPlan(concat.createModule(), [16, 16])).toThrow(/attention fusion, not 'concat': runs on the CPU path$/);
   });
 });

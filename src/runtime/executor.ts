@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { Rng } from '../random.js';
-import type { Vectors } from '../fl/strategy.js';
+import type { RoundMeans, Vectors } from '../fl/strategy.js';
 import type { EvalPart, Metrics, Task } from '../fl/task.js';
 import { broadcastViews, runClientJob, type ClientJobResult, type ClientWork, type EvalJob, type ClientJob, type RunSetup, type RunSpec as ClientRunSpec } from './client-job.js';
 
@@ -29,6 +29,12 @@ export interface ClientExecutor {
    * them and, for a retry, with a new try. Resolves to the ms spent on the engine's store (phase `redis`).
    */
   beginRound?(round: number, firstTries: Iterable<ClientWork>): Promise<number>;
+  /**
+   * For an executor that trains and folds a whole round itself (the batched gpu path): trains clients `ids`
+   * (ascending) from the published weights and returns the mean of their updates weighted by sample count, over
+   * the clients whose update is finite. The round then skips the per-update train step and aggregator.
+   */
+  trainRound?(round: number, ids: Int32Array): Promise<FoldedRound>;
   /** Clean-up after a round try's train step; resolves to the ms spent on the engine's store. */
   endRound?(): Promise<number>;
   /**
@@ -39,6 +45,28 @@ export interface ClientExecutor {
   /** Dev or test metrics of `weights` (publishes them as the global weights). */
   evaluate(weights: Float32Array, split: 'dev' | 'test'): Promise<Metrics>;
   close(): Promise<void>;
+}
+
+/** One client of a round an executor trained and folded itself. */
+export interface FoldedClient {
+  readonly clientId: number;
+  readonly numSamples: number;
+  readonly steps: number;
+  /** Sample-weighted mean training loss over its pass. */
+  readonly loss: number;
+}
+
+/** A round trained and folded by the executor (ClientExecutor.trainRound). */
+export interface FoldedRound {
+  /** Σ nᵢ·Δᵢ / Σ nᵢ over the accepted clients; null when none was. */
+  readonly means: RoundMeans | null;
+  readonly accepted: readonly FoldedClient[];
+  /** Clients left out of the fold, each with its one-line reason. */
+  readonly dropped: readonly { client: number; reason: string }[];
+  /** Milliseconds: training (on the device), folding, and everything else between the host and the device. */
+  readonly trainMs: number;
+  readonly foldMs: number;
+  readonly transferMs: number;
 }
 
 /** A trained client; an executor on another engine adds what the client cost there. */

@@ -11,7 +11,9 @@
 // the run's choice — the streaming weighted mean by default, or a robust rule; a private run's DP/SecAgg
 // aggregator instead), which checks its values as it folds it and decides, possibly a few updates later,
 // whether it is accepted. An accepted update's client state is staged and its loss counted; a rejected one
-// is dropped with its reason, as if it had never arrived. Bytes are those of the encoded payloads: downlink =
+// is dropped with its reason, as if it had never arrived. An executor that trains and folds a whole round itself
+// (ClientExecutor.trainRound: the batched gpu path) takes the place of the train step and the aggregator: its
+// sample-weighted mean goes to the server step, and its non-finite clients are dropped with their reason. Bytes are those of the encoded payloads: downlink =
 // the broadcast's size × jobs dispatched, uplink = the sum of the updates received. With fewer than
 // ceil(minClientFraction · selected) updates in the aggregate the round is tried again (or the run stops); else the
 // server step updates the global weights in place and the staged client states are committed. A global
@@ -20,6 +22,7 @@
 import type { Aggregator, Decision } from '../aggregate/aggregator.js';
 import { Rng } from '../random.js';
 import type { ClientUpdate, RoundMeans, ServerStrategy, Vectors } from '../fl/strategy.js';
+import type { ClientExecutor } from './executor.js';
 import type { Task } from '../fl/task.js';
 import { wallNow } from './client-job.js';
 import { compressVector, payloadBytes, type Compression } from './compression.js';
@@ -155,45 +158,14 @@ export async function runRound(ctx: RoundContext, round: number, global: Float32
     trace?.span(0, `broadcast ${round}`, 'broadcast', b0, b1, { bytes: broadcast.byteLength });
 
     const timings = emptyTimings();
-    const aggregator = ctx.newAggregator(round, ids);
-    let lossSum = 0;
-    let sampleSum = 0;
-    const offered = new Map<number, ReceivedUpdate>();
-    const rejected: DroppedClient[] = [];
-    const settle = (decisions: Decision[]): void => {
-      for (const d of decisions) {
-        const { update: u, clientState } = offered.get(d.tag)!;
-        offered.delete(d.tag);
-        if (d.rejected !== null) {
-          rejected.push({ client: u.clientId, reason: d.rejected });
-          ctx.log(`round ${round}: dropped client ${u.clientId}: ${d.rejected}`);
-          continue;
-        }
-        stageClientState(ctx, u, clientState);
-        lossSum += u.loss * u.numSamples;
-        sampleSum += u.numSamples;
-      }
-    };
-    const outcome = await trainClients(ctx, round, ids, timings, (received) => {
-      const u = received.update;
-      const a = wallNow();
-      offered.set(u.clientId, received);
-      settle(aggregator.add(u, server.weight(u)));
-      const b = wallNow();
-      timings.aggregate += b - a;
-      trace?.span(0, `fold ${u.clientId}`, 'aggregate', a, b);
-    });
-    if (executor.endRound) timings.redis += await executor.endRound();
-    const { retried, dropped: failed } = outcome;
-    bytesDown += outcome.jobsSent * broadcast.byteLength;
-    bytesUp += outcome.bytesUp;
-    totals.bytesDown += outcome.jobsSent * broadcast.byteLength;
-    totals.bytesUp += outcome.bytesUp;
-    const f0 = wallNow();
-    const { decisions, means } = aggregator.finish();
-    settle(decisions);
-    timings.aggregate += wallNow() - f0;
-    const dropped = [...failed, ...rejected].sort((x, y) => x.client - y.client);
+    const step = executor.trainRound
+      ? await foldedStep(ctx, executor.trainRound.bind(executor), round, ids, timings)
+      : await aggregatedStep(ctx, round, ids, timings);
+    const { means, dropped, retried, lossSum, sampleSum, privacyReport } = step;
+    bytesDown += step.jobsSent * broadcast.byteLength;
+    bytesUp += step.bytesUp;
+    totals.bytesDown += step.jobsSent * broadcast.byteLength;
+    totals.bytesUp += step.bytesUp;
     const participants = means?.participants ?? 0;
     totals.dropped += dropped.length;
     totals.retried += retried;
@@ -238,9 +210,87 @@ export async function runRound(ctx: RoundContext, round: number, global: Float32
       phases: timings,
       overheadShare: 0,
       droppedClients: dropped,
-      ...(aggregator.privacyReport ? { privacy: aggregator.privacyReport } : {}),
+      ...(privacyReport ? { privacy: privacyReport } : {}),
     };
   }
+}
+
+/** What one attempt's train step hands to the rest of the round. */
+interface StepOutcome {
+  means: RoundMeans | null;
+  /** Failed and rejected clients, by client id. */
+  dropped: DroppedClient[];
+  retried: number;
+  jobsSent: number;
+  bytesUp: number;
+  /** Σ loss·samples and Σ samples over the accepted updates. */
+  lossSum: number;
+  sampleSum: number;
+  privacyReport?: PrivacyRoundReport;
+}
+
+/** The train step through the executor's jobs, one decoded update at a time into the round's aggregator. */
+async function aggregatedStep(ctx: RoundContext, round: number, ids: Int32Array, timings: PhaseTimings): Promise<StepOutcome> {
+  const { server, executor, trace } = ctx;
+  const aggregator = ctx.newAggregator(round, ids);
+  let lossSum = 0;
+  let sampleSum = 0;
+  const offered = new Map<number, ReceivedUpdate>();
+  const rejected: DroppedClient[] = [];
+  const settle = (decisions: Decision[]): void => {
+    for (const d of decisions) {
+      const { update: u, clientState } = offered.get(d.tag)!;
+      offered.delete(d.tag);
+      if (d.rejected !== null) {
+        rejected.push({ client: u.clientId, reason: d.rejected });
+        ctx.log(`round ${round}: dropped client ${u.clientId}: ${d.rejected}`);
+        continue;
+      }
+      stageClientState(ctx, u, clientState);
+      lossSum += u.loss * u.numSamples;
+      sampleSum += u.numSamples;
+    }
+  };
+  const outcome = await trainClients(ctx, round, ids, timings, (received) => {
+    const u = received.update;
+    const a = wallNow();
+    offered.set(u.clientId, received);
+    settle(aggregator.add(u, server.weight(u)));
+    const b = wallNow();
+    timings.aggregate += b - a;
+    trace?.span(0, `fold ${u.clientId}`, 'aggregate', a, b);
+  });
+  if (executor.endRound) timings.redis += await executor.endRound();
+  const { retried, dropped: failed } = outcome;
+  const f0 = wallNow();
+  const { decisions, means } = aggregator.finish();
+  settle(decisions);
+  timings.aggregate += wallNow() - f0;
+  const dropped = [...failed, ...rejected].sort((x, y) => x.client - y.client);
+  return { means, dropped, retried, jobsSent: outcome.jobsSent, bytesUp: outcome.bytesUp, lossSum, sampleSum, privacyReport: aggregator.privacyReport };
+}
+
+/**
+ * The train step of an executor that trains and folds the round itself (the batched gpu path): its means go
+ * straight to the server step. Nothing is encoded; the uplink counts what the accepted updates would have sent.
+ */
+async function foldedStep(ctx: RoundContext, trainRound: NonNullable<ClientExecutor['trainRound']>, round: number, ids: Int32Array,
+  timings: PhaseTimings): Promise<StepOutcome> {
+  const folded = await trainRound(round, ids);
+  timings.localTrain += folded.trainMs;
+  timings.aggregate += folded.foldMs;
+  timings.transfer += folded.transferMs;
+  let lossSum = 0;
+  let sampleSum = 0;
+  for (const c of folded.accepted) {
+    lossSum += c.loss * c.numSamples;
+    sampleSum += c.numSamples;
+  }
+  for (const d of folded.dropped) ctx.log(`round ${round}: dropped client ${d.client}: ${d.reason}`);
+  return {
+    means: folded.means, dropped: [...folded.dropped].sort((x, y) => x.client - y.client), retried: 0, jobsSent: ids.length,
+    bytesUp: folded.accepted.length * updateBytes(ctx), lossSum, sampleSum,
+  };
 }
 
 /** The round's broadcast, encoded: the global weights and the strategy's vectors, compressed as ctx.downlink. */

@@ -15,7 +15,9 @@ import { ClientStateStore } from './client-state.js';
 import { resolveRunConfig, type RunConfig, type RunConfigInput } from './config.js';
 import { parseCompression } from './compression.js';
 import { createDevices } from './devices.js';
-import { LocalExecutor, type ClientExecutor, type RunSpec } from './executor.js';
+import { type ClientExecutor, type RunSpec } from './executor.js';
+import { runExecutor } from './batched-executor.js';
+import { kernels } from '../backend/index.js';
 import { loadBuiltins, loadPlugins } from './plugins.js';
 import { setupPrivacy, type RunPrivacyWiring } from './privacy.js';
 import { roundAggregator, runRound, type RoundContext, type RoundRecord } from './round.js';
@@ -42,7 +44,10 @@ export interface RunHooks {
   log?(line: string): void;
   /** More callbacks, called after the built-in ones. */
   callbacks?: readonly RunCallback[];
-  /** Where clients are trained; default this machine's LocalExecutor (config.workers threads). */
+  /**
+   * Where clients are trained; default runExecutor's choice: the batched gpu executor when the gpu backend is
+   * active and takes the run, else this machine's LocalExecutor (config.workers threads).
+   */
   executor?(task: Task, spec: RunSpec, config: RunConfig): ClientExecutor;
 }
 
@@ -157,7 +162,7 @@ export async function runFederated(input: RunConfigInput | RunConfig, hooks: Run
     config, task, server,
     store: new ClientStateStore({ dir: config.outDir ? join(config.outDir, 'client-state') : null, budgetBytes: config.clientStateBudgetBytes }),
     global: task.createModel(new Rng(config.seed).fork('init')).params.slice(),
-    executor: hooks.executor ? hooks.executor(task, spec, config) : new LocalExecutor(task, spec, config.workers),
+    executor: hooks.executor ? hooks.executor(task, spec, config) : runExecutor(task, spec, config, kernels().name === 'gpu', log),
     completedRounds: 0,
     history: [],
     best: null,

@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import { backendInfo, kernels, useBackend } from '../../backend/index.js';
 import { aggregateProfile } from '../../bench/aggregate.js';
 import { gemmThroughput, medianMs } from '../../bench/measure.js';
+import { gpuRoundProfile } from '../../bench/gpu-round.js';
 import { FedMultimodalTask } from '../../fl/fedmultimodal.js';
 import { getStrategy } from '../../fl/strategy.js';
 import { TRAIN_FLOPS_PER_FORWARD } from '../../models/flops.js';
@@ -26,7 +27,9 @@ import { resolveRunConfig } from '../../runtime/config.js';
 import type { Command } from './command.js';
 import { doctorReport } from './doctor.js';
 
-const SUITES = ['aggregate', 'gemm', 'train-step', 'update', 'eval', 'round'] as const;
+const SUITES = ['aggregate', 'gemm', 'train-step', 'update', 'eval', 'round', 'gpu-round'] as const;
+/** Suites that run only when asked for with --only (gpu-round trains on gpu.js's slow cpu fallback without a GPU). */
+const ON_REQUEST: readonly Suite[] = ['gpu-round'];
 type Suite = (typeof SUITES)[number];
 
 const OPTIONS: readonly OptionSpec[] = [
@@ -36,6 +39,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { name: 'workers', kind: 'integer', min: 0, value: 'N', help: 'worker threads of the round and eval benchmarks (default one per core)' },
   { name: 'threads', kind: 'integer', min: 1, max: 64, value: 'N', help: 'aggregation: also measure the streaming aggregators on N threads (default: the cores)' },
   { name: 'max-params', kind: 'integer', min: 1000, value: 'P', help: 'aggregation: largest update size measured, of 1M, 10M, 100M (default 100M; holds ~3.2 GB)' },
+  { name: 'clients', kind: 'string', value: 'LIST', help: 'gpu-round: clients per chunk, comma-separated (default 1,16,64,256,1024 on a GPU, 1,2 on the cpu fallback)' },
   { name: 'data-dir', kind: 'string', value: 'DIR', help: "real UCI-HAR for the update, eval and round suites, in the paper's shards (default: simulated UCI-HAR)" },
   VERBOSE_OPTION,
 ];
@@ -242,6 +246,37 @@ async function roundBench(dataDir: string | null, workers: number | undefined): 
   }];
 }
 
+/** --clients: positive integers, comma-separated. */
+function clientCounts(raw: unknown): number[] | null {
+  if (typeof raw !== 'string') return null;
+  const list = raw.split(',').map((v) => v.trim());
+  if (!list.every((v) => /^[1-9][0-9]*$/.test(v))) throw new UsageError(`fedmm bench: --clients must be positive integers separated by commas, got '${raw}'`);
+  return list.map(Number);
+}
+
+/**
+ * Client updates/s of the batched device path (gpu.js: WebGPU, else headless GL, else its cpu fallback) for each
+ * chunk size, against the CPU path on every core in the same run, and the fixed cost of a chunk.
+ */
+async function gpuRoundBench(dataDir: string | null, clients: number[] | null, log: (line: string) => void): Promise<BenchFigure[]> {
+  await loadBuiltins();
+  const spec = uciHarSpec(dataDir);
+  const task = new FedMultimodalTask(spec);
+  const config = resolveRunConfig({ dataset: 'uci-har', task: spec, algorithm: 'fedavg', workers: 0 });
+  const local = { epochs: config.localEpochs, batchSize: config.batchSize, lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay, gradClip: config.gradClip };
+  const p = await gpuRoundProfile(task, local, clients, log);
+  const where = `${p.mode}${p.adapter ? ` ${p.adapter}` : ''}`;
+  return [
+    ...p.figures.map((f): BenchFigure => ({
+      suite: 'gpu-round', name: `batched client updates, C=${f.C}, ${where}`, value: f.updatesPerSecond, unit: 'updates/s',
+      detail: `${(f.updatesPerSecond / p.cpu.updatesPerSecond).toFixed(2)}× the CPU path; chunks of ≤ ${f.chunk}: prepare ${f.prepareMs.toFixed(0)} ms, device train ${f.trainMs.toFixed(0)} ms, fold ${f.foldMs.toFixed(0)} ms, transfer ${f.transferMs.toFixed(0)} ms`,
+      updates: f.C,
+    })),
+    { suite: 'gpu-round', name: `CPU path, ${p.cpu.workers} workers (${backendInfo().name})`, value: p.cpu.updatesPerSecond, unit: 'updates/s', detail: `${p.cpu.updates} client updates`, threads: p.cpu.workers },
+    { suite: 'gpu-round', name: 'fixed cost per chunk (C=1, beside training)', value: p.fixedMsPerChunk, unit: 'ms', detail: 'host preparation + process round trip + device fold and readback' },
+  ];
+}
+
 function gitCommit(): string | null {
   try {
     return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || null;
@@ -261,6 +296,8 @@ export const benchCommand: Command = {
     'commits with --json output. train-step, update and eval also give GFLOP/s against the model\'s FLOP count',
     '(computed from its layers and printed) and their distance to the FLOP time at the GEMM rate of the same run.',
     'update, eval and round use simulated UCI-HAR, or the real data in the paper\'s shards with --data-dir.',
+    'gpu-round (only with --only): client updates/s of the batched device path for --clients chunk sizes against',
+    'the CPU path on every core in the same run, and the fixed cost of a chunk.',
     '',
     'aggregate: every aggregator at P = 1M, 10M and 100M float32 values per update (K = 100, 40 and 7',
     'updates: about 1.6 GB of updates at a time, 2.8 GB at 100M), in GB/s of update bytes and as a fraction',
@@ -277,6 +314,7 @@ export const benchCommand: Command = {
     '  fedmm bench --only gemm --backend js',
     '  fedmm bench --only update --data-dir ../shared/data/uci-har',
     '  fedmm bench --only aggregate --max-params 10000000 --json',
+    '  fedmm bench --only gpu-round --clients 1,16,64',
     '  fedmm bench --json > bench-$(git rev-parse --short HEAD).json',
   ].join('\n'),
   async run(argv) {
@@ -299,13 +337,15 @@ export const benchCommand: Command = {
     const threads = typeof args.options.threads === 'number' ? args.options.threads : availableParallelism();
     const maxParams = typeof args.options['max-params'] === 'number' ? args.options['max-params'] : 100_000_000;
     const dataDir = typeof args.options['data-dir'] === 'string' ? resolve(args.options['data-dir']) : null;
+    const clients = clientCounts(args.options.clients);
     const note = (line: string) => process.stderr.write(line + '\n');
     const suites: Record<Suite, () => BenchFigure[] | Promise<BenchFigure[]>> = {
       aggregate: () => aggregateBench(threads, maxParams), gemm: gemmBench, 'train-step': () => trainStepBench(note), update: () => updateBench(dataDir, note),
       eval: () => evalBench(dataDir, workers, note), round: () => roundBench(dataDir, workers),
+      'gpu-round': () => gpuRoundBench(dataDir, clients, note),
     };
     for (const s of SUITES) {
-      if (only !== null && s !== only) continue;
+      if (only !== null ? s !== only : ON_REQUEST.includes(s)) continue;
       if (!json) process.stderr.write(`measuring ${s}…\n`);
       figures.push(...(await suites[s]()));
     }
