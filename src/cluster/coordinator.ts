@@ -7,7 +7,6 @@
 // (the size of the update's vectors plus a header allowance) and the scheduler validates it (wire.ts).
 // A lost Redis or a cluster without workers stops the run with one line (RemoteUnavailable) instead of
 // hanging; a dead worker's job is redelivered by BullMQ's stalled-job check.
-import { randomUUID } from 'node:crypto';
 import { FlowProducer, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Vectors } from '../fl/strategy.js';
@@ -16,10 +15,11 @@ import { wallNow, type ClientWork } from '../runtime/client-job.js';
 import { serializeVectors } from '../runtime/client-state.js';
 import type { RunConfig } from '../runtime/config.js';
 import { LocalExecutor, type ClientExecutor, type RunSpec, type TrainedClient } from '../runtime/executor.js';
+import { BulkChannel } from './bulk.js';
 import { bullConnection, ClusterError, connect, describeRedisError, type ClusterTarget } from './connection.js';
 import {
-  broadcastKey, clientQueue, describeRun, HEARTBEAT_TTL_MS, jobId, KEY_TTL_MS, parseReport, PREFIX, roundQueue, RUNS_KEY,
-  runKey, stateKey, updateKey, WORKER_INFO_KEY, WORKERS_KEY, MAX_META_BYTES,
+  broadcastKey, clientQueue, describeRun, HEARTBEAT_EVERY_MS, HEARTBEAT_TTL_MS, jobId, KEY_TTL_MS, lineagePatterns, newRunId, parseReport, PREFIX,
+  roundQueue, RUNS_KEY, runKey, runLineage, stateKey, updateKey, WORKER_INFO_KEY, WORKERS_KEY, MAX_META_BYTES,
   type ClientJobData, type ClientJobReport, type RunDescriptor, type WorkerInfo,
 } from './protocol.js';
 
@@ -65,6 +65,8 @@ interface Waiter {
 
 /** The run this executor serves (attach). */
 interface AttachedRun {
+  /** The run across coordinator restarts (protocol.ts), and this session's id under it. */
+  readonly lineage: string;
   readonly runId: string;
   readonly spec: RunSpec;
   readonly numClients: number;
@@ -87,6 +89,9 @@ export class ClusterExecutor implements ClientExecutor {
   private roundTry = 0;
   /** Jobs of the current round try: enqueue instant, and their outcome once known. */
   private readonly enqueued = new Map<string, number>();
+  /** Jobs of the current round try a worker has taken, and the run loop's start flags of the others (its client timeout counts from the flag). */
+  private readonly active = new Set<string>();
+  private readonly startFlags = new Map<string, Int32Array>();
   private readonly outcomes = new Map<string, Outcome>();
   private readonly waiters = new Map<string, Waiter>();
   private roundKeys: string[] = [];
@@ -102,10 +107,13 @@ export class ClusterExecutor implements ClientExecutor {
   private readonly calls = new Map<number, number>();
   private readonly log: (line: string) => void;
   private readonly version: string;
+  /** Broadcast and state writes, update reads. */
+  private readonly bulk: BulkChannel;
 
   private constructor(readonly target: ClusterTarget, private readonly redis: Redis, private readonly options: CoordinatorOptions) {
     this.log = options.log ?? ((line) => console.warn(line));
     this.version = options.version;
+    this.bulk = new BulkChannel(target, 'fedmm-coordinator-bulk');
     redis.on('error', () => undefined);
   }
 
@@ -124,7 +132,8 @@ export class ClusterExecutor implements ClientExecutor {
     if (this.run) throw new Error('cluster: this executor already serves a run');
     if (spec.compression.kind === 'topk') throw new Error("cluster: --compress topk keeps an error-feedback residual per client, which cluster workers do not send back; use fp16, int8 or qsgd");
     const broadcast = new Float32Array(spec.numParams * (1 + spec.broadcastNames.length));
-    this.run = { runId: randomUUID(), spec, numClients: task.numClients, evaluator: new LocalExecutor(task, spec, config.workers), broadcast };
+    const lineage = runLineage(config.outDir);
+    this.run = { lineage, runId: newRunId(lineage), spec, numClients: task.numClients, evaluator: new LocalExecutor(task, spec, config.workers), broadcast };
     // A compressed vector takes at most 5 bytes a value (int8 with one-value blocks); a plain one 4.
     const bytesPerValue = spec.compression.kind === 'none' ? 4 : 8;
     this.maxUpdateBytes = (1 + spec.extraNames.length) * (bytesPerValue * spec.numParams + 16) + UPDATE_HEADER_ALLOWANCE;
@@ -147,13 +156,14 @@ export class ClusterExecutor implements ClientExecutor {
       this.lastAnswer = wallNow();
       return r;
     } catch (e) {
-      throw this.fail(new ClusterError(describeRedisError(this.target, e)));
+      throw this.fail(e instanceof ClusterError ? e : new ClusterError(describeRedisError(this.target, e)));
     }
   }
 
   private fail(e: ClusterError): ClusterError {
     if (!this.fatal) {
       this.fatal = e;
+      this.bulk.close(e);
       for (const [id, w] of this.waiters) {
         this.waiters.delete(id);
         w.resolve({ error: e.message });
@@ -162,8 +172,45 @@ export class ClusterExecutor implements ClientExecutor {
     return this.fatal;
   }
 
+  /**
+   * Removes what earlier sessions of this run's lineage left in Redis — a coordinator killed hard (kill -9,
+   * power loss) leaves its BullMQ queues and round keys behind. A session whose heartbeat is still fresh may
+   * be a coordinator that just died: its heartbeat is given HEARTBEAT_TTL_MS to stop; one that keeps beating
+   * is another coordinator writing to the same output directory, and this one stops with one line.
+   */
+  private async removeStaleSessions(): Promise<void> {
+    const { lineage } = this.run!;
+    const deadline = wallNow() + HEARTBEAT_TTL_MS + HEARTBEAT_EVERY_MS;
+    for (;;) {
+      const sessions = (await this.redis.zrange(RUNS_KEY, 0, -1, 'WITHSCORES'));
+      const live: string[] = [];
+      const stale: string[] = [];
+      for (let i = 0; i < sessions.length; i += 2) {
+        if (!sessions[i].startsWith(`${lineage}-`)) continue;
+        (Number(sessions[i + 1]) > Date.now() - HEARTBEAT_TTL_MS ? live : stale).push(sessions[i]);
+      }
+      if (stale.length) await this.redis.zrem(RUNS_KEY, ...stale);
+      if (live.length === 0) break;
+      if (wallNow() > deadline) {
+        throw new ClusterError(`cluster: another coordinator (run ${live[0]}) is running with the same output directory on ${this.target.shown}; give this run another --out`);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    let removed = 0;
+    for (const match of lineagePatterns(lineage)) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length) removed += await this.redis.unlink(...keys);
+      } while (cursor !== '0');
+    }
+    if (removed > 0) this.log(`cluster: removed ${removed} keys an earlier coordinator of this run left in Redis`);
+  }
+
   /** Publishes the run: its descriptor, queues and event reader (before its first round). */
   private async start(): Promise<void> {
+    await this.redisOp(() => this.removeStaleSessions());
     const { runId, spec, numClients } = this.run!;
     const d = describeRun({
       runId, version: this.version, task: spec.task, algorithm: spec.algorithm, algorithmParams: spec.algorithmParams,
@@ -190,6 +237,12 @@ export class ClusterExecutor implements ClientExecutor {
         outcome = { error: `worker sent a bad report: ${(e as Error).message}` };
       }
       this.settle(id, outcome);
+    });
+    this.events.on('active', ({ jobId: id }) => {
+      if (!this.enqueued.has(id)) return;
+      this.active.add(id);
+      const flag = this.startFlags.get(id);
+      if (flag) Atomics.store(flag, 0, 1);
     });
     this.events.on('failed', ({ jobId: id, failedReason }) => this.settle(id, { error: String(failedReason).split('\n')[0].slice(0, 500) }));
     this.events.on('stalled', ({ jobId: id }) => {
@@ -286,13 +339,15 @@ export class ClusterExecutor implements ClientExecutor {
     this.roundTry = roundTry;
     this.enqueued.clear();
     this.outcomes.clear();
+    this.active.clear();
+    this.startFlags.clear();
     this.roundKeys = [];
     this.retryJobs = [];
     this.calls.clear();
     const bKey = broadcastKey(this.runId, round, roundTry);
     this.roundKeys.push(bKey);
     const children: FlowChild[] = [];
-    await this.redisOp(() => this.redis.set(bKey, Buffer.from(broadcast.buffer, broadcast.byteOffset, broadcast.byteLength), 'PX', KEY_TTL_MS));
+    await this.redisOp(() => this.bulk.set(bKey, new Uint8Array(broadcast.buffer, broadcast.byteOffset, broadcast.byteLength), KEY_TTL_MS));
     for (const work of firstTries) children.push(await this.childJob(work, 0));
     const at = wallNow();
     for (const c of children) this.enqueued.set(c.opts.jobId, at);
@@ -309,7 +364,7 @@ export class ClusterExecutor implements ClientExecutor {
     if (job.state) {
       state = stateKey(this.runId, id);
       const bytes = serializeVectors(job.state);
-      await this.redisOp(() => this.redis.set(state!, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), 'PX', KEY_TTL_MS));
+      await this.redisOp(() => this.bulk.set(state!, bytes, KEY_TTL_MS));
       this.roundKeys.push(state);
     }
     this.roundKeys.push(updateKey(this.runId, id));
@@ -319,7 +374,12 @@ export class ClusterExecutor implements ClientExecutor {
     return { name: `client ${job.clientId}`, queueName: clientQueue(this.runId), data, opts: { jobId: id, attempts: 1 } };
   }
 
-  async train(job: ClientWork): Promise<TrainedClient> {
+  /**
+   * Waits for the client's job (a retry publishes a new one). The run loop's client timeout counts from when
+   * a worker takes the job; when `signal` aborts (the timeout, an interrupted run) the wait ends at once and
+   * whatever the worker still sends for the job is ignored.
+   */
+  async train(job: ClientWork, signal?: AbortSignal): Promise<TrainedClient> {
     if (this.fatal) throw this.fatal;
     const attempt = this.calls.get(job.clientId) ?? 0;
     this.calls.set(job.clientId, attempt + 1);
@@ -330,7 +390,24 @@ export class ClusterExecutor implements ClientExecutor {
       this.retryJobs.push(id);
       await this.redisOp(() => this.queue!.add(child.name, child.data, child.opts));
     }
-    const outcome = this.outcomes.get(id) ?? await new Promise<Outcome>((resolve) => this.waiters.set(id, { resolve }));
+    if (job.started) {
+      if (this.active.has(id)) Atomics.store(job.started, 0, 1);
+      else this.startFlags.set(id, job.started);
+    }
+    const outcome = this.outcomes.get(id) ?? await new Promise<Outcome>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const onAbort = () => {
+        this.waiters.delete(id);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.set(id, {
+        resolve: (o) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(o);
+        },
+      });
+    });
     if (this.fatal) throw this.fatal;
     if ('error' in outcome) throw new Error(outcome.error);
     const { report } = outcome;
@@ -348,15 +425,16 @@ export class ClusterExecutor implements ClientExecutor {
     };
   }
 
-  /** The update bytes, reading at most maxUpdateBytes + 1 whatever the worker claims or wrote. */
+  /**
+   * The update bytes, reading at most maxUpdateBytes + 1 whatever the worker claims or wrote, straight into
+   * the ArrayBuffer the run loop decodes.
+   */
   private async readUpdate(key: string, claimed: number): Promise<ArrayBuffer> {
     if (claimed > this.maxUpdateBytes) throw new Error(`update of ${claimed} bytes exceeds the bound of ${this.maxUpdateBytes}`);
-    const buf = await this.redisOp(() => this.redis.getrangeBuffer(key, 0, this.maxUpdateBytes));
+    const buf = await this.redisOp(() => this.bulk.getRange(key, this.maxUpdateBytes + 1, (n) => new Uint8Array(new ArrayBuffer(n))));
     if (buf.length === 0) throw new Error('the worker reported an update that is not in Redis');
     if (buf.length > this.maxUpdateBytes) throw new Error(`update of more than ${this.maxUpdateBytes} bytes`);
-    const out = new ArrayBuffer(buf.length);
-    new Uint8Array(out).set(buf);
-    return out;
+    return buf.buffer as ArrayBuffer;
   }
 
   async endRound(): Promise<number> {
@@ -388,6 +466,7 @@ export class ClusterExecutor implements ClientExecutor {
     const within = (ms: number, p: Promise<unknown>) => Promise.race([p, new Promise((r) => setTimeout(r, ms).unref())]).catch(() => undefined);
     await within(5000, cleanUp());
     await within(2000, Promise.all([this.events?.close(), this.flow?.close(), this.queue?.close(), this.rounds?.close()]));
+    this.bulk.close();
     this.redis.disconnect();
   }
 }

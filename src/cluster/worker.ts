@@ -8,12 +8,13 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Piscina } from 'piscina';
 import { createTask, type TaskSpec } from '../fl/task.js';
-import type { ClientJob, ClientJobResult, EvalJob, RunSetup } from '../runtime/client-job.js';
+import type { RunSetup } from '../runtime/client-job.js';
 import { wallNow } from '../runtime/client-job.js';
 import { deserializeVectors } from '../runtime/client-state.js';
 import { loadBuiltins, loadPlugins } from '../runtime/plugins.js';
-import { workerFile } from '../runtime/scheduler.js';
 import { WIRE_VERSION } from '../runtime/wire.js';
+import { BulkChannel } from './bulk.js';
+import { trainThreadFile, type TrainThreadData, type TrainThreadJob, type TrainThreadResult } from './train-thread.js';
 import { bullConnection, connect, describeRedisError, type ClusterTarget } from './connection.js';
 import {
   broadcastKey, clientQueue, digestOf, HEARTBEAT_EVERY_MS, HEARTBEAT_TTL_MS, KEY_TTL_MS, MAX_META_BYTES, PREFIX, RUNS_KEY, runKey,
@@ -35,6 +36,11 @@ export interface ClusterWorkerOptions {
   readonly signal?: AbortSignal;
   /** A job whose worker stops renewing its lock for this long is redelivered (BullMQ lockDuration; default 30 s). */
   readonly lockMs?: number;
+  /**
+   * For the fault tests ($FEDMM_TEST_HOLD_FIRST_JOB_MS): the first job taken is held this long before training,
+   * after a line saying so, which lets a test kill or pause the worker exactly while it owns a job.
+   */
+  readonly holdFirstJobMs?: number;
 }
 
 interface JoinedRun {
@@ -84,12 +90,17 @@ export async function runClusterWorker(o: ClusterWorkerOptions): Promise<void> {
     if (outage) log(`fedmm worker: connected to ${o.target.shown} again`);
     outage = false;
   });
-  const pool = new Piscina<ClientJob | EvalJob, ClientJobResult>({ filename: workerFile(), minThreads: o.threads, maxThreads: o.threads, idleTimeout: 60_000 });
+  const bulk = new BulkChannel(o.target, `fedmm-worker-${name}-bulk`);
+  const threadData: TrainThreadData = { target: o.target, name: `fedmm-worker-${name}-thread` };
+  const pool = new Piscina<TrainThreadJob, TrainThreadResult>({
+    filename: trainThreadFile(), minThreads: o.threads, maxThreads: o.threads, idleTimeout: 60_000, workerData: threadData,
+  });
   const runs = new Map<string, JoinedRun>();
   const refused = new Set<string>();
   const joining = new Set<string>();
   const doneAt: number[] = [];
   let updates = 0;
+  let holding = (o.holdFirstJobMs ?? 0) > 0;
 
   const readBroadcast = async (run: JoinedRun, data: ClientJobData): Promise<SharedArrayBuffer> => {
     const d = run.descriptor;
@@ -97,12 +108,10 @@ export async function runClusterWorker(o: ClusterWorkerOptions): Promise<void> {
     let p = run.broadcasts.get(key);
     if (!p) {
       const bytes = 4 * d.numParams * (1 + d.broadcastNames.length);
-      p = redis.getrangeBuffer(key, 0, bytes).then((buf) => {
-        if (buf.length !== bytes) throw new Error(`broadcast ${key} has ${buf.length} bytes, expected ${bytes}`);
-        const sab = new SharedArrayBuffer(bytes);
-        new Uint8Array(sab).set(buf);
-        return sab;
-      });
+      p = bulk.getRange(key, bytes + 1, (n) => {
+        if (n !== bytes) throw new Error(`broadcast ${key} has ${n} bytes, expected ${bytes}`);
+        return new Uint8Array(new SharedArrayBuffer(bytes));
+      }).then((buf) => buf.buffer as SharedArrayBuffer);
       p.catch(() => run.broadcasts.delete(key));
       run.broadcasts.set(key, p);
       for (const k of [...run.broadcasts.keys()].slice(0, -2)) run.broadcasts.delete(k);
@@ -116,6 +125,11 @@ export async function runClusterWorker(o: ClusterWorkerOptions): Promise<void> {
     const d = run.descriptor;
     if (data.version !== o.version) throw new UnrecoverableError(`worker '${name}' refuses job ${job.id}: it comes from fedmm ${data.version}, this worker runs fedmm ${o.version}`);
     if (data.digest !== d.digest) throw new UnrecoverableError(`worker '${name}' refuses job ${job.id}: config digest ${data.digest}, the run's is ${d.digest}`);
+    if (holding) {
+      holding = false;
+      log(`fedmm worker: holding job ${job.id} for ${o.holdFirstJobMs} ms ($FEDMM_TEST_HOLD_FIRST_JOB_MS)`);
+      await new Promise((r) => setTimeout(r, o.holdFirstJobMs));
+    }
     const r0 = wallNow();
     const broadcast = await readBroadcast(run, data);
     let state = null;
@@ -124,19 +138,16 @@ export async function runClusterWorker(o: ClusterWorkerOptions): Promise<void> {
       if (buf === null) throw new Error(`client state ${data.state} is missing`);
       state = deserializeVectors(buf, `client ${data.client}'s state`);
     }
-    let redisMs = wallNow() - r0;
+    const redisMs = wallNow() - r0;
     const setup: RunSetup = {
       runId: d.runId, task: run.task, algorithm: d.algorithm, algorithmParams: d.algorithmParams, local: d.local, seed: d.seed, plugins: d.plugins,
       broadcast, broadcastNames: d.broadcastNames, numParams: d.numParams, compression: d.compression,
     };
-    const result = await pool.run({ setup, round: data.round, clientId: data.client, state, fault: data.fault, attack: data.attack });
-    const w0 = wallNow();
-    const key = updateKey(d.runId, `${job.id}`);
-    await redis.set(key, Buffer.from(result.update), 'PX', KEY_TTL_MS, 'NX');
-    redisMs += wallNow() - w0;
+    const work = { setup, round: data.round, clientId: data.client, state, fault: data.fault, attack: data.attack };
+    const result = await pool.run({ job: work, key: updateKey(d.runId, `${job.id}`), ttlMs: KEY_TTL_MS });
     updates++;
     doneAt.push(Date.now());
-    return { worker: name, bytes: result.update.byteLength, picked, start: result.start, trainEnd: result.trainEnd, end: result.end, redisMs };
+    return { worker: name, bytes: result.bytes, picked, start: result.start, trainEnd: result.trainEnd, end: result.end, redisMs: redisMs + result.redisMs };
   };
 
   const join = async (runId: string): Promise<void> => {
@@ -215,6 +226,7 @@ export async function runClusterWorker(o: ClusterWorkerOptions): Promise<void> {
   const within = (ms: number, p: Promise<unknown>) => Promise.race([p, new Promise((r) => setTimeout(r, ms).unref())]).catch(() => undefined);
   await within(o.lockMs ?? 30_000, Promise.all([...runs.keys()].map(leave)));
   await pool.destroy();
+  bulk.close();
   await within(1000, Promise.all([redis.zrem(WORKERS_KEY, name), redis.hdel(WORKER_INFO_KEY, name)]));
   redis.disconnect();
 }

@@ -56,6 +56,7 @@ export const workerCommand: Command = {
         version: VERSION,
         dataDir: typeof o['data-dir'] === 'string' ? resolve(o['data-dir']) : null,
         lockMs: typeof o['lock-seconds'] === 'number' ? 1000 * o['lock-seconds'] : undefined,
+        holdFirstJobMs: Number(process.env.FEDMM_TEST_HOLD_FIRST_JOB_MS ?? 0) || 0,
         log: (line) => process.stderr.write(`${line}\n`),
         signal: controller.signal,
       });
