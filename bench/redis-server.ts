@@ -7,6 +7,8 @@ export const REDIS_SERVER = process.env.FEDMM_REDIS_SERVER ?? '/usr/bin/redis-se
 
 export interface PrivateRedis {
   readonly port: number;
+  /** The redis-server process (for CPU accounting in the benchmark). */
+  readonly pid: number;
   readonly url: string;
   stop(): Promise<void>;
 }
@@ -34,10 +36,23 @@ function answers(port: number): Promise<boolean> {
   });
 }
 
-/** Starts redis-server on a free loopback port; `password` sets requirepass. */
-export async function startRedis(password?: string): Promise<PrivateRedis> {
+/** PEM files of a TLS listener (redis-server --tls-port): its certificate and key, and the CA of client certificates. */
+export interface RedisTlsFiles {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string;
+}
+
+/**
+ * Starts redis-server on a free loopback port; `password` sets requirepass; with `tls` the port speaks TLS
+ * only (the URL is rediss://; clients need not present a certificate).
+ */
+export async function startRedis(password?: string, tls?: RedisTlsFiles): Promise<PrivateRedis> {
   const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'];
+  const listen = tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca, '--tls-auth-clients', 'no']
+    : ['--port', String(port)];
+  const args = [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'];
   if (password) args.push('--requirepass', password);
   const child: ChildProcess = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -47,9 +62,11 @@ export async function startRedis(password?: string): Promise<PrivateRedis> {
     if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}: ${stderr}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+  if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}: ${stderr}`);
   return {
     port,
-    url: `redis://${password ? `:${encodeURIComponent(password)}@` : ''}127.0.0.1:${port}`,
+    pid: child.pid!,
+    url: `${tls ? 'rediss' : 'redis'}://${password ? `:${encodeURIComponent(password)}@` : ''}127.0.0.1:${port}`,
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGKILL');
       await exited;

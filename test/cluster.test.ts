@@ -2,8 +2,8 @@
 // `fedmm worker` processes: bit-identical to the local runtime, a worker killed mid-job, a lost Redis and
 // --resume, wrong password, unreachable Redis, a version mismatch, no worker, and a hostile worker.
 // Needs the compiled CLI and workers: build first (npx tsc -p tsconfig.json; npm test does it).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'bullmq';
@@ -16,7 +16,7 @@ import { VERSION } from '../src/cli/version.js';
 import { runFederated, type RunResult } from '../src/runtime/scheduler.js';
 import type { RunConfigInput } from '../src/runtime/config.js';
 import { CLI, fedmmAsync } from './cli-helpers.js';
-import { freePort, startRedis, type PrivateRedis } from '../bench/redis-server.js';
+import { freePort, startRedis, type PrivateRedis, type RedisTlsFiles } from '../bench/redis-server.js';
 
 const logistic = { kind: 'logistic', numClients: 12, features: 6, classes: 3, labelAlpha: 0.3, featureShift: 0.5, minSamples: 10, maxSamples: 50 };
 const bits = (r: RunResult) => Buffer.from(r.weights.buffer, r.weights.byteOffset, r.weights.byteLength).toString('hex');
@@ -25,8 +25,8 @@ const evals = (r: RunResult) => r.history.map((h) => [h.round, h.accepted, h.tra
 let redis: PrivateRedis;
 /** Servers a test starts besides the shared one: stopped after the test whatever its outcome. */
 const ownServers: PrivateRedis[] = [];
-const ownRedis = async (password?: string) => {
-  const r = await startRedis(password);
+const ownRedis = async (password?: string, tls?: RedisTlsFiles) => {
+  const r = await startRedis(password, tls);
   ownServers.push(r);
   return r;
 };
@@ -44,8 +44,10 @@ interface SpawnedWorker {
   exited: Promise<number | null>;
 }
 
-function startWorker(url: string, name: string, extra: string[] = []): SpawnedWorker {
-  const child = spawn(process.execPath, [CLI, 'worker', '--cluster', url, '--workers', '1', '--name', name, '--lock-seconds', '2', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+function startWorker(url: string, name: string, extra: string[] = [], env: Record<string, string> = {}): SpawnedWorker {
+  const child = spawn(process.execPath, [CLI, 'worker', '--cluster', url, '--workers', '1', '--name', name, '--lock-seconds', '2', ...extra], {
+    stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env },
+  });
   workers.push(child);
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -98,36 +100,36 @@ describe('cluster', () => {
     probe.disconnect();
   }, 120_000);
 
-  // SIGSTOP: the paused worker wakes up after its job was given to another one; its late result is ignored.
-  // The signal goes out when the coordinator's 100 ms status poll sees the victim with an update done and jobs
-  // running; a poll can miss the moment the victim holds a job (then nothing is redelivered and the run is not
-  // the case under test), so a try that missed it is retried.
-  it.each(['SIGKILL', 'SIGSTOP'] as const)('ends bit-identical when a worker gets %s in the middle of a job', { retry: 4 }, async (sig) => {
+  // The victim holds its first job for 4 s ($FEDMM_TEST_HOLD_FIRST_JOB_MS) after saying so, and the signal goes
+  // out on that line: the worker dies (SIGKILL) or stops answering (SIGSTOP) while it owns the job. Its lock
+  // (--lock-seconds 2) expires and BullMQ's stalled-job check gives the job to the survivor. A paused victim
+  // is woken once the job was redelivered: it trains the job late, and its result is ignored.
+  it.each(['SIGKILL', 'SIGSTOP'] as const)('ends bit-identical when a worker gets %s in the middle of a job', async (sig) => {
     const task = { kind: 'fedmultimodal', dataset: 'uci-har', seed: 0, scale: 0.08 };
-    const base: RunConfigInput = { task, rounds: 6, clientRate: 0.5, localEpochs: 1, batchSize: 16, lr: 0.05, seed: 5, evalEvery: 0, workers: 0 };
+    const base: RunConfigInput = { task, rounds: 4, clientRate: 0.5, localEpochs: 1, batchSize: 16, lr: 0.05, seed: 5, evalEvery: 0, workers: 0 };
     const local = await runFederated({ ...base, workers: 2 }, { log: () => {} });
-    const victim = startWorker(redis.url, 'victim');
-    startWorker(redis.url, 'survivor');
+    const victim = startWorker(redis.url, 'victim', [], { FEDMM_TEST_HOLD_FIRST_JOB_MS: '4000' });
+    const survivor = startWorker(redis.url, 'survivor');
+    await Promise.all([connected(victim), connected(survivor)]);
+    let held = null as string | null;
+    victim.child.stderr!.on('data', () => {
+      const m = /holding job (\S+)/.exec(victim.stderr());
+      if (m && held === null) {
+        held = m[1];
+        victim.child.kill(sig);
+      }
+    });
     const notes: string[] = [];
-    let killed = false;
     const executor = await onCluster(redis.url, {
       log: (l) => {
         notes.push(l);
         if (sig === 'SIGSTOP' && /stopped answering/.test(l)) victim.child.kill('SIGCONT');
       },
-      statusEveryMs: 100,
-      onStatus: (s) => {
-        const v = s.workers.find((w) => w.name === 'victim');
-        if (!killed && v && v.updates >= 1 && s.running > 0) {
-          killed = true;
-          victim.child.kill(sig);
-        }
-      },
     });
     const cluster = await runFederated(base, { log: (l) => notes.push(l), executor });
     if (sig === 'SIGSTOP') expect(victim.child.exitCode).toBe(null);
-    expect(killed).toBe(true);
-    expect(notes.some((l) => /stopped answering; the job is redelivered/.test(l))).toBe(true);
+    expect(held).not.toBe(null);
+    expect(notes).toContainEqual(expect.stringMatching(new RegExp(`the worker training job ${held!.replace(/\./g, '\\.')} stopped answering; the job is redelivered`)));
     expect(cluster.totals.dropped).toBe(0);
     expect(bits(cluster)).toBe(bits(local));
   }, 240_000);
@@ -149,6 +151,97 @@ describe('cluster', () => {
     const rounds = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).round);
     expect(rounds).toEqual([0, 1, 2, 3, 4, 5]);
   }, 120_000);
+
+  it('removes the queue keys a coordinator killed with SIGKILL left behind when its run is resumed', async () => {
+    const own = await ownRedis();
+    startWorker(own.url, 'k');
+    const out = join(tmp(), 'run');
+    const args = ['run', '--dataset', 'uci-har', '--scale', '0.05', '--rounds', '8', '--checkpoint-every', '1', '--no-report', '--out', out, '--cluster', own.url];
+    const coordinator = spawn(process.execPath, [CLI, ...args], { stdio: 'ignore' });
+    workers.push(coordinator);
+    const metrics = () => readdirSync(out, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('metrics.jsonl')).map((f) => readFileSync(join(out, f), 'utf8'));
+    const probe = new Redis(own.port, '127.0.0.1');
+    try {
+      for (let i = 0; i < 1200 && !(existsSync(out) && metrics().some((m) => m.split('\n').length > 2)); i++) await new Promise((r) => setTimeout(r, 50));
+      coordinator.kill('SIGKILL');
+      await new Promise((r) => coordinator.once('exit', r));
+      const stale = await probe.keys(`${PREFIX}:run*`);
+      expect(stale.some((k) => k.startsWith(`${PREFIX}:run-`))).toBe(true);
+      const resumed = await fedmmAsync([...args, '--resume']);
+      expect(resumed.code).toBe(0);
+      expect(resumed.stderr).toMatch(/cluster: removed \d+ keys an earlier coordinator of this run left in Redis/);
+      expect(metrics()[0].trim().split('\n').map((l) => JSON.parse(l).round)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+      expect(await probe.keys(`${PREFIX}:run*`)).toEqual([]);
+      expect(await probe.zcard(RUNS_KEY)).toBe(0);
+    } finally {
+      probe.disconnect();
+    }
+  }, 120_000);
+
+  it('runs the cells of a grid on the cluster to the same model bytes as a local grid', async () => {
+    startWorker(redis.url, 'g1');
+    startWorker(redis.url, 'g2');
+    const models = (out: string) => new Map(readdirSync(out, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('model.safetensors')).map((f) => [f, readFileSync(join(out, f)).toString('hex')]));
+    const args = ['grid', 'smoke', '--only', 'fedavg', '--no-report', '--quiet'];
+    const [localOut, clusterOut] = [join(tmp(), 'local'), join(tmp(), 'cluster')];
+    const local = await fedmmAsync([...args, '--out', localOut]);
+    expect(local.code).toBe(0);
+    const onCluster = await fedmmAsync([...args, '--out', clusterOut, '--cluster', redis.url]);
+    expect(onCluster.stderr).toBe('');
+    expect(onCluster.code).toBe(0);
+    const [a, b] = [models(localOut), models(clusterOut)];
+    expect([...a.keys()].sort()).toEqual(['fedavg/seed-0/model.safetensors', 'fedavg_mm0.3/seed-0/model.safetensors']);
+    expect(b).toEqual(a);
+  }, 120_000);
+
+  // A throwaway CA and a server certificate for 127.0.0.1, made with openssl in the test's directory.
+  it('runs over TLS (rediss://) with --cluster-ca, and refuses a server whose CA it was not given', async (ctx) => {
+    const dir = tmp();
+    const ssl = (...a: string[]) => execFileSync('openssl', a, { cwd: dir, stdio: 'pipe' });
+    ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=fedmm test CA');
+    ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
+    writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+    ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'san.ext');
+    const files = { cert: join(dir, 'server.pem'), key: join(dir, 'server.key'), ca: join(dir, 'ca.pem') };
+    let secure: PrivateRedis;
+    try {
+      secure = await ownRedis('tls-secret', files);
+    } catch (e) {
+      // Debian's redis-server is built with TLS; another build may not be.
+      if (/tls/i.test((e as Error).message)) return ctx.skip(`this redis-server has no TLS support: ${(e as Error).message.split('\n').find((l) => /tls/i.test(l))}`);
+      throw e;
+    }
+    expect(secure.url).toMatch(/^rediss:/);
+    startWorker(secure.url, 'tls', ['--cluster-ca', files.ca]);
+    const base: RunConfigInput = { task: logistic, algorithm: 'fedopt', rounds: 3, clientRate: 0.5, batchSize: 8, lr: 0.05, seed: 4, evalEvery: 0, workers: 0 };
+    const local = await runFederated({ ...base, workers: 1 }, { log: () => {} });
+    const executor = (await ClusterExecutor.open(parseClusterUrl(secure.url, { ca: files.ca }), { version: VERSION, log: () => {} })).attacher();
+    expect(bits(await runFederated(base, { log: () => {}, executor }))).toBe(bits(local));
+    // Without the CA the certificate is not trusted: one line on both sides.
+    const untrusted = startWorker(secure.url, 'no-ca');
+    expect(await untrusted.exited).toBe(1);
+    expect(untrusted.stderr().trim().split('\n')).toEqual([expect.stringMatching(/^fedmm: cluster: Redis at rediss:\/\/127\.0\.0\.1:\d+: .*(self[- ]signed|unable to verify|certificate)/i)]);
+    expect(untrusted.stderr()).not.toContain('tls-secret');
+    const run = await fedmmAsync(['run', '--dataset', 'uci-har', '--scale', '0.05', '--rounds', '1', '--no-report', '--quiet', '--out', join(dir, 'x'), '--cluster', secure.url]);
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^fedmm: cluster: Redis at rediss:\/\/127\.0\.0\.1:\d+: .*(self[- ]signed|unable to verify|certificate)/i)]);
+  }, 120_000);
+
+  // The only worker holds its first job for 6 s: the client timeout (1.5 s, counted from when a worker took the
+  // job) drops that client, the others queue behind it and train; the held job's late result is ignored.
+  it('drops a client whose job runs past the client timeout', async () => {
+    const w = startWorker(redis.url, 'slow', [], { FEDMM_TEST_HOLD_FIRST_JOB_MS: '6000' });
+    await connected(w);
+    const notes: string[] = [];
+    const base: RunConfigInput = { task: logistic, rounds: 2, clientRate: 0.5, batchSize: 8, lr: 0.05, seed: 2, evalEvery: 0, workers: 0, clientTimeoutMs: 1500, minClientFraction: 0.5 };
+    const cluster = await runFederated(base, { log: (l) => notes.push(l), executor: await onCluster(redis.url) });
+    const held = /holding job (\d+)\.0\.(\d+)\.0/.exec(w.stderr());
+    expect(held).not.toBe(null);
+    expect(notes).toContainEqual(`round ${held![1]}: dropped client ${held![2]}: no update within the client timeout of 1.5 s; its job was stopped`);
+    expect(cluster.totals.dropped).toBe(1);
+    expect(cluster.history.map((h) => h.accepted + h.dropped)).toEqual([6, 6]);
+  }, 60_000);
 
   it('refuses a wrong password and an unreachable Redis with one line, on both sides', async () => {
     const locked = await ownRedis('s3cret');

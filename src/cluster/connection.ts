@@ -3,6 +3,7 @@
 // connection that fails fast with one clear line (unreachable, wrong password); and the shown form of the
 // address, which never contains the password.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { RedisOptions } from 'ioredis';
 import { Redis } from 'ioredis';
 import { ExecutorUnavailable } from '../runtime/executor.js';
@@ -65,7 +66,8 @@ export function parseClusterUrl(url: string, tls: TlsFiles = {}): ClusterTarget 
     db,
     ...(username ? { username } : {}),
     ...(password ? { password } : {}),
-    ...(secure ? { tls: { servername: host, ca: read('CA', tls.ca), cert: read('certificate', tls.cert), key: read('key', tls.key) } } : {}),
+    // SNI names a host, never an address (RFC 6066); the certificate is checked against either.
+    ...(secure ? { tls: { ...(isIP(host) ? {} : { servername: host }), ca: read('CA', tls.ca), cert: read('certificate', tls.cert), key: read('key', tls.key) } } : {}),
   };
   const shown = `${u.protocol}//${username ? `${username}@` : ''}${u.host}${db ? `/${db}` : ''}`;
   return { options, shown };

@@ -11,7 +11,13 @@
 //   fedmm:run:<id>:state:<r>.<t>.<c>.<a>   string  client c's persistent state (client-state.ts layout)
 //   fedmm:run:<id>:update:<r>.<t>.<c>.<a>  string  the client's msgpack update (wire.ts), written once (NX)
 //   BullMQ queues (prefix fedmm): run-<id> (one job per client), run-<id>-rounds (the flow's parent per round)
-import { createHash } from 'node:crypto';
+//
+// A run id is `<lineage>-<session>`: the lineage names the run across coordinator restarts (a hash of the
+// host and the run's output directory; random for a run without one), the session one coordinator process.
+// A coordinator that starts or resumes a lineage removes what earlier sessions of it left behind.
+import { createHash, randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import type { ClientAttack, InjectedFault, RunSpec } from '../runtime/client-job.js';
 import type { Compression } from '../runtime/compression.js';
 import { WIRE_VERSION } from '../runtime/wire.js';
@@ -28,6 +34,14 @@ export const KEY_TTL_MS = 24 * 3600_000;
 /** Largest descriptor, worker info or job result a reader accepts. */
 export const MAX_META_BYTES = 1 << 20;
 
+/** The lineage of a run writing to `outDir` on this host (null: a run without an output directory, never resumed). */
+export function runLineage(outDir: string | null): string {
+  const source = outDir === null ? randomBytes(16).toString('hex') : `${hostname()}:${resolve(outDir)}`;
+  return createHash('sha256').update(source).digest('hex').slice(0, 16);
+}
+export const newRunId = (lineage: string): string => `${lineage}-${randomBytes(4).toString('hex')}`;
+/** SCAN patterns of every key of every session of a lineage: the run's keys and its BullMQ queues'. */
+export const lineagePatterns = (lineage: string): string[] => [`${PREFIX}:run:${lineage}-*`, `${PREFIX}:run-${lineage}-*`];
 export const runKey = (runId: string, what: string): string => `${PREFIX}:run:${runId}:${what}`;
 export const clientQueue = (runId: string): string => `run-${runId}`;
 export const roundQueue = (runId: string): string => `run-${runId}-rounds`;

@@ -1,7 +1,9 @@
 // fedmm grid: runs every cell of an experiment grid, skipping finished cells, then writes the report.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { ExecutorUnavailable } from '../../runtime/executor.js';
 import { formatOptions, parseArgs, UsageError, type OptionSpec } from '../args.js';
+import { COORDINATOR_OPTIONS, coordinatorFor, redactArgv } from '../cluster-options.js';
 import { outputDirProblem } from '../../io/paths.js';
 import { damagedRun, runExperiment } from '../execute.js';
 import { table } from '../format.js';
@@ -33,7 +35,7 @@ function cellFinished(dir: string): boolean {
 
 /** Experiment options other than the dataset may override every cell (e.g. --rounds 20 --scale 0.2). */
 const OVERRIDES = EXPERIMENT_OPTIONS.filter((o) => o.name !== 'dataset');
-const OPTIONS: readonly OptionSpec[] = [...GRID_OPTIONS, ...EXECUTION_OPTIONS, ...OVERRIDES];
+const OPTIONS: readonly OptionSpec[] = [...GRID_OPTIONS, ...EXECUTION_OPTIONS, ...COORDINATOR_OPTIONS, ...OVERRIDES];
 
 export const gridCommand: Command = {
   name: 'grid',
@@ -53,7 +55,7 @@ export const gridCommand: Command = {
     'resumes from its checkpoints. At the end the grid report is written to <out>/report.html.',
     '',
     'Options:',
-    formatOptions([...GRID_OPTIONS, ...EXECUTION_OPTIONS]),
+    formatOptions([...GRID_OPTIONS, ...EXECUTION_OPTIONS, ...COORDINATOR_OPTIONS]),
     '',
     'Any `fedmm run` option except --dataset may follow and overrides every cell (e.g. --rounds, --scale,',
     '--data-dir, --seeds).',
@@ -63,6 +65,7 @@ export const gridCommand: Command = {
     '  fedmm grid robustness-uci-har --scale 0.25 --client-rate 0.4 --rounds 60 --eval-every 5 --out results/robust',
     '  fedmm grid robustness-uci-har --data-dir ../shared/data/uci-har --checkpoint-every 10',
     '  fedmm grid paper-base --only uci-har --list',
+    '  fedmm grid robustness-uci-har --cluster redis://fedmm:secret@10.0.0.5:6379   (cells trained by fedmm workers; docs/cluster.md)',
   ].join('\n'),
   async run(argv) {
     const args = parseArgs(argv, OPTIONS, 'fedmm grid');
@@ -95,6 +98,7 @@ export const gridCommand: Command = {
     }
     const quiet = args.options.quiet === true;
     const progress = new Progress(progressMode(quiet, args.options.verbose === true));
+    const executor = await coordinatorFor(args, progress);
     const { signal, dispose } = interruptSignal(progress);
     const done: { name: string; result: ExperimentResult }[] = [];
     const failed: string[] = [];
@@ -112,8 +116,12 @@ export const gridCommand: Command = {
         const started = existsSync(join(dir, CONFIG_FILE));
         let result: ExperimentResult | null;
         try {
-          result = await runExperiment(plan, exec, { out: dir, argv: ['grid', ...argv], resume: started, progress, signal, labelPrefix: `${prefix}${cell.name}: ` });
+          result = await runExperiment(plan, exec, { out: dir, argv: ['grid', ...redactArgv(argv)], resume: started, progress, signal, executor, labelPrefix: `${prefix}${cell.name}: ` });
         } catch (e) {
+          // A lost cluster fails every cell after it: the grid stops, and continues where it stopped when re-run.
+          if (e instanceof ExecutorUnavailable) {
+            throw new UsageError(`${e.message}; re-run the same command to continue (${done.length} of ${plans.length} cells done)`, 1);
+          }
           // One failing cell does not stop the grid: it is reported here and in the exit code.
           const line = (e instanceof Error ? e.message : String(e)).split('\n')[0];
           progress.error(`fedmm: grid cell '${cell.name}' failed: ${line}`);

@@ -1,16 +1,13 @@
 // fedmm run: one experiment (one or more seeds/folds) into an output directory.
 import { resolve } from 'node:path';
-import { connect } from '../../cluster/connection.js';
-import { ClusterExecutor, type ClusterStatus } from '../../cluster/coordinator.js';
 import { ExecutorUnavailable } from '../../runtime/executor.js';
 import { formatOptions, parseArgs, UsageError, type OptionSpec } from '../args.js';
-import { CLUSTER_OPTIONS, clusterTarget, redactArgv } from '../cluster-options.js';
+import { COORDINATOR_OPTIONS, coordinatorFor, redactArgv } from '../cluster-options.js';
 import { runExperiment, shellCommand } from '../execute.js';
 import { Progress, progressMode } from '../progress.js';
 import { writeReport } from '../report/index.js';
 import { buildExecution, buildPlan, EXECUTION_OPTIONS, EXPERIMENT_OPTIONS, planLabel, type RunPlan } from '../run-options.js';
 import type { Command } from './command.js';
-import { VERSION } from '../version.js';
 import { interruptSignal, resultTable, runLines } from './shared.js';
 
 export const OUTPUT_OPTIONS: readonly OptionSpec[] = [
@@ -19,18 +16,7 @@ export const OUTPUT_OPTIONS: readonly OptionSpec[] = [
   { name: 'no-report', kind: 'flag', help: 'do not write <out>/report.html at the end' },
 ];
 
-const RUN_CLUSTER_OPTIONS: readonly OptionSpec[] = [
-  ...CLUSTER_OPTIONS,
-  { name: 'cluster-timeout', kind: 'number', min: 1, value: 'S', help: 'with --cluster: stop when no worker has been connected for S seconds while jobs wait (default 60)' },
-];
-
-const OPTIONS: readonly OptionSpec[] = [...EXPERIMENT_OPTIONS, ...EXECUTION_OPTIONS, ...OUTPUT_OPTIONS, ...RUN_CLUSTER_OPTIONS];
-
-/** One progress line of a cluster round: workers, jobs, and each worker's pace. */
-export function clusterLine(s: ClusterStatus): string {
-  const pace = s.workers.map((w) => `${w.name} ${w.threads}t ${w.updatesPerSecond.toFixed(2)}/s`).join(', ');
-  return `cluster: ${s.workers.length} worker${s.workers.length === 1 ? '' : 's'}${pace ? ` (${pace})` : ''}; round ${s.round + 1}: ${s.queued} queued, ${s.running} running, ${s.done}/${s.total} done`;
-}
+const OPTIONS: readonly OptionSpec[] = [...EXPERIMENT_OPTIONS, ...EXECUTION_OPTIONS, ...OUTPUT_OPTIONS, ...COORDINATOR_OPTIONS];
 
 /** Default output directory: results/uci-har-fedavg-attention[-mm0.3…]. */
 export function defaultOut(plan: RunPlan): string {
@@ -73,19 +59,9 @@ export const runCommand: Command = {
     const out = typeof args.options.out === 'string' ? resolve(args.options.out) : defaultOut(plan);
     const quiet = args.options.quiet === true;
     const progress = new Progress(progressMode(quiet, args.options.verbose === true));
-    const target = clusterTarget(args);
-    if (!target && args.options['cluster-timeout'] !== undefined) throw new UsageError('--cluster-timeout needs --cluster');
-    const timeout = typeof args.options['cluster-timeout'] === 'number' ? 1000 * args.options['cluster-timeout'] : undefined;
     const shown = redactArgv(argv);
     const resumeLine = () => shellCommand(['fedmm', 'run', ...shown, ...(shown.includes('--resume') ? [] : ['--resume'])]);
-    // Reach the cluster before writing anything: an unreachable Redis or wrong credentials end here.
-    if (target) (await connect(target, 'fedmm-probe')).disconnect();
-    const executor = target
-      ? async () => (await ClusterExecutor.open(target, {
-        version: VERSION, noWorkerTimeoutMs: timeout, log: (line) => progress.note(line), statusEveryMs: 10_000,
-        onStatus: (s) => progress.note(clusterLine(s)),
-      })).attacher()
-      : undefined;
+    const executor = await coordinatorFor(args, progress);
     const { signal, dispose } = interruptSignal(progress);
     try {
       const result = await runExperiment(plan, exec, { out, argv: ['run', ...shown], resume: args.options.resume === true, progress, signal, executor })
