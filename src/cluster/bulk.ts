@@ -14,6 +14,11 @@ export class RedisReplyError extends Error {}
 
 type Reply = string | number | Uint8Array | null;
 
+interface Connection {
+  readonly socket: Socket;
+  readonly queue: Pending[];
+}
+
 interface Pending {
   /** Where a bulk reply of `length` bytes goes (default: a new Uint8Array); may throw to refuse the length. */
   readonly into?: (length: number) => Uint8Array;
@@ -21,7 +26,7 @@ interface Pending {
   reject(e: Error): void;
 }
 
-/** RESP encoding of a command whose arguments are strings, except `value` (written from its own memory). */
+/** RESP encoding of a command; an argument given as bytes is written from its own memory, not copied. */
 function command(args: readonly (string | Uint8Array)[]): (Buffer | Uint8Array)[] {
   const out: (Buffer | Uint8Array)[] = [];
   let head = `*${args.length}\r\n`;
@@ -137,27 +142,29 @@ class ReplyReader {
 }
 
 export class BulkChannel {
-  private socket: Socket | null = null;
-  private opening: Promise<Socket> | null = null;
-  private readonly queue: Pending[] = [];
+  /** The open connection and the commands awaiting its replies, oldest first. */
+  private conn: Connection | null = null;
+  private opening: Promise<Connection> | null = null;
   private closed = false;
 
   constructor(private readonly target: ClusterTarget, private readonly name: string, private readonly timeoutMs = 10_000) {}
 
   /** The connection, opened (and authenticated) on first use and after a drop. */
-  private connection(): Promise<Socket> {
+  private connection(): Promise<Connection> {
     if (this.closed) return Promise.reject(new Error('the bulk channel is closed'));
-    if (this.socket && !this.socket.destroyed) return Promise.resolve(this.socket);
+    if (this.conn && !this.conn.socket.destroyed) return Promise.resolve(this.conn);
     this.opening ??= this.open().finally(() => (this.opening = null));
     return this.opening;
   }
 
-  private async open(): Promise<Socket> {
+  private async open(): Promise<Connection> {
     const o = this.target.options;
     const host = o.host ?? '127.0.0.1';
     const port = o.port ?? 6379;
-    const reader = new ReplyReader(this.queue, (e) => this.socket?.destroy(e));
-    const socket = await new Promise<Socket>((resolve, reject) => {
+    const queue: Pending[] = [];
+    let socket: Socket | null = null;
+    const reader = new ReplyReader(queue, (e) => socket?.destroy(e));
+    socket = await new Promise<Socket>((resolve, reject) => {
       const s: Socket = o.tls
         ? tlsConnect({ host, port, ...o.tls })
         : netConnect({ host, port, onread: { buffer: () => reader.readBuffer(), callback: (n: number) => {
@@ -177,33 +184,38 @@ export class BulkChannel {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
     if (o.tls) socket.on('data', (chunk: Buffer) => reader.push(chunk));
+    const conn: Connection = { socket, queue };
     const drop = (e?: Error) => {
-      if (this.socket === socket) this.socket = null;
+      if (this.conn === conn) this.conn = null;
       const err = e ?? Object.assign(new Error(`connection to ${this.target.shown} closed`), { code: 'ECONNRESET' });
-      for (const p of this.queue.splice(0)) p.reject(err);
+      for (const p of queue.splice(0)) p.reject(err);
     };
     socket.on('error', drop);
     socket.on('close', () => drop());
-    this.socket = socket;
     const hello: (string | Uint8Array)[][] = [];
     if (o.password) hello.push(o.username ? ['AUTH', o.username, o.password] : ['AUTH', o.password]);
     if (o.db) hello.push(['SELECT', String(o.db)]);
     hello.push(['CLIENT', 'SETNAME', this.name]);
     try {
       // Every reply is awaited (a refused AUTH fails the commands after it too).
-      const replies = await Promise.allSettled(hello.map((args) => this.send(socket, args)));
+      const replies = await Promise.allSettled(hello.map((args) => this.send(conn, args)));
       const refused = replies.find((r) => r.status === 'rejected');
       if (refused) throw refused.reason;
     } catch (e) {
       socket.destroy();
       throw e;
     }
-    return socket;
+    if (this.closed) {
+      socket.destroy();
+      throw new Error('the bulk channel is closed');
+    }
+    this.conn = conn;
+    return conn;
   }
 
-  private send(socket: Socket, args: readonly (string | Uint8Array)[], into?: (length: number) => Uint8Array): Promise<Reply> {
+  private send({ socket, queue }: Connection, args: readonly (string | Uint8Array)[], into?: (length: number) => Uint8Array): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) => {
-      this.queue.push({ into, resolve, reject });
+      queue.push({ into, resolve, reject });
       socket.cork();
       for (const part of command(args)) socket.write(part);
       socket.uncork();
@@ -234,9 +246,9 @@ export class BulkChannel {
   /** Closes the connection; commands in flight fail with `reason`. */
   close(reason?: Error): void {
     this.closed = true;
-    const s = this.socket;
-    this.socket = null;
-    for (const p of this.queue.splice(0)) p.reject(reason ?? new Error('the bulk channel is closed'));
-    s?.destroy();
+    const conn = this.conn;
+    this.conn = null;
+    for (const p of conn?.queue.splice(0) ?? []) p.reject(reason ?? new Error('the bulk channel is closed'));
+    conn?.socket.destroy();
   }
 }
