@@ -4,7 +4,9 @@
 // validates and folds them exactly as in a local run. Evaluation stays on this machine (LocalExecutor).
 //
 // Nothing a worker writes is trusted: its report is checked field by field, the update is read with a bound
-// (the size of the update's vectors plus a header allowance) and the scheduler validates it (wire.ts).
+// (the size of the update's vectors plus a header allowance) and the scheduler validates it (wire.ts); a
+// client's kept state (top-k's residuals) is read with the bound of its expected vectors and checked by name,
+// length and finiteness.
 // A lost Redis or a cluster without workers stops the run with one line (RemoteUnavailable) instead of
 // hanging; a dead worker's job is redelivered by BullMQ's stalled-job check.
 import { FlowProducer, Queue, QueueEvents } from 'bullmq';
@@ -12,13 +14,14 @@ import type { Redis } from 'ioredis';
 import type { Vectors } from '../fl/strategy.js';
 import type { Metrics, Task } from '../fl/task.js';
 import { wallNow, type ClientWork } from '../runtime/client-job.js';
-import { serializeVectors } from '../runtime/client-state.js';
+import { deserializeVectors, serializeVectors } from '../runtime/client-state.js';
+import { residualKey, usesErrorFeedback } from '../runtime/compression.js';
 import type { RunConfig } from '../runtime/config.js';
 import { LocalExecutor, type ClientExecutor, type RunSpec, type TrainedClient } from '../runtime/executor.js';
 import { BulkChannel } from './bulk.js';
 import { bullConnection, ClusterError, connect, describeRedisError, type ClusterTarget } from './connection.js';
 import {
-  broadcastKey, clientQueue, describeRun, HEARTBEAT_EVERY_MS, HEARTBEAT_TTL_MS, jobId, KEY_TTL_MS, lineagePatterns, newRunId, parseReport, PREFIX,
+  broadcastKey, clientQueue, describeRun, HEARTBEAT_EVERY_MS, HEARTBEAT_TTL_MS, jobId, keptStateKey, KEY_TTL_MS, lineagePatterns, newRunId, parseReport, PREFIX,
   roundQueue, RUNS_KEY, runKey, runLineage, stateKey, updateKey, WORKER_INFO_KEY, WORKERS_KEY, MAX_META_BYTES,
   type ClientJobData, type ClientJobReport, type RunDescriptor, type WorkerInfo,
 } from './protocol.js';
@@ -84,6 +87,9 @@ export class ClusterExecutor implements ClientExecutor {
   private flow: FlowProducer | null = null;
   private events: QueueEvents | null = null;
   private maxUpdateBytes = 0;
+  /** The residual names a client keeps under error feedback (empty without it), and their serialized size. */
+  private keptNames: string[] = [];
+  private keptBytes = 0;
   private readonly tries = new Map<number, number>();
   private round = -1;
   private roundTry = 0;
@@ -130,13 +136,14 @@ export class ClusterExecutor implements ClientExecutor {
   /** Serves one run (an executor serves one run; evaluation uses config.workers local threads). */
   attach(task: Task, spec: RunSpec, config: RunConfig): this {
     if (this.run) throw new Error('cluster: this executor already serves a run');
-    if (spec.compression.kind === 'topk') throw new Error("cluster: --compress topk keeps an error-feedback residual per client, which cluster workers do not send back; use fp16, int8 or qsgd");
     const broadcast = new Float32Array(spec.numParams * (1 + spec.broadcastNames.length));
     const lineage = runLineage(config.outDir);
     this.run = { lineage, runId: newRunId(lineage), spec, numClients: task.numClients, evaluator: new LocalExecutor(task, spec, config.workers), broadcast };
     // A compressed vector takes at most 5 bytes a value (int8 with one-value blocks); a plain one 4.
     const bytesPerValue = spec.compression.kind === 'none' ? 4 : 8;
     this.maxUpdateBytes = (1 + spec.extraNames.length) * (bytesPerValue * spec.numParams + 16) + UPDATE_HEADER_ALLOWANCE;
+    this.keptNames = usesErrorFeedback(spec.compression) ? ['delta', ...spec.extraNames].map(residualKey) : [];
+    this.keptBytes = serializeVectors(Object.fromEntries(this.keptNames.map((n) => [n, new Float32Array(0)]))).byteLength + 4 * spec.numParams * this.keptNames.length;
     return this;
   }
 
@@ -368,6 +375,7 @@ export class ClusterExecutor implements ClientExecutor {
       this.roundKeys.push(state);
     }
     this.roundKeys.push(updateKey(this.runId, id));
+    if (this.keptNames.length) this.roundKeys.push(keptStateKey(this.runId, id));
     const data: ClientJobData = {
       version: this.version, digest: this.descriptor!.digest, round: job.round, roundTry: this.roundTry, client: job.clientId, attempt, state, fault: job.fault, attack: job.attack ?? null,
     };
@@ -413,6 +421,7 @@ export class ClusterExecutor implements ClientExecutor {
     const { report } = outcome;
     const r0 = wallNow();
     const update = await this.readUpdate(updateKey(this.runId, id), report.bytes);
+    const clientState = await this.readKeptState(keptStateKey(this.runId, id), report.keptBytes);
     const received = wallNow();
     let lane = this.lanesByWorker.get(report.worker);
     if (lane === undefined) this.lanesByWorker.set(report.worker, (lane = 1000 + this.lanesByWorker.size));
@@ -420,7 +429,7 @@ export class ClusterExecutor implements ClientExecutor {
     // here (the time to fetch it is counted under redis, not transfer).
     const shift = received - report.end;
     return {
-      update, clientState: null, thread: lane, start: report.start + shift, trainEnd: report.trainEnd + shift, end: received,
+      update, clientState, thread: lane, start: report.start + shift, trainEnd: report.trainEnd + shift, end: received,
       queueMs: Math.max(0, report.picked - this.enqueued.get(id)!), redisMs: report.redisMs + (received - r0),
     };
   }
@@ -435,6 +444,29 @@ export class ClusterExecutor implements ClientExecutor {
     if (buf.length === 0) throw new Error('the worker reported an update that is not in Redis');
     if (buf.length > this.maxUpdateBytes) throw new Error(`update of more than ${this.maxUpdateBytes} bytes`);
     return buf.buffer as ArrayBuffer;
+  }
+
+  /**
+   * The client's new private state (error-feedback residuals) when the run keeps one, read with the bound of
+   * its expected vectors; the worker must have written exactly those vectors, each numParams finite values.
+   */
+  private async readKeptState(key: string, claimed: number): Promise<Vectors | null> {
+    if (this.keptNames.length === 0) {
+      if (claimed !== 0) throw new Error(`the worker reported ${claimed} bytes of client state for a run that keeps none`);
+      return null;
+    }
+    if (claimed !== this.keptBytes) throw new Error(`client state of ${claimed} bytes, expected ${this.keptBytes}`);
+    const buf = await this.redisOp(() => this.bulk.getRange(key, this.keptBytes + 1, (n) => new Uint8Array(new ArrayBuffer(n))));
+    if (buf.length !== this.keptBytes) throw new Error(`client state in Redis has ${buf.length} bytes, expected ${this.keptBytes}`);
+    const state = deserializeVectors(buf, 'from the worker');
+    const names = Object.keys(state).sort();
+    if (names.join() !== [...this.keptNames].sort().join()) throw new Error(`client state holds ${names.join(', ')}, expected ${this.keptNames.join(', ')}`);
+    for (const n of names) {
+      const v = state[n];
+      if (v.length !== this.run!.spec.numParams) throw new Error(`client state '${n}' has ${v.length} values, expected ${this.run!.spec.numParams}`);
+      for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) throw new Error(`client state '${n}' has a non-finite value at ${i}`);
+    }
+    return state;
   }
 
   async endRound(): Promise<number> {

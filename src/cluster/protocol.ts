@@ -10,6 +10,8 @@
 //   fedmm:run:<id>:broadcast:<r>.<t>   string      float32 LE [global | broadcast vector 0 | …] of round r, try t
 //   fedmm:run:<id>:state:<r>.<t>.<c>.<a>   string  client c's persistent state (client-state.ts layout)
 //   fedmm:run:<id>:update:<r>.<t>.<c>.<a>  string  the client's msgpack update (wire.ts), written once (NX)
+//   fedmm:run:<id>:kept:<r>.<t>.<c>.<a>    string  the client's new private state (top-k's error-feedback
+//                                                  residuals, client-state.ts layout), written once (NX)
 //   BullMQ queues (prefix fedmm): run-<id> (one job per client), run-<id>-rounds (the flow's parent per round)
 //
 // A run id is `<lineage>-<session>`: the lineage names the run across coordinator restarts (a hash of the
@@ -50,6 +52,7 @@ export const broadcastKey = (runId: string, round: number, roundTry: number): st
 export const jobId = (round: number, roundTry: number, client: number, attempt: number): string => `${round}.${roundTry}.${client}.${attempt}`;
 export const stateKey = (runId: string, id: string): string => runKey(runId, `state:${id}`);
 export const updateKey = (runId: string, id: string): string => runKey(runId, `update:${id}`);
+export const keptStateKey = (runId: string, id: string): string => runKey(runId, `kept:${id}`);
 
 /** Everything a worker needs to train any client of a run (written once by the coordinator). */
 export interface RunDescriptor extends RunSpec {
@@ -58,7 +61,7 @@ export interface RunDescriptor extends RunSpec {
   readonly version: string;
   readonly wireVersion: number;
   readonly numClients: number;
-  /** How clients compress their updates (never top-k: its residuals are client state the cluster does not carry back). */
+  /** How clients compress their updates (top-k's residuals come back under the job's kept key). */
   readonly compression: Compression;
   /** digestOf(the fields above but runId). */
   readonly digest: string;
@@ -99,6 +102,8 @@ export interface ClientJobReport {
   readonly worker: string;
   /** Bytes written under the update key. */
   readonly bytes: number;
+  /** Bytes written under the kept-state key (0: the client keeps no private state). */
+  readonly keptBytes: number;
   readonly picked: number;
   readonly start: number;
   readonly trainEnd: number;
@@ -121,7 +126,7 @@ export function parseReport(raw: unknown): ClientJobReport {
   if (typeof x !== 'object' || x === null) throw new Error('job report is not an object');
   const r = x as Record<string, unknown>;
   if (typeof r.worker !== 'string' || r.worker.length > 200) throw new Error('job report lacks the worker name');
-  for (const k of ['bytes', 'picked', 'start', 'trainEnd', 'end', 'redisMs']) {
+  for (const k of ['bytes', 'keptBytes', 'picked', 'start', 'trainEnd', 'end', 'redisMs']) {
     if (typeof r[k] !== 'number' || !Number.isFinite(r[k]) || (r[k] as number) < 0) throw new Error(`job report field '${k}' is ${String(r[k])}`);
   }
   return r as unknown as ClientJobReport;

@@ -17,7 +17,7 @@ import { BulkChannel } from './bulk.js';
 import { trainThreadFile, type TrainThreadData, type TrainThreadJob, type TrainThreadResult } from './train-thread.js';
 import { bullConnection, connect, describeRedisError, type ClusterTarget } from './connection.js';
 import {
-  broadcastKey, clientQueue, digestOf, HEARTBEAT_EVERY_MS, HEARTBEAT_TTL_MS, KEY_TTL_MS, MAX_META_BYTES, PREFIX, RUNS_KEY, runKey,
+  broadcastKey, clientQueue, digestOf, HEARTBEAT_EVERY_MS, HEARTBEAT_TTL_MS, keptStateKey, KEY_TTL_MS, MAX_META_BYTES, PREFIX, RUNS_KEY, runKey,
   updateKey, WORKER_INFO_KEY, WORKERS_KEY, type ClientJobData, type ClientJobReport, type RunDescriptor, type WorkerInfo,
 } from './protocol.js';
 
@@ -144,10 +144,10 @@ export async function runClusterWorker(o: ClusterWorkerOptions): Promise<void> {
       broadcast, broadcastNames: d.broadcastNames, numParams: d.numParams, compression: d.compression,
     };
     const work = { setup, round: data.round, clientId: data.client, state, fault: data.fault, attack: data.attack };
-    const result = await pool.run({ job: work, key: updateKey(d.runId, `${job.id}`), ttlMs: KEY_TTL_MS });
+    const result = await pool.run({ job: work, key: updateKey(d.runId, `${job.id}`), keptKey: keptStateKey(d.runId, `${job.id}`), ttlMs: KEY_TTL_MS });
     updates++;
     doneAt.push(Date.now());
-    return { worker: name, bytes: result.bytes, picked, start: result.start, trainEnd: result.trainEnd, end: result.end, redisMs: redisMs + result.redisMs };
+    return { worker: name, bytes: result.bytes, keptBytes: result.keptBytes, picked, start: result.start, trainEnd: result.trainEnd, end: result.end, redisMs: redisMs + result.redisMs };
   };
 
   const join = async (runId: string): Promise<void> => {
