@@ -2,6 +2,7 @@
 # Assembles .gpucheck/ (ignored by git: list /.gpucheck/ in .git/info/exclude) for bench/gpu-check.sh on a
 # machine with no Node.js and no network: run here after `npm install` (dist/ and the addon built).
 #   .gpucheck/bundle.tar.xz  dist/, build/Release/fedmm.node (if built), node_modules subset for the gpu backend
+#                            and the batched round's CPU baseline (piscina's worker pool, msgpack's wire format)
 #   .gpucheck/node.xz        this machine's node binary (xz)
 #   .gpucheck/debs/          libvulkan1 and libglvnd's libraries (Debian's; NVIDIA's Vulkan driver needs
 #                            libGLdispatch), and libc6, libstdc++6, libgcc-s1 from Debian trixie (glibc
@@ -13,7 +14,7 @@ B=.gpucheck
 mkdir -p "$B/debs"
 [ -f dist/bench/gpu-check.js ] || { echo "gpu-bundle: build first (npm run build)"; exit 1; }
 
-paths=(dist node_modules/gpu.js node_modules/acorn node_modules/gpu-mock.js node_modules/tinybench
+paths=(dist node_modules/gpu.js node_modules/acorn node_modules/gpu-mock.js node_modules/tinybench node_modules/piscina node_modules/@msgpack
   node_modules/webgpu/package.json node_modules/webgpu/index.js "node_modules/webgpu/dist/$(uname -s | tr A-Z a-z)-x64.dawn.node")
 [ -f build/Release/fedmm.node ] && paths+=(build/Release/fedmm.node)
 tar -cf - "${paths[@]}" | xz -T2 -6 > "$B/bundle.tar.xz"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The GPU device check: parity of every gpu.js kernel on the real GPU backend, then gemm GFLOP/s, a
-# GRU-classifier train step and client-update accumulation against the CPU baseline (bench/gpu-check.ts).
+# The GPU device check (bench/gpu-check.ts): parity of the batched client-training path and of every per-call
+# gpu.js kernel on the real GPU, then client updates/s of the UCI-HAR model on the batched path for C in
+# {1, 16, 64, 256, 1024} against the CPU path on all cores (what `fedmm bench --only gpu-round` measures), then
+# gemm GFLOP/s, a GRU-classifier train step and client-update accumulation through the per-call interface.
 #
 # Installs nothing and needs no network. What it needs comes from the repository or from .gpucheck/ (made by
 # bench/gpu-bundle.sh on a machine with the project built):

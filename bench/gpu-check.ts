@@ -1,9 +1,11 @@
-// The device check (bench/gpu-check.sh runs it): probes the GPU, runs every parity case on the gpu backend
-// in the mode it got (WebGPU on a GPU machine), then measures against the CPU baseline in the same run —
-// the native addon where it loads, else the TypeScript reference:
-//   gemm GFLOP/s, one GRU-classifier training step, and the weighted accumulation of client updates.
-// Every gpu figure goes through the Kernels interface, so it includes the host↔device copies the interface
-// forces. Exit status 1 if any parity case fails.
+// The device check (bench/gpu-check.sh runs it): probes the GPU; runs the batched path's parity cases
+// (bench/gpu-batched-parity.ts) and every per-call kernel's parity case on the gpu backend in the mode it got
+// (WebGPU on a GPU machine); then measures the batched path — client updates/s of the UCI-HAR model for C in
+// {1, 16, 64, 256, 1024} against the CPU path on every core (src/bench/gpu-round.ts, what `fedmm bench --only
+// gpu-round` prints) within a time budget — and, through the per-call Kernels interface (host↔device copies on
+// every call), gemm GFLOP/s, one GRU-classifier training step and the weighted accumulation of client updates,
+// against the CPU baseline in the same run: the native addon where it loads, else the TypeScript reference.
+// Exit status 1 if any parity case fails.
 import { setKernels } from '../src/backend/index.js';
 import type { Kernels } from '../src/backend/kernels.js';
 import { jsKernels } from '../src/backend/js/index.js';
@@ -14,6 +16,14 @@ import { Rng } from '../src/random.js';
 import { createGpuKernels, probeGpu, type GpuKernels } from '../kernels/index.js';
 import { gruTrainStep, meanMs } from './common.js';
 import { runParity } from './gpu-parity.js';
+import { runBatchedParity } from './gpu-batched-parity.js';
+import { gpuRoundProfile } from '../src/bench/gpu-round.js';
+import { FedMultimodalTask } from '../src/fl/fedmultimodal.js';
+import { resolveRunConfig } from '../src/runtime/config.js';
+import { loadBuiltins } from '../src/runtime/plugins.js';
+
+/** Time the batched round measurement may take (larger C values past it are skipped, and say so). */
+const GPU_ROUND_BUDGET_MS = 120_000;
 
 /** Mean latency in ms of `fn` over at least 3 runs and 300 ms. */
 const measure = (fn: () => void): Promise<number> => meanMs(fn, 300, 3, 1);
@@ -71,6 +81,24 @@ async function main(): Promise<void> {
   console.log(`probe: ${probe.available ? 'GPU available' : 'no GPU'} — ${probe.summary}`);
   for (const a of probe.attempts) console.log(`  ${a.ok ? 'ok  ' : 'fail'} ${a.detail}`);
 
+  const b0 = performance.now();
+  const batched = runBatchedParity('auto');
+  for (const r of batched) console.log(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.detail}  batched: ${r.name}`);
+  const batchedFailed = batched.filter((r) => !r.ok).length;
+  console.log(`batched parity: ${batched.length - batchedFailed}/${batched.length} cases within tolerance (${((performance.now() - b0) / 1000).toFixed(1)} s incl. kernel compiles)`);
+
+  await loadBuiltins();
+  const task = new FedMultimodalTask({ kind: 'fedmultimodal', dataset: 'uci-har', scale: 1, seed: 0 });
+  const config = resolveRunConfig({ dataset: 'uci-har', task: task.spec, algorithm: 'fedavg', workers: 0 });
+  const round = await gpuRoundProfile(task, {
+    epochs: config.localEpochs, batchSize: config.batchSize, lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay, gradClip: config.gradClip,
+  }, null, (line) => console.log(line), GPU_ROUND_BUDGET_MS);
+  console.table(round.figures.map((f) => ({
+    C: f.C, chunk: f.chunk, 'updates/s': +f.updatesPerSecond.toFixed(1), 'vs CPU': +(f.updatesPerSecond / round.cpu.updatesPerSecond).toFixed(2),
+    'prepare ms': +f.prepareMs.toFixed(0), 'device train ms': +f.trainMs.toFixed(0), 'fold ms': +f.foldMs.toFixed(0), 'transfer ms': +f.transferMs.toFixed(0),
+  })));
+  console.log(`gpu-round: CPU path ${round.cpu.updatesPerSecond.toFixed(1)} updates/s on ${round.cpu.workers} workers (${round.cpu.kernels}); fixed cost per chunk ${round.fixedMsPerChunk.toFixed(0)} ms (${round.mode})`);
+
   const gpu = createGpuKernels('auto');
   console.log(`gpu backend: variant ${gpu.variant}${gpu.adapter ? ` on ${gpu.adapter.vendor} ${gpu.adapter.architecture} ${gpu.adapter.description}`.trimEnd() : ''}`);
 
@@ -109,9 +137,9 @@ async function main(): Promise<void> {
     accRows.push({ accumulate: `${clients} clients × ${P} params`, 'gpu GB/s': +g.toFixed(2), 'baseline GB/s': +b.toFixed(2), ratio: +(g / b).toFixed(2) });
   }
   console.table(accRows);
-  console.log(`gpu-check: done in ${((performance.now() - started) / 1000).toFixed(1)} s; ${failed.length} parity failure(s)`);
+  console.log(`gpu-check: done in ${((performance.now() - started) / 1000).toFixed(1)} s; ${batchedFailed} batched and ${failed.length} per-call parity failure(s)`);
   gpu.close();
-  if (failed.length > 0) process.exitCode = 1;
+  if (failed.length + batchedFailed > 0) process.exitCode = 1;
 }
 
 await main();

@@ -148,10 +148,20 @@ export interface ChunkResult {
   readonly transferMs: number;
 }
 
-/** Sets bit `at` of a 16-bits-per-float mask word array. */
-function setBit(words: Float32Array, at: number): void {
-  const w = at >> 4;
-  words[w] += 1 << (at & 15);
+/** Sets in `words` (16 bits per float) bit base + i for every kept (nonzero) mask[i]. */
+function packMask(mask: Float32Array, words: Float32Array, base: number): void {
+  let word = base >> 4;
+  let bit = base & 15;
+  let acc = 0;
+  for (let i = 0; i < mask.length; i++) {
+    if (mask[i] !== 0) acc |= 1 << bit;
+    if (++bit === 16) {
+      words[word++] += acc;
+      acc = 0;
+      bit = 0;
+    }
+  }
+  if (acc !== 0) words[word] += acc;
 }
 
 /** The chunk's steps: every client's batches and masks from its generator streams, padded to S rows per client. */
@@ -172,6 +182,12 @@ export function prepareChunk(plan: BatchedPlan, clients: readonly ChunkClient[],
   });
   const nSteps = Math.max(...perClient.map((c) => c.batches.length));
   const state = new Uint32Array(4);
+  // One client-step's mask of the largest site, reused (the draws go through the reference dropoutMask kernel).
+  const siteSizes = plan.modalities.flatMap((m) => {
+    let L = m.T;
+    return m.conv.map((c) => c.cout * (L = Math.floor(L / plan.pool)));
+  });
+  const scratch = new Float32Array(S * Math.max(plan.headHidden, ...siteSizes));
   const steps: ChunkStep[] = [];
   for (let s = 0; s < nSteps; s++) {
     const inputs = plan.modalities.map((m) => new Float32Array(R * m.T * m.D));
@@ -181,14 +197,7 @@ export function prepareChunk(plan: BatchedPlan, clients: readonly ChunkClient[],
     const active = new Float32Array(C);
     const sites: { size: number; words: Float32Array }[] = [];
     if (p > 0) {
-      for (const m of plan.modalities) {
-        let L = m.T;
-        for (const c of m.conv) {
-          L = Math.floor(L / plan.pool);
-          sites.push({ size: c.cout * L, words: new Float32Array(Math.ceil((R * c.cout * L) / 16)) });
-        }
-      }
-      sites.push({ size: plan.headHidden, words: new Float32Array(Math.ceil((R * plan.headHidden) / 16)) });
+      for (const size of [...siteSizes, plan.headHidden]) sites.push({ size, words: new Float32Array(Math.ceil((R * size) / 16)) });
     }
     for (let c = 0; c < C; c++) {
       const pc = perClient[c];
@@ -214,12 +223,11 @@ export function prepareChunk(plan: BatchedPlan, clients: readonly ChunkClient[],
       if (p > 0) {
         const stepRng = new Rng(pc.dropout.nextU32());
         for (const site of sites) {
-          const mask = new Float32Array(B * site.size);
+          const mask = scratch.subarray(0, B * site.size);
           stepRng.readWords(state);
           dropoutMask(state, p * 4294967296, p === 1 ? 0 : 1 / (1 - p), mask);
           stepRng.writeWords(state);
-          const base = c * S * site.size;
-          for (let i = 0; i < mask.length; i++) if (mask[i] !== 0) setBit(site.words, base + i);
+          packMask(mask, site.words, c * S * site.size);
         }
       }
     }

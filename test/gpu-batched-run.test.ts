@@ -10,6 +10,13 @@ import { runFederated } from '../src/runtime/index.js';
 import type { RunConfigInput } from '../src/runtime/config.js';
 import { FedMultimodalTask } from '../src/fl/fedmultimodal.js';
 import { Rng } from '../src/random.js';
+import { resolveRunConfig } from '../src/runtime/config.js';
+import { BatchedExecutor, runExecutor } from '../src/runtime/batched-executor.js';
+import { batchedPathWins } from '../src/backend/calibrate.js';
+import type { RunSpec } from '../src/runtime/executor.js';
+import { getStrategy } from '../src/fl/strategy.js';
+import '../src/fl/strategies/index.js';
+import { NO_COMPRESSION } from '../src/runtime/compression.js';
 
 afterAll(() => {
   useBackend('js');
@@ -54,6 +61,34 @@ describe('runs on the batched gpu path', () => {
       });
     }, 60_000);
   }
+
+  it("'auto' where a GPU answered: calibrates both paths on the run's clients and takes the faster, saying so in one line", async () => {
+    useBackend('js');
+    const small = { ...TASK, maxLen: { acc: 8, gyro: 8 } };
+    const cfg = resolveRunConfig({ ...config('fedavg'), task: small, batchSize: 32 });
+    const task = new FedMultimodalTask(small);
+    const spec: RunSpec = {
+      task: small, algorithm: 'fedavg', algorithmParams: getStrategy('fedavg').params({}), seed: 11, plugins: [], broadcastNames: [], extraNames: [],
+      numParams: task.numParams, compression: NO_COMPRESSION,
+      local: { epochs: cfg.localEpochs, batchSize: cfg.batchSize, lr: cfg.lr, momentum: cfg.momentum, weightDecay: cfg.weightDecay, gradClip: cfg.gradClip },
+    };
+    const lines: string[] = [];
+    const executor = await runExecutor(task, spec, cfg, 'auto-with-gpu', task.createModel(new Rng(11).fork('init')).params, (l) => lines.push(l));
+    try {
+      expect(lines).toHaveLength(1);
+      const m = /^auto: batched gpu path ([0-9.]+) client updates\/s, CPU path ([0-9.]+) on 1 workers: (training on the batched gpu path|staying on the CPU path)$/.exec(lines[0]);
+      expect(m, lines[0]).not.toBeNull();
+      // the figures are printed to 0.1: the faster one is never shown as the slower
+      const wins = m![3] === 'training on the batched gpu path';
+      if (wins) expect(Number(m![1])).toBeGreaterThanOrEqual(Number(m![2]));
+      else expect(Number(m![1])).toBeLessThanOrEqual(Number(m![2]));
+      expect(executor instanceof BatchedExecutor).toBe(wins);
+    } finally {
+      await executor.close();
+    }
+    expect(batchedPathWins({ batched: 10, cpu: 10 })).toBe(false);
+    expect(batchedPathWins({ batched: 10.5, cpu: 10 })).toBe(true);
+  }, 120_000);
 
   it('says in one line why a run stays on the CPU path, and runs it there', async () => {
     const { result, lines } = await run('gpu', config('fedrs', { rounds: 1 }));

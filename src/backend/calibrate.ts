@@ -68,3 +68,17 @@ export function fastestBackend(candidates: readonly Kernels[], reps = 3): { kern
   }
   return { kernels: best, ms };
 }
+
+/** Client updates per second of the batched device path and of the CPU path on the same calibration clients. */
+export interface RoundPathRates {
+  readonly batched: number;
+  readonly cpu: number;
+}
+
+/**
+ * Whether 'auto' trains a run's clients on the batched device path: only when it delivered more client updates
+ * per second than the CPU path on all its workers, on the same clients in the same run (a tie stays on the CPU).
+ */
+export function batchedPathWins(rates: RoundPathRates): boolean {
+  return rates.batched > rates.cpu;
+}

@@ -1,7 +1,8 @@
 // The gpu-round measurement: client updates/s of the UCI-HAR model (FedAvg, the published local settings) on the
 // batched device path, C clients per chunk, against the CPU path on every core of the same machine in the same
-// run (the local executor's worker pool, each worker on the process's backend). The chunk's clients cycle through
-// the task's active clients (a larger C repeats clients: the same work as distinct ones of the same sizes).
+// run (the local executor's worker pool, its workers on the CPU kernels: native where the addon loads, else the
+// TypeScript reference). The chunk's clients cycle through the task's active clients (a larger C repeats
+// clients: the same work as distinct ones of the same sizes).
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { BatchedTrainer, type ChunkClient, type ChunkResult } from '../../kernels/batched-model.js';
@@ -11,6 +12,7 @@ import { Rng } from '../random.js';
 import { LocalExecutor } from '../runtime/executor.js';
 import { NO_COMPRESSION } from '../runtime/compression.js';
 import type { LocalTrainConfig } from '../fl/strategy.js';
+import { nativeKernels } from '../backend/native.js';
 
 export interface GpuRoundFigure {
   /** Clients per chunk asked for, and the chunk size the mode allows (a GPU mode caps it by its array limit). */
@@ -28,9 +30,9 @@ export interface GpuRoundProfile {
   readonly mode: string;
   readonly adapter: string;
   readonly figures: GpuRoundFigure[];
-  /** The CPU path on `workers` worker threads: updates/s over `updates` client updates. */
-  readonly cpu: { updatesPerSecond: number; workers: number; updates: number };
-  /** One client's chunk end to end minus its device training: what every chunk costs whatever its size (ms). */
+  /** The CPU path on `workers` worker threads and `kernels`: updates/s over `updates` client updates. */
+  readonly cpu: { updatesPerSecond: number; workers: number; updates: number; kernels: string };
+  /** A one-client chunk (kernels compiled) end to end minus its device training: host preparation, the round trip, the fold (ms). */
   readonly fixedMsPerChunk: number;
 }
 
@@ -40,7 +42,8 @@ export const FALLBACK_ROUND_CLIENTS = [1, 2] as const;
 
 /** Measures the batched path for each C (null: the defaults above), then the CPU path on all cores (see the header). */
 export async function gpuRoundProfile(task: FedMultimodalTask, local: LocalTrainConfig, clientCounts: readonly number[] | null,
-  log: (line: string) => void): Promise<GpuRoundProfile> {
+  log: (line: string) => void, budgetMs = Infinity): Promise<GpuRoundProfile> {
+  const started = performance.now();
   const trainer = new BatchedTrainer(task.createModule(), 'auto');
   const Cs = clientCounts ?? (trainer.mode === 'cpu' ? FALLBACK_ROUND_CLIENTS : GPU_ROUND_CLIENTS);
   const active = task.data.activeClients;
@@ -57,10 +60,15 @@ export async function gpuRoundProfile(task: FedMultimodalTask, local: LocalTrain
   };
   const limit = trainer.maxChunk(plan, local.batchSize);
   log(`gpu-round: ${trainer.mode} mode${trainer.init.adapter ? ` (${trainer.init.adapter.description})` : ''}; chunk limit ${limit === Number.MAX_SAFE_INTEGER ? 'none' : limit} clients`);
-  const warm = trainer.train(plan, [client(0)], spec);
-  const fixedMsPerChunk = warm.prepareMs + warm.transferMs + warm.foldMs;
+  trainer.train(plan, [client(0)], spec); // compiles every kernel
+  const one = trainer.train(plan, [client(0)], spec);
+  const fixedMsPerChunk = one.prepareMs + one.transferMs + one.foldMs;
   const figures: GpuRoundFigure[] = [];
   for (const C of Cs) {
+    if (performance.now() - started > budgetMs) {
+      log(`gpu-round: C=${C} skipped: past the time budget of ${(budgetMs / 1000).toFixed(0)} s`);
+      continue;
+    }
     const chunk = Math.min(C, limit);
     const results: ChunkResult[] = [];
     const t0 = performance.now();
@@ -76,6 +84,10 @@ export async function gpuRoundProfile(task: FedMultimodalTask, local: LocalTrain
   }
 
   const workers = availableParallelism();
+  // The workers start on the CPU kernels (they read FEDMM_BACKEND when they start), not on 'auto', which on a GPU
+  // machine would probe and calibrate the GPU in every worker.
+  const saved = process.env.FEDMM_BACKEND;
+  process.env.FEDMM_BACKEND = cpuKernelsName();
   const executor = new LocalExecutor(task, {
     task: task.spec, algorithm: 'fedavg', algorithmParams: getStrategy('fedavg').params({}), local, seed: 8, plugins: [],
     broadcastNames: [], numParams: global.length, compression: NO_COMPRESSION, extraNames: [],
@@ -85,13 +97,27 @@ export async function gpuRoundProfile(task: FedMultimodalTask, local: LocalTrain
     const train = (n: number, from: number) => Promise.all(Array.from({ length: n }, (_, k) =>
       executor.train({ round: 0, clientId: client(from + k).clientId, state: null, fault: null })));
     await train(workers, 0);
+    if (saved === undefined) delete process.env.FEDMM_BACKEND;
+    else process.env.FEDMM_BACKEND = saved;
     const updates = Math.max(2 * workers, Math.min(Math.max(...Cs), 4 * workers));
     const t0 = performance.now();
     await train(updates, workers);
-    const cpu = { updatesPerSecond: (1000 * updates) / (performance.now() - t0), workers, updates };
+    const cpu = { updatesPerSecond: (1000 * updates) / (performance.now() - t0), workers, updates, kernels: cpuKernelsName() };
     log(`gpu-round: CPU path on ${workers} workers: ${cpu.updatesPerSecond.toFixed(2)} updates/s`);
     return { mode: trainer.mode, adapter: trainer.init.adapter?.description ?? '', figures, cpu, fixedMsPerChunk };
   } finally {
+    if (saved === undefined) delete process.env.FEDMM_BACKEND;
+    else process.env.FEDMM_BACKEND = saved;
     await executor.close();
+  }
+}
+
+/** 'native' where the addon loads, else 'js': the CPU kernels the baseline's workers run. */
+function cpuKernelsName(): 'native' | 'js' {
+  try {
+    nativeKernels();
+    return 'native';
+  } catch {
+    return 'js';
   }
 }

@@ -6,9 +6,11 @@
 // Which runs it takes is decided once, in batchedRefusal: FedMultimodal's conv-GRU attention model, an
 // algorithm whose clients send only their delta weighted by sample count (FedAvg, FedProx, FedOpt), the plain
 // mean, no compression, privacy, attack or injected fault, synchronous rounds. Everything else runs on the CPU
-// path with one line saying why.
+// path with one line saying why. Whether it runs: always with the gpu backend forced; under 'auto' only where a
+// GPU answered and a calibration on the run's own clients says it is faster (runExecutor).
 import { BatchedPathRefused, BatchedTrainer, batchedPlan, type ChunkClient, type ChunkResult } from '../../kernels/batched-model.js';
 import type { BatchedPlan } from '../../kernels/batched-train.js';
+import { batchedPathWins, type RoundPathRates } from '../backend/calibrate.js';
 import { FedMultimodalTask } from '../fl/fedmultimodal.js';
 import type { Vectors } from '../fl/strategy.js';
 import type { Metrics, Task } from '../fl/task.js';
@@ -121,13 +123,65 @@ export class BatchedExecutor implements ClientExecutor {
   }
 }
 
-/** The run's executor: the batched one when the gpu backend is active and it takes the run, else the local one (with one line why). */
-export function runExecutor(task: Task, spec: RunSpec, config: RunConfig, gpuActive: boolean, log: (line: string) => void): ClientExecutor {
-  if (!gpuActive) return new LocalExecutor(task, spec, config.workers);
+/** Clients of the calibration chunk (fewer when the task has fewer active clients). */
+const CALIBRATION_CLIENTS = 16;
+
+/**
+ * Client updates/s of the batched path (one chunk of up to CALIBRATION_CLIENTS active clients, after a one-client
+ * chunk that compiles the kernels) and of the CPU path (the same clients on the local executor's workers, after a
+ * warm-up job per worker), from the run's initial weights, as round 0 trains them.
+ */
+export async function calibrateRoundPaths(task: FedMultimodalTask, spec: RunSpec, workers: number, global: Float32Array): Promise<RoundPathRates> {
+  const ids = Int32Array.from(task.data.activeClients.slice(0, CALIBRATION_CLIENTS));
+  const batched = new BatchedExecutor(task, spec, 0);
+  let batchedRate: number;
+  try {
+    batched.publish(global, {});
+    await batched.trainRound(0, ids.slice(0, 1));
+    const t0 = performance.now();
+    await batched.trainRound(0, ids);
+    batchedRate = (1000 * ids.length) / (performance.now() - t0);
+  } finally {
+    await batched.close();
+  }
+  const cpu = new LocalExecutor(task, spec, workers);
+  try {
+    cpu.publish(global, {});
+    const train = (list: Int32Array) => Promise.all(Array.from(list, (clientId) => cpu.train({ round: 0, clientId, state: null, fault: null })));
+    await train(ids.slice(0, cpu.lanes));
+    const t0 = performance.now();
+    await train(ids);
+    return { batched: batchedRate, cpu: (1000 * ids.length) / (performance.now() - t0) };
+  } finally {
+    await cpu.close();
+  }
+}
+
+/** Which backend the run's kernels came from: forced gpu, 'auto' on a machine where a GPU answered, or anything else. */
+export type RunBackend = 'gpu' | 'auto-with-gpu' | 'cpu';
+
+/**
+ * The run's executor. Forced gpu: the batched one when it takes the run, else the local one with one line why.
+ * 'auto' where a GPU answered: the batched one only when it takes the run and the calibration (calibrate.ts's
+ * batchedPathWins) says it delivers more client updates/s here, with one line of the figures either way.
+ * Otherwise the local one.
+ */
+export async function runExecutor(task: Task, spec: RunSpec, config: RunConfig, backend: RunBackend, global: Float32Array,
+  log: (line: string) => void): Promise<ClientExecutor> {
+  const local = () => new LocalExecutor(task, spec, config.workers);
+  if (backend === 'cpu') return local();
   const refusal = batchedRefusal(task, config);
   if (refusal) {
-    log(`gpu backend: ${refusal.message}`);
-    return new LocalExecutor(task, spec, config.workers);
+    if (backend === 'gpu') log(`gpu backend: ${refusal.message}`);
+    return local();
   }
-  return new BatchedExecutor(task as FedMultimodalTask, spec, config.workers);
+  const fm = task as FedMultimodalTask;
+  if (backend === 'auto-with-gpu') {
+    const rates = await calibrateRoundPaths(fm, spec, config.workers, global);
+    const wins = batchedPathWins(rates);
+    log(`auto: batched gpu path ${rates.batched.toFixed(1)} client updates/s, CPU path ${rates.cpu.toFixed(1)} on ${Math.max(1, config.workers)} workers: `
+      + `${wins ? 'training on the batched gpu path' : 'staying on the CPU path'}`);
+    if (!wins) return local();
+  }
+  return new BatchedExecutor(fm, spec, config.workers);
 }

@@ -16,8 +16,8 @@ import { resolveRunConfig, type RunConfig, type RunConfigInput } from './config.
 import { parseCompression } from './compression.js';
 import { createDevices } from './devices.js';
 import { type ClientExecutor, type RunSpec } from './executor.js';
-import { runExecutor } from './batched-executor.js';
-import { kernels } from '../backend/index.js';
+import { runExecutor, type RunBackend } from './batched-executor.js';
+import { autoChoice, kernels } from '../backend/index.js';
 import { loadBuiltins, loadPlugins } from './plugins.js';
 import { setupPrivacy, type RunPrivacyWiring } from './privacy.js';
 import { roundAggregator, runRound, type RoundContext, type RoundRecord } from './round.js';
@@ -129,6 +129,14 @@ function fedBuffOf(config: RunConfig, task: Task, server: ServerStrategy, execut
   return { concurrency: config.asyncConcurrency, buffer: config.buffer, stalenessExponent: config.stalenessExponent };
 }
 
+/** How the active kernels were chosen, as runExecutor needs it: gpu (forced or picked), auto where a GPU answered, or neither. */
+function runBackend(): RunBackend {
+  const k = kernels();
+  if (k.name === 'gpu') return 'gpu';
+  const auto = autoChoice();
+  return auto?.calibrationMs && auto.backend === k.name ? 'auto-with-gpu' : 'cpu';
+}
+
 /** Runs a federated job to the end (or until the signal aborts it). */
 export async function runFederated(input: RunConfigInput | RunConfig, hooks: RunHooks = {}): Promise<RunResult> {
   const t0 = wallNow();
@@ -157,12 +165,13 @@ export async function runFederated(input: RunConfigInput | RunConfig, hooks: Run
     broadcastNames: server.broadcastNames, extraNames: server.extraNames, numParams: P, compression: parseCompression(config.compress),
   };
   const devices = createDevices(config.seed, config.deviceTrace, config.availabilityTrace);
+  const global = task.createModel(new Rng(config.seed).fork('init')).params.slice();
   if (config.outDir) mkdirSync(config.outDir, { recursive: true });
   const run: RunState = {
     config, task, server,
     store: new ClientStateStore({ dir: config.outDir ? join(config.outDir, 'client-state') : null, budgetBytes: config.clientStateBudgetBytes }),
-    global: task.createModel(new Rng(config.seed).fork('init')).params.slice(),
-    executor: hooks.executor ? hooks.executor(task, spec, config) : runExecutor(task, spec, config, kernels().name === 'gpu', log),
+    global,
+    executor: hooks.executor ? hooks.executor(task, spec, config) : await runExecutor(task, spec, config, runBackend(), global, log),
     completedRounds: 0,
     history: [],
     best: null,

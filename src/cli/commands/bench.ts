@@ -272,7 +272,7 @@ async function gpuRoundBench(dataDir: string | null, clients: number[] | null, l
       detail: `${(f.updatesPerSecond / p.cpu.updatesPerSecond).toFixed(2)}× the CPU path; chunks of ≤ ${f.chunk}: prepare ${f.prepareMs.toFixed(0)} ms, device train ${f.trainMs.toFixed(0)} ms, fold ${f.foldMs.toFixed(0)} ms, transfer ${f.transferMs.toFixed(0)} ms`,
       updates: f.C,
     })),
-    { suite: 'gpu-round', name: `CPU path, ${p.cpu.workers} workers (${backendInfo().name})`, value: p.cpu.updatesPerSecond, unit: 'updates/s', detail: `${p.cpu.updates} client updates`, threads: p.cpu.workers },
+    { suite: 'gpu-round', name: `CPU path, ${p.cpu.workers} workers (${p.cpu.kernels})`, value: p.cpu.updatesPerSecond, unit: 'updates/s', detail: `${p.cpu.updates} client updates`, threads: p.cpu.workers },
     { suite: 'gpu-round', name: 'fixed cost per chunk (C=1, beside training)', value: p.fixedMsPerChunk, unit: 'ms', detail: 'host preparation + process round trip + device fold and readback' },
   ];
 }
