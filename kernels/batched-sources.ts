@@ -518,10 +518,14 @@ const bClientLoss: KernelSource = {
         m = Math.max(m, x[r * N + i]);
       }
       let sum = 0;
+      let picked = 0;
       for (let q = 0; q < N; q++) {
         sum += Math.exp(x[r * N + q] - m);
+        if (q == labels[r]) {
+          picked = x[r * N + q];
+        }
       }
-      total += Math.log(sum) + m - x[r * N + labels[r]];
+      total += Math.log(sum) + m - picked;
     }
   }
   return total;
