@@ -14,6 +14,7 @@ import { resolveRunConfig } from '../src/runtime/config.js';
 import { BatchedExecutor, runExecutor } from '../src/runtime/batched-executor.js';
 import { batchedPathWins } from '../src/backend/calibrate.js';
 import type { RunSpec } from '../src/runtime/executor.js';
+import { RunInterrupted } from '../src/runtime/train-step.js';
 import { getStrategy } from '../src/fl/strategy.js';
 import '../src/fl/strategies/index.js';
 import { NO_COMPRESSION } from '../src/runtime/compression.js';
@@ -89,6 +90,22 @@ describe('runs on the batched gpu path', () => {
     expect(batchedPathWins({ batched: 10, cpu: 10 })).toBe(false);
     expect(batchedPathWins({ batched: 10.5, cpu: 10 })).toBe(true);
   }, 120_000);
+
+  it('an aborted run stops before the next chunk with RunInterrupted', async () => {
+    const task = new FedMultimodalTask(TASK);
+    const spec: RunSpec = {
+      task: TASK, algorithm: 'fedavg', algorithmParams: getStrategy('fedavg').params({}), seed: 11, plugins: [], broadcastNames: [], extraNames: [],
+      numParams: task.numParams, compression: NO_COMPRESSION, local: { epochs: 1, batchSize: 8, lr: 0.05, momentum: 0.9, weightDecay: 0, gradClip: 0 },
+    };
+    const executor = new BatchedExecutor(task, spec, 0);
+    try {
+      const stop = new AbortController();
+      stop.abort();
+      await expect(executor.trainRound(0, Int32Array.from(task.data.activeClients.slice(0, 2)), stop.signal)).rejects.toThrow(RunInterrupted);
+    } finally {
+      await executor.close();
+    }
+  });
 
   it('says in one line why a run stays on the CPU path, and runs it there', async () => {
     const { result, lines } = await run('gpu', config('fedrs', { rounds: 1 }));

@@ -17,6 +17,7 @@ import type { Metrics, Task } from '../fl/task.js';
 import type { Batch } from '../data/types.js';
 import type { ClientWork } from './client-job.js';
 import type { RunConfig } from './config.js';
+import { RunInterrupted } from './train-step.js';
 import { LocalExecutor, type ClientExecutor, type FoldedClient, type FoldedRound, type RunSpec, type TrainedClient } from './executor.js';
 
 /** Algorithms whose clients send only their delta and whose server averages by sample count. */
@@ -73,7 +74,7 @@ export class BatchedExecutor implements ClientExecutor {
     this.cpu.publish(global, vectors);
   }
 
-  async trainRound(round: number, ids: Int32Array): Promise<FoldedRound> {
+  async trainRound(round: number, ids: Int32Array, signal: AbortSignal | null = null): Promise<FoldedRound> {
     const { local, seed } = this.spec;
     const limit = this.trainer.maxChunk(this.plan, local.batchSize);
     const sum = new Float64Array(this.spec.numParams);
@@ -84,8 +85,9 @@ export class BatchedExecutor implements ClientExecutor {
     let foldMs = 0;
     let transferMs = 0;
     for (let first = 0; first < ids.length; first += limit) {
-      // A turn of the event loop between chunks: timers and Ctrl-C are seen.
+      // A turn of the event loop between chunks: timers and Ctrl-C are seen (a chunk itself runs to its end).
       await new Promise<void>((resolve) => setImmediate(resolve));
+      if (signal?.aborted) throw new RunInterrupted();
       const clients = Array.from(ids.subarray(first, first + limit), (clientId): ChunkClient => {
         const data = this.task.clientData(clientId);
         return { clientId, data, weight: data.size };

@@ -32,9 +32,10 @@ export interface ClientExecutor {
   /**
    * For an executor that trains and folds a whole round itself (the batched gpu path): trains clients `ids`
    * (ascending) from the published weights and returns the mean of their updates weighted by sample count, over
-   * the clients whose update is finite. The round then skips the per-update train step and aggregator.
+   * the clients whose update is finite. The round then skips the per-update train step and aggregator. When
+   * `signal` aborts, it rejects with RunInterrupted before its next chunk.
    */
-  trainRound?(round: number, ids: Int32Array): Promise<FoldedRound>;
+  trainRound?(round: number, ids: Int32Array, signal: AbortSignal | null): Promise<FoldedRound>;
   /** Clean-up after a round try's train step; resolves to the ms spent on the engine's store. */
   endRound?(): Promise<number>;
   /**

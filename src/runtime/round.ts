@@ -276,7 +276,7 @@ async function aggregatedStep(ctx: RoundContext, round: number, ids: Int32Array,
  */
 async function foldedStep(ctx: RoundContext, trainRound: NonNullable<ClientExecutor['trainRound']>, round: number, ids: Int32Array,
   timings: PhaseTimings): Promise<StepOutcome> {
-  const folded = await trainRound(round, ids);
+  const folded = await trainRound(round, ids, ctx.signal);
   timings.localTrain += folded.trainMs;
   timings.aggregate += folded.foldMs;
   timings.transfer += folded.transferMs;
