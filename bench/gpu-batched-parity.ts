@@ -7,7 +7,7 @@
 // Tolerance: max |batched − cpu| ≤ 1e-4 · (the largest |Δ| of the CPU update) + 1e-7 per client: float32 sums
 // in another order, over a few SGD steps. Cases cover hidden sizes 3–5, inputs of 8, 16 and 24 steps (1, 2 and
 // 3 GRU steps), one and two modalities, C = 1…3 with different sample and batch counts (partial last batches,
-// clients idle in the tail steps), FedProx, two epochs, no momentum and no clipping.
+// clients idle in the tail steps), FedProx, two epochs, no momentum and no clipping, FedRS's class scales.
 import { BatchedTrainer, type ChunkClient, type ChunkResult } from '../kernels/batched-model.js';
 import type { ModeRequest } from '../kernels/device-host.js';
 import { setKernels } from '../src/backend/index.js';
@@ -16,6 +16,7 @@ import type { Batch } from '../src/data/types.js';
 import { FedMultimodalTask } from '../src/fl/fedmultimodal.js';
 import { trainLocal } from '../src/fl/local.js';
 import { fedProx } from '../src/fl/strategies/fedprox.js';
+import { fedRS } from '../src/fl/strategies/fedrs.js';
 import type { ClientContext, LocalTrainConfig } from '../src/fl/strategy.js';
 import type { TaskData } from '../src/fl/task.js';
 import { Rng } from '../src/random.js';
@@ -33,6 +34,8 @@ export interface BatchedCase {
   readonly local: LocalTrainConfig;
   /** FedProx's μ (0: FedAvg). */
   readonly mu: number;
+  /** FedRS's α (absent: plain logits). */
+  readonly alpha?: number;
 }
 
 export interface BatchedParityResult {
@@ -51,6 +54,7 @@ export const BATCHED_CASES: readonly BatchedCase[] = [
   { name: 'C = 3 with 9, 4 and 1 samples (3, 1, 1 batches), hidden 3, 8 steps (1 GRU step)', dHid: 3, steps: 8, sizes: [9, 4, 1], local: LOCAL, mu: 0 },
   { name: 'C = 2, hidden 5, 24 steps (3 GRU steps), one modality', dHid: 5, steps: 24, modalities: [1], sizes: [5, 8], local: LOCAL, mu: 0 },
   { name: 'C = 2, FedProx μ 0.5, two epochs, no momentum, no clipping', dHid: 4, steps: 16, sizes: [5, 3], local: { ...LOCAL, epochs: 2, momentum: 0, gradClip: 0 }, mu: 0.5 },
+  { name: 'C = 3, FedRS α 0.3 (clients missing classes)', dHid: 4, steps: 16, sizes: [7, 3, 2], local: LOCAL, mu: 0, alpha: 0.3 },
 ];
 
 export function tinyTask(c: Pick<BatchedCase, 'dHid' | 'steps' | 'modalities'>): FedMultimodalTask {
@@ -106,8 +110,16 @@ export function runBatchedCase(c: BatchedCase, mode: ModeRequest): CaseRun {
   const trainer = new BatchedTrainer(task.createModule(), mode);
   const global = task.createModel(new Rng(7)).params.slice();
   const ids = task.data.activeClients.slice(0, c.sizes.length);
-  const clients: ChunkClient[] = ids.map((id, i) => ({ clientId: id, data: firstSamples(task.data.client(id), c.sizes[i]), weight: 1 + i }));
   const { local } = c;
+  const params: Record<string, number> = c.alpha !== undefined ? { alpha: c.alpha } : { mu: c.mu };
+  const hooks = c.alpha !== undefined ? fedRS.client : c.mu > 0 ? fedProx.client : {};
+  const contextOf = (clientId: number, data: TaskData<Batch>): ClientContext => ({
+    round: 2, clientId, numClasses: task.numClasses, labelHistogram: data.labelHistogram, global, broadcast: {}, state: null, local, params,
+  });
+  const clients: ChunkClient[] = ids.map((id, i) => {
+    const data = firstSamples(task.data.client(id), c.sizes[i]);
+    return { clientId: id, data, weight: 1 + i, classScale: hooks.classScale?.(contextOf(id, data)) ?? null };
+  });
   const res = trainer.train(trainer.plan(clients[0].data), clients, {
     seed: 5, round: 2, epochs: local.epochs, batchSize: local.batchSize, global, returnWeights: true,
     local: { lr: local.lr, momentum: local.momentum, weightDecay: local.weightDecay, gradClip: local.gradClip, mu: c.mu },
@@ -116,11 +128,7 @@ export function runBatchedCase(c: BatchedCase, mode: ModeRequest): CaseRun {
   try {
     const cpu = clients.map((cl) => {
       const model = task.createModel(new Rng(99));
-      const ctx: ClientContext = {
-        round: 2, clientId: cl.clientId, numClasses: task.numClasses, labelHistogram: cl.data.labelHistogram, global, broadcast: {}, state: null,
-        local, params: { mu: c.mu },
-      };
-      const r = trainLocal(model, cl.data, ctx, c.mu > 0 ? fedProx.client : {}, new Rng(5).fork(`local/2/${cl.clientId}`), new Float32Array(global.length));
+      const r = trainLocal(model, cl.data, contextOf(cl.clientId, cl.data), hooks, new Rng(5).fork(`local/2/${cl.clientId}`), new Float32Array(global.length));
       return { params: model.params.slice(), loss: r.loss, steps: r.steps };
     });
     return { res, cpu, global, clients };

@@ -110,6 +110,8 @@ export interface ChunkClient {
   readonly data: TaskData<Batch>;
   /** Fold weight (the server's weight of its update, e.g. its sample count; 0 = train but leave out of the fold). */
   readonly weight: number;
+  /** FedRS's class scale (length classes), or null/absent for plain logits; every client of a chunk has one or none. */
+  readonly classScale?: Float32Array | null;
 }
 
 export interface ChunkSpec {
@@ -236,6 +238,19 @@ export function prepareChunk(plan: BatchedPlan, clients: readonly ChunkClient[],
   return { steps, perClient: perClient.map((c) => ({ steps: c.batches.length, seen: c.batches.reduce((n, b) => n + b.size, 0) })) };
 }
 
+/** The chunk's class scales [C, classes] (FedRS), or null when no client has one. */
+function classScales(plan: BatchedPlan, clients: readonly ChunkClient[]): Float32Array | null {
+  const having = clients.filter((c) => c.classScale).length;
+  if (having === 0) return null;
+  if (having !== clients.length) throw new Error('batched gpu path: every client of a chunk needs a class scale, or none');
+  const out = new Float32Array(clients.length * plan.classes);
+  clients.forEach((c, i) => {
+    if (c.classScale!.length !== plan.classes) throw new Error(`batched gpu path: client ${c.clientId}'s class scale has ${c.classScale!.length} entries, the model ${plan.classes} classes`);
+    out.set(c.classScale!, i * plan.classes);
+  });
+  return out;
+}
+
 /**
  * Trains chunks of clients on the device process in one gpu.js mode ('auto': WebGPU, else headless GL, else the
  * cpu fallback). One request per chunk; nothing crosses per kernel call.
@@ -269,6 +284,7 @@ export class BatchedTrainer {
     const { steps, perClient } = prepareChunk(plan, clients, spec);
     const request: ChunkRequest = {
       plan, C, S: spec.batchSize, global: spec.global, weights: Float32Array.from(clients, (c) => c.weight), local: spec.local, steps,
+      classScale: classScales(plan, clients),
       returnWeights: spec.returnWeights === true,
     };
     const t1 = performance.now();

@@ -480,6 +480,49 @@ const bAttnGradH: KernelSource = {
   args: { a: 'Array', gOut: 'Array', proj: 'Array', T: 'Integer', H: 'Integer', heads: 'Integer' },
 };
 
+/**
+ * FedRS's restricted logits, per client scale[c, N] (1 for a class the client holds, α for the others; a scaled
+ * class's bias is dropped). output [N, R]: z[r, n] = scale[c, n] · Σ_k w[c, n, k] · x[r, k] + (scale[c, n] = 1 ? bias[c, n] : 0).
+ */
+const bScaledLogits: KernelSource = {
+  source: `function bScaledLogits(x, w, bias, scale, K, N, S) {
+  const n = this.thread.x;
+  const r = this.thread.y;
+  const c = Math.floor(r / S);
+  let s = 0;
+  for (let k = 0; k < K; k++) {
+    s += w[(c * N + n) * K + k] * x[r * K + k];
+  }
+  const sc = scale[c * N + n];
+  s = s * sc;
+  if (sc == 1) {
+    s += bias[c * N + n];
+  }
+  return s;
+}`,
+  args: { x: 'Array', w: 'Array', bias: 'Array', scale: 'Array', K: 'Integer', N: 'Integer', S: 'Integer' },
+};
+
+/**
+ * The logits' gradient through bScaledLogits. output [N, R]: toBias 0: g[r, n] · scale[c, n] (the product's
+ * gradient); toBias 1: g[r, n] where scale[c, n] = 1, else 0 (the bias's).
+ */
+const bScaledLogitsGrad: KernelSource = {
+  source: `function bScaledLogitsGrad(g, scale, N, S, toBias) {
+  const n = this.thread.x;
+  const r = this.thread.y;
+  const sc = scale[Math.floor(r / S) * N + n];
+  if (toBias == 1) {
+    if (sc == 1) {
+      return g[r * N + n];
+    }
+    return 0;
+  }
+  return g[r * N + n] * sc;
+}`,
+  args: { g: 'Array', scale: 'Array', N: 'Integer', S: 'Integer', toBias: 'Integer' },
+};
+
 /** Cross-entropy gradient. output [N, R]: g[r, n] = (softmax(x[r])[n] − [n = label[r]]) · rowScale[r]. */
 const bCrossEntropyGrad: KernelSource = {
   source: `function bCrossEntropyGrad(x, labels, rowScale, N) {
@@ -652,5 +695,5 @@ const bFold: KernelSource = {
 export const BATCHED_KERNEL_SOURCES = {
   bTile, bConvForward, bPoolForward, bPoolBackward, bConvGradInput, bConvGradWeight, bClientSum, bClientLinear,
   bClientGradInput, bClientOuter, bConcatRows, bGruBackStep, bAttnInput, bAttnSoftmax, bAttnOut, bAttnGradA,
-  bAttnGradScores, bAttnGradH, bCrossEntropyGrad, bClientLoss, bClientSumSq, bAddPartials, bSgdBuf, bSgdParam, bFold,
+  bAttnGradScores, bAttnGradH, bScaledLogits, bScaledLogitsGrad, bCrossEntropyGrad, bClientLoss, bClientSumSq, bAddPartials, bSgdBuf, bSgdParam, bFold,
 } as const;

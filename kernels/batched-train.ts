@@ -7,7 +7,8 @@
 // Per step, for each modality: 3 × (conv → ReLU → max-pool → dropout), the GRU over the pooled steps (its input
 // projection for all steps at once, then per step the hidden projection and the fused gates; the per-step states
 // stacked by a tree of concatenations for the backward and the attention); then the fuse_base attention over both
-// modalities' steps, the head (Linear → ReLU → Dropout → Linear) and the cross-entropy — and the backward of all of
+// modalities' steps, the head (Linear → ReLU → Dropout → Linear; FedRS's per-client class scale on the last one) and
+// the cross-entropy — and the backward of all of
 // it in reverse. Then per client, as the CPU path does: clip the gradient to its global L2 norm, FedProx's term,
 // weight decay, SGD with momentum (a client without a batch at this step — it has fewer batches — keeps its weights
 // and buffer). Every intermediate stays on the device (pipeline results) and is released after the step.
@@ -94,6 +95,8 @@ export interface ChunkRequest {
   readonly global: Float32Array;
   /** Fold weight per client (0 leaves a client out). */
   readonly weights: Float32Array;
+  /** FedRS's per-client class scale [C, classes] (null: plain logits). */
+  readonly classScale: Float32Array | null;
   readonly local: LocalSettings;
   readonly steps: readonly ChunkStep[];
   /** Also read back every client's final weights [C, P] (parity tests, per-update aggregators). */
@@ -239,16 +242,22 @@ export async function trainChunk(dev: Device, req: ChunkRequest): Promise<ChunkA
     const E = heads * H;
     const headMask = hasMask ? maskAt(3 * plan.modalities.length) : one;
     const y1 = await run('bClientLinear', [F, 1, R], [att, w(hd.w1), w(hd.b1), E, F, S, 1, E, 0, 0, 1, 1, headMask, POWERS, scale, hasMask]);
-    const logits = await run('bClientLinear', [classes, 1, R], [y1, w(hd.w2), w(hd.b2), F, classes, S, 1, F, 0, 0, 1, 0, one, POWERS, 1, 0]);
+    const cs = req.classScale;
+    const logits = cs
+      ? await run('bScaledLogits', [classes, R], [y1, w(hd.w2), w(hd.b2), cs, F, classes, S])
+      : await run('bClientLinear', [classes, 1, R], [y1, w(hd.w2), w(hd.b2), F, classes, S, 1, F, 0, 0, 1, 0, one, POWERS, 1, 0]);
     const gLogits = await run('bCrossEntropyGrad', [classes, R], [logits, st.labels, st.rowScale, classes]);
+    // FedRS: the product's and the bias's gradients through the class scale.
+    const gProduct = cs ? await run('bScaledLogitsGrad', [classes, R], [gLogits, cs, classes, S, 0]) : gLogits;
+    const gBias = cs ? await run('bScaledLogitsGrad', [classes, R], [gLogits, cs, classes, S, 1]) : gLogits;
     const nextLoss = await dev.run('bClientLoss', [C], [logits, st.labels, st.rowScale, lossAcc, S, classes]);
     dev.release(lossAcc);
     lossAcc = nextLoss;
 
     // Backward: head.
-    grads.set(hd.w2, await dev.run('bClientOuter', [F, classes, C], [gLogits, y1, S, 1, classes, 0, 0, 1, F, 0, 0, 1, 0]));
-    grads.set(hd.b2, await dev.run('bClientSum', [classes, C], [gLogits, S, classes, 0, 1, 1, 0]));
-    const gz1 = await run('bClientGradInput', [F, 1, R], [gLogits, w(hd.w2), classes, F, S, 1, classes, 0, 0, 1, y1, F, 0, headMask, POWERS, scale, hasMask, one, 0, 0, 0, 0, 0]);
+    grads.set(hd.w2, await dev.run('bClientOuter', [F, classes, C], [gProduct, y1, S, 1, classes, 0, 0, 1, F, 0, 0, 1, 0]));
+    grads.set(hd.b2, await dev.run('bClientSum', [classes, C], [gBias, S, classes, 0, 1, 1, 0]));
+    const gz1 = await run('bClientGradInput', [F, 1, R], [gProduct, w(hd.w2), classes, F, S, 1, classes, 0, 0, 1, y1, F, 0, headMask, POWERS, scale, hasMask, one, 0, 0, 0, 0, 0]);
     grads.set(hd.w1, await dev.run('bClientOuter', [E, F, C], [gz1, att, S, 1, F, 0, 0, 1, E, 0, 0, 1, 0]));
     grads.set(hd.b1, await dev.run('bClientSum', [F, C], [gz1, S, F, 0, 1, 1, 0]));
     const gAtt = await run('bClientGradInput', [E, 1, R], [gz1, w(hd.w1), F, E, S, 1, F, 0, 0, 0, one, 0, 0, one, POWERS, 1, 0, one, 0, 0, 0, 0, 0]);

@@ -1,5 +1,5 @@
 // Runs on the batched gpu path (gpu.js's cpu fallback here): with the gpu backend active, a FedAvg / FedProx /
-// FedOpt run of the conv-GRU attention model trains each round's clients as one chunk on the device and folds
+// FedOpt / FedRS run of the conv-GRU attention model trains each round's clients as one chunk on the device and folds
 // them there, ending where the CPU path's run ends within float32 tolerance (one round: over more, a ReLU whose
 // input sits within float32 rounding of 0 can flip on one path and not the other, and the runs drift apart by
 // that one sample's step); a run the path does not take says why in one line and runs on the CPU path.
@@ -38,9 +38,9 @@ async function run(backend: 'js' | 'gpu', input: RunConfigInput) {
 }
 
 describe('runs on the batched gpu path', () => {
-  for (const algorithm of ['fedavg', 'fedprox', 'fedopt']) {
+  for (const algorithm of ['fedavg', 'fedprox', 'fedopt', 'fedrs']) {
     it(`${algorithm}: ends where the CPU path ends`, async () => {
-      const params = algorithm === 'fedprox' ? { algorithmParams: { mu: 0.1 } } : {};
+      const params = algorithm === 'fedprox' ? { algorithmParams: { mu: 0.1 } } : algorithm === 'fedrs' ? { algorithmParams: { alpha: 0.5 } } : {};
       const cpu = await run('js', config(algorithm, params));
       const gpu = await run('gpu', config(algorithm, params));
       expect(gpu.lines).toEqual([]);
@@ -108,8 +108,8 @@ describe('runs on the batched gpu path', () => {
   });
 
   it('says in one line why a run stays on the CPU path, and runs it there', async () => {
-    const { result, lines } = await run('gpu', config('fedrs', { rounds: 1 }));
-    expect(lines).toEqual(["gpu backend: the batched gpu path runs fedavg, fedprox and fedopt, not fedrs: runs on the CPU path"]);
+    const { result, lines } = await run('gpu', config('scaffold', { rounds: 1 }));
+    expect(lines).toEqual(['gpu backend: the batched gpu path runs fedavg, fedprox, fedopt and fedrs, not scaffold: runs on the CPU path']);
     expect(result.history[0].accepted).toBeGreaterThan(0);
   }, 120_000);
 });

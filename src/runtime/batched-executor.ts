@@ -4,7 +4,7 @@
 // executor's CPU workers.
 //
 // Which runs it takes is decided once, in batchedRefusal: FedMultimodal's conv-GRU attention model, an
-// algorithm whose clients send only their delta weighted by sample count (FedAvg, FedProx, FedOpt), the plain
+// algorithm whose clients send only their delta weighted by sample count (FedAvg, FedProx, FedOpt, FedRS), the plain
 // mean, no compression, privacy, attack or injected fault, synchronous rounds. Everything else runs on the CPU
 // path with one line saying why. Whether it runs: always with the gpu backend forced; under 'auto' only where a
 // GPU answered and a calibration on the run's own clients says it is faster (runExecutor).
@@ -12,7 +12,7 @@ import { BatchedPathRefused, BatchedTrainer, batchedPlan, type ChunkClient, type
 import type { BatchedPlan } from '../../kernels/batched-train.js';
 import { batchedPathWins, type RoundPathRates } from '../backend/calibrate.js';
 import { FedMultimodalTask } from '../fl/fedmultimodal.js';
-import type { Vectors } from '../fl/strategy.js';
+import { getStrategy, type ClientHooks, type Vectors } from '../fl/strategy.js';
 import type { Metrics, Task } from '../fl/task.js';
 import type { Batch } from '../data/types.js';
 import type { ClientWork } from './client-job.js';
@@ -21,14 +21,14 @@ import { RunInterrupted } from './train-step.js';
 import { LocalExecutor, type ClientExecutor, type FoldedClient, type FoldedRound, type RunSpec, type TrainedClient } from './executor.js';
 
 /** Algorithms whose clients send only their delta and whose server averages by sample count. */
-const BATCHED_ALGORITHMS = new Set(['fedavg', 'fedprox', 'fedopt']);
+const BATCHED_ALGORITHMS = new Set(['fedavg', 'fedprox', 'fedopt', 'fedrs']);
 
 /** Why the batched gpu path does not take this run (a BatchedPathRefused), or null when it does. */
 export function batchedRefusal(task: Task, config: RunConfig): BatchedPathRefused | null {
   const refuse = (why: string) => new BatchedPathRefused(`the batched gpu path ${why}`);
   if (!(task instanceof FedMultimodalTask)) return refuse(`trains FedMultimodal tasks, not '${task.spec.kind}'`);
   if (task.dataset.multiLabel) return refuse(`trains single-label classification, not ${task.dataset.id}'s multi-label loss`);
-  if (!BATCHED_ALGORITHMS.has(config.algorithm)) return refuse(`runs fedavg, fedprox and fedopt, not ${config.algorithm}`);
+  if (!BATCHED_ALGORITHMS.has(config.algorithm)) return refuse(`runs fedavg, fedprox, fedopt and fedrs, not ${config.algorithm}`);
   if (config.aggregator.name !== 'mean') return refuse(`folds the plain weighted mean, not aggregator '${config.aggregator.name}'`);
   if (config.compress !== 'none' || config.compressDown !== 'none') return refuse('sends uncompressed weights and updates');
   if (config.dp || config.secagg) return refuse('does not run differential privacy or secure aggregation');
@@ -54,6 +54,7 @@ export class BatchedExecutor implements ClientExecutor {
   private readonly plan: BatchedPlan;
   private readonly global: Float32Array;
   private readonly mu: number;
+  private readonly hooks: ClientHooks;
 
   constructor(private readonly task: FedMultimodalTask, private readonly spec: RunSpec, workers: number) {
     this.cpu = new LocalExecutor(task, spec, workers);
@@ -62,6 +63,7 @@ export class BatchedExecutor implements ClientExecutor {
     this.global = new Float32Array(spec.numParams);
     // FedProx's proximal μ (FedAvg and FedOpt have none).
     this.mu = typeof spec.algorithmParams.mu === 'number' ? spec.algorithmParams.mu : 0;
+    this.hooks = getStrategy(spec.algorithm).client;
   }
 
   /** The gpu.js mode the chunks run on ('webgpu', 'headlessgl' or 'cpu'). */
@@ -90,7 +92,12 @@ export class BatchedExecutor implements ClientExecutor {
       if (signal?.aborted) throw new RunInterrupted();
       const clients = Array.from(ids.subarray(first, first + limit), (clientId): ChunkClient => {
         const data = this.task.clientData(clientId);
-        return { clientId, data, weight: data.size };
+        // FedRS's restricted softmax: the strategy's own class scale for this client.
+        const classScale = this.hooks.classScale?.({
+          round, clientId, numClasses: this.task.numClasses, labelHistogram: data.labelHistogram, global: this.global, broadcast: {}, state: null,
+          local, params: this.spec.algorithmParams,
+        }) ?? null;
+        return { clientId, data, weight: data.size, classScale };
       });
       const r: ChunkResult = this.trainer.train(this.plan, clients, {
         seed, round, epochs: local.epochs, batchSize: local.batchSize, global: this.global,
