@@ -146,7 +146,7 @@ interface ConvForward {
   P: number;
   z: DeviceValue;
   out: DeviceValue;
-  mask: Float32Array | null;
+  mask: DeviceValue | null;
 }
 
 interface ModalityForward {
@@ -154,7 +154,9 @@ interface ModalityForward {
   /** Stacked GRU states [R, Tg, 5H]. */
   states: DeviceValue;
   Tg: number;
-  lengths: Float32Array;
+  /** Valid GRU steps per row, on the device and on the host. */
+  lengths: DeviceValue;
+  hostLengths: Float32Array;
 }
 
 /** Trains one chunk and folds it (see the header). */
@@ -166,12 +168,19 @@ export async function trainChunk(dev: Device, req: ChunkRequest): Promise<ChunkA
   const A = plan.attnHidden;
   const F = plan.headHidden;
   const slots = parameterSlots(plan);
-  const one = new Float32Array(1);
-  const zerosRH = new Float32Array(R * H);
+  // Host arrays every step reads go to the device once per chunk (a host array as a kernel argument is uploaded
+  // on every call); each step's own inputs once per step.
+  const chunkHeld = new Held(dev);
+  const upload = (held: Held, a: Float32Array) => held.run('upload', [a.length], [a]);
+  const global = await upload(chunkHeld, req.global);
+  const one = await upload(chunkHeld, new Float32Array(1));
+  const powers = await upload(chunkHeld, POWERS);
+  const zerosRH = await upload(chunkHeld, new Float32Array(R * H));
+  const cs = req.classScale ? await upload(chunkHeld, req.classScale) : null;
   const scale = plan.dropout > 0 ? 1 / (1 - plan.dropout) : 1;
   const params = new Map<TensorSlot, DeviceValue>();
   const bufs = new Map<TensorSlot, DeviceValue>();
-  for (const s of slots) params.set(s, await dev.run('bTile', [s.size, C], [req.global, s.offset]));
+  for (const s of slots) params.set(s, await dev.run('bTile', [s.size, C], [global, s.offset]));
   let lossAcc: DeviceValue = new Float32Array(C);
 
   for (let step = 0; step < req.steps.length; step++) {
@@ -180,14 +189,19 @@ export async function trainChunk(dev: Device, req: ChunkRequest): Promise<ChunkA
     const run = (name: KernelName, output: number[], args: KernelArg[]) => held.run(name, output, args);
     const w = (s: TensorSlot) => params.get(s)!;
     const hasMask = st.masks.length > 0 ? 1 : 0;
-    const maskAt = (site: number): Float32Array => (hasMask ? st.masks[site] : one);
+    const masks: DeviceValue[] = [];
+    for (const m of st.masks) masks.push(await upload(held, m));
+    const maskAt = (site: number): DeviceValue => (hasMask ? masks[site] : one);
+    const labels = await upload(held, st.labels);
+    const rowScale = await upload(held, st.rowScale);
+    const active = await upload(held, st.active);
     const grads = new Map<TensorSlot, DeviceValue>();
 
     // Forward: per modality, the conv encoder and the GRU.
     const fwd: ModalityForward[] = [];
     for (const [m, mp] of plan.modalities.entries()) {
       const convs: ConvForward[] = [];
-      let x: KernelArg = st.inputs[m];
+      let x: KernelArg = await upload(held, st.inputs[m]);
       let xRow = mp.T * mp.D;
       let xc = 1;
       let xl = mp.D;
@@ -197,7 +211,7 @@ export async function trainChunk(dev: Device, req: ChunkRequest): Promise<ChunkA
         const P = Math.floor((Lout - plan.pool) / plan.pool) + 1;
         const mask = hasMask ? maskAt(3 * m + l) : null;
         const z = await run('bConvForward', [Lout, cp.cout, R], [x, w(cp.w), w(cp.b), cp.cin, L, plan.kernel, plan.padding, cp.cout, S, xRow, xc, xl]);
-        const out = await run('bPoolForward', [P, R * cp.cout], [z, mask ?? one, POWERS, Lout, P, plan.pool, plan.pool, scale, hasMask]);
+        const out = await run('bPoolForward', [P, R * cp.cout], [z, mask ?? one, powers, Lout, P, plan.pool, plan.pool, scale, hasMask]);
         convs.push({ x, xRow, xc, xl, L, P, z, out, mask });
         x = out;
         xRow = cp.cout * P;
@@ -207,17 +221,17 @@ export async function trainChunk(dev: Device, req: ChunkRequest): Promise<ChunkA
       }
       const I = mp.conv[2].cout;
       const Tg = L;
-      const lengths = st.lengths[m];
-      const gi = await run('bClientLinear', [3 * H, Tg, R], [x, w(mp.gru.wIh), w(mp.gru.bIh), I, 3 * H, S, Tg, I * Tg, 0, 1, Tg, 0, one, POWERS, 1, 0]);
+      const lengths = await upload(held, st.lengths[m]);
+      const gi = await run('bClientLinear', [3 * H, Tg, R], [x, w(mp.gru.wIh), w(mp.gru.bIh), I, 3 * H, S, Tg, I * Tg, 0, 1, Tg, 0, one, powers, 1, 0]);
       const states: DeviceValue[] = [];
       for (let t = 0; t < Tg; t++) {
         const prev: KernelArg = t === 0 ? zerosRH : states[t - 1];
         const hRow = t === 0 ? H : 5 * H;
         const hOff = t === 0 ? 0 : 4 * H;
-        const gh = await run('bClientLinear', [3 * H, 1, R], [prev, w(mp.gru.wHh), w(mp.gru.bHh), H, 3 * H, S, 1, hRow, hOff, 0, 1, 0, one, POWERS, 1, 0]);
+        const gh = await run('bClientLinear', [3 * H, 1, R], [prev, w(mp.gru.wHh), w(mp.gru.bHh), H, 3 * H, S, 1, hRow, hOff, 0, 1, 0, one, powers, 1, 0]);
         states.push(await run('gruGates', [5 * H, R], [gi, gh, prev, lengths, hOff, hRow, t, Tg, H]));
       }
-      fwd.push({ convs, states: await stackRows(run, states, 5 * H, R), Tg, lengths });
+      fwd.push({ convs, states: await stackRows(run, states, 5 * H, R), Tg, lengths, hostLengths: st.lengths[m] });
     }
 
     // Attention fusion over every modality's steps.
@@ -227,50 +241,50 @@ export async function trainChunk(dev: Device, req: ChunkRequest): Promise<ChunkA
     const Tt = Ta + Tb;
     const mask = new Float32Array(R * Tt);
     for (let r = 0; r < R; r++) {
-      for (let t = 0; t < Ta; t++) mask[r * Tt + t] = t < fa.lengths[r] ? 1 : 0;
-      for (let t = 0; t < Tb; t++) mask[r * Tt + Ta + t] = t < fb!.lengths[r] ? 1 : 0;
+      for (let t = 0; t < Ta; t++) mask[r * Tt + t] = t < fa.hostLengths[r] ? 1 : 0;
+      for (let t = 0; t < Tb; t++) mask[r * Tt + Ta + t] = t < fb!.hostLengths[r] ? 1 : 0;
     }
+    const stepMask = await upload(held, mask);
     const at = plan.attention;
     const hcat = await run('bAttnInput', [H, Tt, R], [fa.states, fb ? fb.states : fa.states, fa.lengths, fb ? fb.lengths : fa.lengths, Ta, Tb, H]);
-    const u = await run('bClientLinear', [A, Tt, R], [hcat, w(at.w1), w(at.b1), H, A, S, Tt, Tt * H, 0, H, 1, 2, one, POWERS, 1, 0]);
-    const scores = await run('bClientLinear', [heads, Tt, R], [u, w(at.w2), w(at.b2), A, heads, S, Tt, Tt * A, 0, A, 1, 0, one, POWERS, 1, 0]);
-    const a = await run('bAttnSoftmax', [Tt, heads, R], [scores, mask, Tt, heads]);
+    const u = await run('bClientLinear', [A, Tt, R], [hcat, w(at.w1), w(at.b1), H, A, S, Tt, Tt * H, 0, H, 1, 2, one, powers, 1, 0]);
+    const scores = await run('bClientLinear', [heads, Tt, R], [u, w(at.w2), w(at.b2), A, heads, S, Tt, Tt * A, 0, A, 1, 0, one, powers, 1, 0]);
+    const a = await run('bAttnSoftmax', [Tt, heads, R], [scores, stepMask, Tt, heads]);
     const att = await run('bAttnOut', [heads * H, R], [a, hcat, Tt, H, heads]);
 
     // Head and loss.
     const hd = plan.head;
     const E = heads * H;
     const headMask = hasMask ? maskAt(3 * plan.modalities.length) : one;
-    const y1 = await run('bClientLinear', [F, 1, R], [att, w(hd.w1), w(hd.b1), E, F, S, 1, E, 0, 0, 1, 1, headMask, POWERS, scale, hasMask]);
-    const cs = req.classScale;
+    const y1 = await run('bClientLinear', [F, 1, R], [att, w(hd.w1), w(hd.b1), E, F, S, 1, E, 0, 0, 1, 1, headMask, powers, scale, hasMask]);
     const logits = cs
       ? await run('bScaledLogits', [classes, R], [y1, w(hd.w2), w(hd.b2), cs, F, classes, S])
-      : await run('bClientLinear', [classes, 1, R], [y1, w(hd.w2), w(hd.b2), F, classes, S, 1, F, 0, 0, 1, 0, one, POWERS, 1, 0]);
-    const gLogits = await run('bCrossEntropyGrad', [classes, R], [logits, st.labels, st.rowScale, classes]);
+      : await run('bClientLinear', [classes, 1, R], [y1, w(hd.w2), w(hd.b2), F, classes, S, 1, F, 0, 0, 1, 0, one, powers, 1, 0]);
+    const gLogits = await run('bCrossEntropyGrad', [classes, R], [logits, labels, rowScale, classes]);
     // FedRS: the product's and the bias's gradients through the class scale.
     const gProduct = cs ? await run('bScaledLogitsGrad', [classes, R], [gLogits, cs, classes, S, 0]) : gLogits;
     const gBias = cs ? await run('bScaledLogitsGrad', [classes, R], [gLogits, cs, classes, S, 1]) : gLogits;
-    const nextLoss = await dev.run('bClientLoss', [C], [logits, st.labels, st.rowScale, lossAcc, S, classes]);
+    const nextLoss = await dev.run('bClientLoss', [C], [logits, labels, rowScale, lossAcc, S, classes]);
     dev.release(lossAcc);
     lossAcc = nextLoss;
 
     // Backward: head.
     grads.set(hd.w2, await dev.run('bClientOuter', [F, classes, C], [gProduct, y1, S, 1, classes, 0, 0, 1, F, 0, 0, 1, 0]));
     grads.set(hd.b2, await dev.run('bClientSum', [classes, C], [gBias, S, classes, 0, 1, 1, 0]));
-    const gz1 = await run('bClientGradInput', [F, 1, R], [gProduct, w(hd.w2), classes, F, S, 1, classes, 0, 0, 1, y1, F, 0, headMask, POWERS, scale, hasMask, one, 0, 0, 0, 0, 0]);
+    const gz1 = await run('bClientGradInput', [F, 1, R], [gProduct, w(hd.w2), classes, F, S, 1, classes, 0, 0, 1, y1, F, 0, headMask, powers, scale, hasMask, one, 0, 0, 0, 0, 0]);
     grads.set(hd.w1, await dev.run('bClientOuter', [E, F, C], [gz1, att, S, 1, F, 0, 0, 1, E, 0, 0, 1, 0]));
     grads.set(hd.b1, await dev.run('bClientSum', [F, C], [gz1, S, F, 0, 1, 1, 0]));
-    const gAtt = await run('bClientGradInput', [E, 1, R], [gz1, w(hd.w1), F, E, S, 1, F, 0, 0, 0, one, 0, 0, one, POWERS, 1, 0, one, 0, 0, 0, 0, 0]);
+    const gAtt = await run('bClientGradInput', [E, 1, R], [gz1, w(hd.w1), F, E, S, 1, F, 0, 0, 0, one, 0, 0, one, powers, 1, 0, one, 0, 0, 0, 0, 0]);
 
     // Backward: attention.
     const ga = await run('bAttnGradA', [Tt, heads, R], [gAtt, hcat, Tt, H, heads]);
-    const gs = await run('bAttnGradScores', [heads, Tt, R], [ga, a, mask, Tt, heads]);
+    const gs = await run('bAttnGradScores', [heads, Tt, R], [ga, a, stepMask, Tt, heads]);
     grads.set(at.w2, await dev.run('bClientOuter', [A, heads, C], [gs, u, S, Tt, Tt * heads, 0, heads, 1, Tt * A, 0, A, 1, 0]));
     grads.set(at.b2, await dev.run('bClientSum', [heads, C], [gs, S, Tt * heads, 0, 1, Tt, heads]));
-    const gpre = await run('bClientGradInput', [A, Tt, R], [gs, w(at.w2), heads, A, S, Tt, Tt * heads, 0, heads, 2, u, Tt * A, A, one, POWERS, 1, 0, one, 0, 0, 0, 0, 0]);
+    const gpre = await run('bClientGradInput', [A, Tt, R], [gs, w(at.w2), heads, A, S, Tt, Tt * heads, 0, heads, 2, u, Tt * A, A, one, powers, 1, 0, one, 0, 0, 0, 0, 0]);
     grads.set(at.w1, await dev.run('bClientOuter', [H, A, C], [gpre, hcat, S, Tt, Tt * A, 0, A, 1, Tt * H, 0, H, 1, 0]));
     grads.set(at.b1, await dev.run('bClientSum', [A, C], [gpre, S, Tt * A, 0, 1, Tt, A]));
-    const ghProj = await run('bClientGradInput', [H, Tt, R], [gpre, w(at.w1), A, H, S, Tt, Tt * A, 0, A, 0, one, 0, 0, one, POWERS, 1, 0, one, 0, 0, 0, 0, 0]);
+    const ghProj = await run('bClientGradInput', [H, Tt, R], [gpre, w(at.w1), A, H, S, Tt, Tt * A, 0, A, 0, one, 0, 0, one, powers, 1, 0, one, 0, 0, 0, 0, 0]);
     const gH = await run('bAttnGradH', [H, Tt, R], [a, gAtt, ghProj, Tt, H, heads]);
 
     // Backward: each modality's GRU, then its conv blocks.
@@ -284,7 +298,7 @@ export async function trainChunk(dev: Device, req: ChunkRequest): Promise<ChunkA
       for (let t = Tg - 1; t >= 0; t--) {
         ds[t] = await run('bGruBackStep', [7 * H, R], [dh, gH, f.states, f.lengths, Tt * H, tOff * H, t, Tg, H]);
         if (t > 0) {
-          dh = await run('bClientGradInput', [H, 1, R], [ds[t], w(mp.gru.wHh), 3 * H, H, S, 1, 7 * H, 3 * H, 0, 0, one, 0, 0, one, POWERS, 1, 0, ds[t], 7 * H, 6 * H, 0, 1, 0]);
+          dh = await run('bClientGradInput', [H, 1, R], [ds[t], w(mp.gru.wHh), 3 * H, H, S, 1, 7 * H, 3 * H, 0, 0, one, 0, 0, one, powers, 1, 0, ds[t], 7 * H, 6 * H, 0, 1, 0]);
         }
       }
       const D7 = await stackRows(run, ds, 7 * H, R);
@@ -293,12 +307,12 @@ export async function trainChunk(dev: Device, req: ChunkRequest): Promise<ChunkA
       grads.set(mp.gru.wHh, await dev.run('bClientOuter', [H, 3 * H, C], [D7, f.states, S, Tg, Tg * 7 * H, 3 * H, 7 * H, 1, Tg * 5 * H, 4 * H, 5 * H, 1, 1]));
       grads.set(mp.gru.bIh, await dev.run('bClientSum', [3 * H, C], [D7, S, Tg * 7 * H, 0, 1, Tg, 7 * H]));
       grads.set(mp.gru.bHh, await dev.run('bClientSum', [3 * H, C], [D7, S, Tg * 7 * H, 3 * H, 1, Tg, 7 * H]));
-      let gOut: DeviceValue = await run('bClientGradInput', [Tg, I, R], [D7, w(mp.gru.wIh), 3 * H, I, S, Tg, Tg * 7 * H, 0, 7 * H, 0, one, 0, 0, one, POWERS, 1, 0, one, 0, 0, 0, 0, 1]);
+      let gOut: DeviceValue = await run('bClientGradInput', [Tg, I, R], [D7, w(mp.gru.wIh), 3 * H, I, S, Tg, Tg * 7 * H, 0, 7 * H, 0, one, 0, 0, one, powers, 1, 0, one, 0, 0, 0, 0, 1]);
       for (let l = 2; l >= 0; l--) {
         const cp = mp.conv[l];
         const cf = f.convs[l];
         const Lout = cf.L + 2 * plan.padding - plan.kernel + 1;
-        const gz = await run('bPoolBackward', [Lout, R * cp.cout], [gOut, cf.z, cf.mask ?? one, POWERS, Lout, cf.P, plan.pool, plan.pool, scale, cf.mask ? 1 : 0]);
+        const gz = await run('bPoolBackward', [Lout, R * cp.cout], [gOut, cf.z, cf.mask ?? one, powers, Lout, cf.P, plan.pool, plan.pool, scale, cf.mask ? 1 : 0]);
         grads.set(cp.w, await dev.run('bConvGradWeight', [plan.kernel, cp.cin, C * cp.cout], [cf.x, gz, cp.cout, cf.L, Lout, plan.padding, S, cf.xRow, cf.xc, cf.xl]));
         grads.set(cp.b, await dev.run('bClientSum', [cp.cout, C], [gz, S, cp.cout * Lout, 0, Lout, Lout, 1]));
         if (l > 0) gOut = await run('bConvGradInput', [cf.L, cp.cin, R], [gz, w(cp.w), cp.cin, cp.cout, plan.kernel, Lout, plan.padding, S]);
@@ -320,13 +334,13 @@ export async function trainChunk(dev: Device, req: ChunkRequest): Promise<ChunkA
       let next: DeviceValue;
       if (local.momentum > 0) {
         const buf: KernelArg = bufs.get(s) ?? one;
-        const nb = await dev.run('bSgdBuf', [s.size, C], [p, g, buf, normSq, st.active, req.global, s.offset, s.size, local.weightDecay, local.momentum, step > 0 ? 1 : 0, maxNorm, local.mu]);
-        next = await dev.run('bSgdParam', [s.size, C], [p, g, nb, normSq, st.active, req.global, s.offset, s.size, local.lr, local.weightDecay, 1, maxNorm, local.mu]);
+        const nb = await dev.run('bSgdBuf', [s.size, C], [p, g, buf, normSq, active, global, s.offset, s.size, local.weightDecay, local.momentum, step > 0 ? 1 : 0, maxNorm, local.mu]);
+        next = await dev.run('bSgdParam', [s.size, C], [p, g, nb, normSq, active, global, s.offset, s.size, local.lr, local.weightDecay, 1, maxNorm, local.mu]);
         const old = bufs.get(s);
         if (old) dev.release(old);
         bufs.set(s, nb);
       } else {
-        next = await dev.run('bSgdParam', [s.size, C], [p, g, one, normSq, st.active, req.global, s.offset, s.size, local.lr, local.weightDecay, 0, maxNorm, local.mu]);
+        next = await dev.run('bSgdParam', [s.size, C], [p, g, one, normSq, active, global, s.offset, s.size, local.lr, local.weightDecay, 0, maxNorm, local.mu]);
       }
       dev.release(p);
       dev.release(g);
@@ -342,7 +356,7 @@ export async function trainChunk(dev: Device, req: ChunkRequest): Promise<ChunkA
   const partials: DeviceValue[] = [];
   for (const s of slots) {
     const parts = Math.ceil(s.size / SQ_CHUNK);
-    const partial = await dev.run('bClientSumSq', [parts, C], [params.get(s)!, req.global, s.offset, s.size, SQ_CHUNK, 1]);
+    const partial = await dev.run('bClientSumSq', [parts, C], [params.get(s)!, global, s.offset, s.size, SQ_CHUNK, 1]);
     partials.push(partial);
     const next = await dev.run('bAddPartials', [C], [partial, sq, parts]);
     partials.push(sq);
@@ -357,13 +371,14 @@ export async function trainChunk(dev: Device, req: ChunkRequest): Promise<ChunkA
   const part = new Float32Array(slots.reduce((m, s) => Math.max(m, s.size * C), 0));
   for (const s of slots) {
     const p = params.get(s)!;
-    await dev.runRead('bFold', [s.size], [p, req.global, weights, s.offset, s.size, C], folded.subarray(s.offset, s.offset + s.size));
+    await dev.runRead('bFold', [s.size], [p, global, weights, s.offset, s.size, C], folded.subarray(s.offset, s.offset + s.size));
     if (clientWeights) {
       const all = await dev.read(p, s.size * C, part);
       for (let c = 0; c < C; c++) clientWeights.set(all.subarray(c * s.size, (c + 1) * s.size), c * plan.P + s.offset);
     }
     dev.release(p);
   }
+  chunkHeld.releaseAll();
   return { folded, lossSums, sqNorms, weights: clientWeights, trainMs: t1 - t0, foldMs: performance.now() - t1 };
 }
 
