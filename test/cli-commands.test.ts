@@ -57,7 +57,8 @@ describe('fedmm errors', () => {
     expect(oneLineError(['grid'], 2)).toMatch(/^fedmm grid needs a grid name or file \(shipped: .*smoke/);
     expect(oneLineError(['grid', 'no-such-grid'], 2)).toMatch(/^no grid 'no-such-grid'/);
     expect(oneLineError(['report'], 2)).toBe('fedmm report needs one directory, got none');
-    expect(oneLineError(['bench', '--only', 'gpu'], 2)).toMatch(/^--only must be one of aggregate, gemm, train-step, update, eval, round/);
+    expect(oneLineError(['bench', '--only', 'gpu'], 2)).toMatch(/^--only must be one of aggregate, gemm, train-step, update, eval, round, gpu-round/);
+    expect(oneLineError(['bench', '--only', 'gpu-round', '--clients', '1,0'], 2)).toBe("fedmm bench: --clients must be positive integers separated by commas, got '1,0'");
   });
 
   test('failures: missing data or directories are one line with exit code 1; --verbose adds the stack', () => {

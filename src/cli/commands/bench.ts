@@ -320,6 +320,7 @@ export const benchCommand: Command = {
   async run(argv) {
     const args = parseArgs(argv, OPTIONS, 'fedmm bench');
     if (args.positionals.length) throw new UsageError(`fedmm bench takes no arguments, got '${args.positionals[0]}'`);
+    const clients = clientCounts(args.options.clients);
     const backend = (typeof args.options.backend === 'string' ? args.options.backend : 'auto') as BackendChoice;
     process.env.FEDMM_BACKEND = backend;
     useBackend(backend);
@@ -337,7 +338,6 @@ export const benchCommand: Command = {
     const threads = typeof args.options.threads === 'number' ? args.options.threads : availableParallelism();
     const maxParams = typeof args.options['max-params'] === 'number' ? args.options['max-params'] : 100_000_000;
     const dataDir = typeof args.options['data-dir'] === 'string' ? resolve(args.options['data-dir']) : null;
-    const clients = clientCounts(args.options.clients);
     const note = (line: string) => process.stderr.write(line + '\n');
     const suites: Record<Suite, () => BenchFigure[] | Promise<BenchFigure[]>> = {
       aggregate: () => aggregateBench(threads, maxParams), gemm: gemmBench, 'train-step': () => trainStepBench(note), update: () => updateBench(dataDir, note),
