@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { ClientUpdate } from '../src/fl/strategy.js';
 import { Rng } from '../src/random.js';
 import { RunPrivacy } from '../src/privacy/accounting.js';
+import { deltaNoiseMultiplier } from '../src/privacy/dp.js';
 import { PrivacyState, PrivateRoundAggregator, type PrivacySettings } from '../src/privacy/private-aggregator.js';
 import { epsilonSampledGaussian } from '../src/privacy/rdp.js';
 
@@ -96,6 +97,48 @@ describe('private round aggregator', () => {
     const b = aggregate({ dp: local, secagg }, updates(cohort, 0.1), cohort);
     for (let i = 0; i < P; i++) expect(Math.abs(a.means.delta[i] - b.means.delta[i])).toBeLessThan(1e-5);
     expect(a.report.epsilon).toBeCloseTo(epsilonSampledGaussian(1, 1, 1, 1e-5).epsilon, 10);
+  });
+
+  it("the round's noise has the variance the accountant assumes: central σC/m (σ_Δ with adaptive clipping), local σC/√n, with or without SecAgg", () => {
+    const big = 40_000;
+    const ids = [0, 3, 6, 9, 12, 15];
+    const m = 8; // expected cohort
+    const rng = new Rng(11);
+    // Norms ≈ 0.01·√P = 2 > C = 0.5: every delta is clipped.
+    const deltas = ids.map(() => Float32Array.from({ length: big }, () => rng.normal(0, 0.01)));
+    const clipped = new Float64Array(big);
+    for (const d of deltas) {
+      let n = 0;
+      for (const v of d) n += v * v;
+      const s = 0.5 / Math.sqrt(n);
+      for (let i = 0; i < big; i++) clipped[i] += Math.fround(d[i] * s);
+    }
+    const countNoise = 0.8; // σ_Δ = 1.81 for σ = 1.2: far from σ
+    const cases = [
+      { dp: central(1.2), want: (1.2 * 0.5) / m, denominator: m },
+      { dp: { ...central(1.2), clip: { kind: 'adaptive' as const, quantile: 0.5, initialNorm: 0.5, learningRate: 0.2, countNoise } }, want: (deltaNoiseMultiplier(1.2, countNoise) * 0.5) / m, denominator: m },
+      { dp: { ...central(1.2), mode: 'local' as const }, want: (1.2 * 0.5) / Math.sqrt(ids.length), denominator: ids.length },
+    ];
+    for (const { dp, want, denominator } of cases) {
+      for (const withSecAgg of [false, true]) {
+        const state = new PrivacyState({ dp, secagg: withSecAgg ? secagg : null }, new RunPrivacy(dp.mode, 0.4, dp.noiseMultiplier, dp.delta), 5);
+        const agg = new PrivateRoundAggregator(state, { round: 0, cohort: Int32Array.from(ids), numParams: big, expectedCohort: m, weightCap: 100, log: () => {} });
+        ids.forEach((clientId, k) => agg.add({ clientId, round: 0, numSamples: 10, loss: 1, metrics: {}, steps: 1, extras: {}, delta: deltas[k] }, 10));
+        const mean = agg.means().delta;
+        let bias = 0;
+        let square = 0;
+        for (let i = 0; i < big; i++) {
+          const e = mean[i] - clipped[i] / denominator;
+          bias += e;
+          square += e * e;
+        }
+        bias /= big;
+        const variance = square / big - bias * bias;
+        const label = `${dp.mode} ${dp.clip.kind}${withSecAgg ? ' + SecAgg' : ''}`;
+        expect(Math.abs(bias), label).toBeLessThan(5 * want / Math.sqrt(big));
+        expect(Math.abs(variance / want ** 2 - 1), label).toBeLessThan(5 * Math.sqrt(2 / big));
+      }
+    }
   });
 
   it('too many dropouts abort the round: no participants, a clear line, the global model untouched', () => {
