@@ -1,11 +1,12 @@
 // Secure aggregation: Shamir sharing, fixed-point encoding, the SecAgg+ graph, and whole protocol rounds
 // with dropouts at both phases, aborts below the threshold, tampering, and the uniformity of masked vectors.
+import { diffieHellman, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../src/random.js';
 import { decodeFixedSum, encodeFixed, fixedPoint } from '../src/secagg/fixed-point.js';
 import { defaultNeighbors, defaultThreshold, secAggGraph } from '../src/secagg/graph.js';
 import { expandMask } from '../src/secagg/prg.js';
-import { SecAggClient, SecAggServer } from '../src/secagg/protocol.js';
+import { SecAggClient, SecAggServer, x25519KeyPair } from '../src/secagg/protocol.js';
 import { SecAggSession } from '../src/secagg/session.js';
 import { FIELD_PRIME, combineShares, splitSecret } from '../src/secagg/shamir.js';
 
@@ -184,6 +185,20 @@ describe('SecAgg rounds', () => {
     expect(a).toEqual(b);
     expect(a).not.toEqual(c);
     expect(() => expandMask(new Uint8Array(16), new Uint32Array(4))).toThrow(/32 bytes/);
+  });
+
+  it('X25519 key pairs: the public key derived from d matches RFC 7748 §6.1; fresh pairs agree with generateKeyPairSync keys', () => {
+    const alice = x25519KeyPair(Uint8Array.from(Buffer.from('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a', 'hex')));
+    const x = Buffer.from(alice.publicKey.export({ format: 'jwk' }).x!, 'base64url').toString('hex');
+    expect(x).toBe('8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a');
+    const bob = x25519KeyPair(Uint8Array.from(Buffer.from('5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb', 'hex')));
+    const shared = diffieHellman({ privateKey: alice.privateKey, publicKey: bob.publicKey }).toString('hex');
+    expect(shared).toBe('4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742');
+    const fresh = x25519KeyPair();
+    const reference = generateKeyPairSync('x25519');
+    expect(diffieHellman({ privateKey: fresh.privateKey, publicKey: reference.publicKey }))
+      .toEqual(diffieHellman({ privateKey: reference.privateKey, publicKey: fresh.publicKey }));
+    expect(fresh.publicKey.export({ format: 'jwk' }).x).not.toBe(x25519KeyPair().publicKey.export({ format: 'jwk' }).x);
   });
 
   it('clients refuse tampered shares and a request that names a party both survivor and dropped', () => {

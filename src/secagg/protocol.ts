@@ -16,7 +16,7 @@
 //
 // Fewer than t holders answering for any secret the server needs, or fewer than t clients in a phase,
 // aborts the round with a message saying which.
-import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { addWords, agreeKey, applyMask } from './prg.js';
 import { FIELD_BYTES, bigintToBytes, bytesToBigint, combineShares, splitSecret, type Share } from './shamir.js';
 
@@ -96,6 +96,18 @@ function privateFromRaw(raw: Uint8Array, publicRaw: Uint8Array): KeyObject {
   return createPrivateKey({ key: jwk, format: 'jwk' });
 }
 
+/**
+ * An X25519 key pair from a 32-byte private key (default: fresh from the CSPRNG, as generateKeyPairSync draws
+ * it), the public key derived from it. Not generateKeyPairSync: in Node 20 a key-generation job that the
+ * garbage collector finalises while the JWK export of its own key holds that key's lock waits on the lock
+ * forever (seen as a SecAgg run frozen mid-round). Node builds an OKP private key from d alone (x must be a
+ * string and is not used), so the all-zero x below is a placeholder, not a claim about the key.
+ */
+export function x25519KeyPair(privateRaw: Uint8Array = new Uint8Array(randomBytes(32))): { privateKey: KeyObject; publicKey: KeyObject } {
+  const privateKey = privateFromRaw(privateRaw, new Uint8Array(32));
+  return { privateKey, publicKey: createPublicKey(privateKey) };
+}
+
 function checkParams(p: SecAggParams): void {
   if (p.graph.length !== p.n) throw new Error(`secagg: graph has ${p.graph.length} parties, expected ${p.n}`);
   if (p.n > 65534) throw new Error(`secagg: at most 65534 parties per round, got ${p.n}`);
@@ -107,8 +119,8 @@ function checkParams(p: SecAggParams): void {
 
 /** One client's side of the protocol. */
 export class SecAggClient {
-  private readonly c = generateKeyPairSync('x25519');
-  private readonly s = generateKeyPairSync('x25519');
+  private readonly c = x25519KeyPair();
+  private readonly s = x25519KeyPair();
   private readonly selfMaskSeed = new Uint8Array(randomBytes(32));
   private neighborKeys = new Map<number, { cPublic: KeyObject; sPublic: KeyObject }>();
   private readonly shareKeyCache = new Map<number, Uint8Array>();
