@@ -80,8 +80,9 @@ afterAll(async () => {
 
 describe('cluster', () => {
   it('trains on two worker processes to the same bits as the local runtime, and cleans up its keys', async () => {
-    startWorker(redis.url, 'w1');
-    startWorker(redis.url, 'w2');
+    const both = [startWorker(redis.url, 'w1'), startWorker(redis.url, 'w2')];
+    for (const w of both) await connected(w);
+    // Each run reports its first status as its first jobs are queued: both workers are there by then.
     const statuses: number[] = [];
     // top-k's error-feedback residuals are client state the workers send back: a client's second turn (clients
     // come back within 4 rounds at rate 0.5) must see the residual of its first for the bits to match.

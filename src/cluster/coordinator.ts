@@ -361,6 +361,9 @@ export class ClusterExecutor implements ClientExecutor {
     await this.redisOp(() => this.flow!.add({
       name: `round ${round}`, queueName: roundQueue(this.runId), data: { round, roundTry }, opts: { jobId: `${round}.${roundTry}` }, children,
     }));
+    // The run's first status goes out as soon as its first jobs are queued (which workers took the run), then
+    // every statusEveryMs from the once-a-second watch.
+    if (this.options.onStatus && this.lastStatus === 0) await this.watch();
     return wallNow() - t0;
   }
 
