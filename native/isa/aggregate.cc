@@ -52,6 +52,21 @@ int64_t find_nonfinite(const float* x, size_t n) {
   return -1;
 }
 
+#if defined(__AVX512F__)
+// a[0..7] (64 doubles) = in[i, i+64) (or +0.0 when in is null) + Σ_g c[g]·u[g][i, i+64), g in order: the one
+// summation fold_group_block and fold_finish_block share, so both give the same bits for the same group.
+__attribute__((always_inline)) static inline void sum_group_64(const double* __restrict in, const float* const* u, const double* c,
+                                                               size_t G, size_t i, __m512d a[8]) {
+  for (int r = 0; r < 8; r++) a[r] = in ? _mm512_loadu_pd(in + i + 8 * r) : _mm512_setzero_pd();
+  for (size_t g = 0; g < G; g++) {
+    const float* x = u[g] + i;
+    const __m512d cg = _mm512_set1_pd(c[g]);
+    for (int r = 0; r < 8; r++)
+      a[r] = _mm512_add_pd(a[r], _mm512_mul_pd(cg, _mm512_cvtps_pd(_mm256_loadu_ps(x + 8 * r))));
+  }
+}
+#endif
+
 // accOut[n] = accIn[n] + Σ_g c[g]·u[g][n] (each element's G products added in g order, float64, no
 // contraction: bit-identical to G single folds); accIn null: the sum starts from +0.0 (a first group reads
 // no accumulator). Returns true iff every accOut value is finite, which holds
@@ -66,13 +81,7 @@ static void fold_group_block(const double* __restrict in, double* __restrict out
   // writing accOut does not first read it into the cache.
   for (size_t i = begin; i < end; i += 64) {
     __m512d a[8];
-    for (int r = 0; r < 8; r++) a[r] = in ? _mm512_loadu_pd(in + i + 8 * r) : _mm512_setzero_pd();
-    for (size_t g = 0; g < G; g++) {
-      const float* x = u[g] + i;
-      const __m512d cg = _mm512_set1_pd(c[g]);
-      for (int r = 0; r < 8; r++)
-        a[r] = _mm512_add_pd(a[r], _mm512_mul_pd(cg, _mm512_cvtps_pd(_mm256_loadu_ps(x + 8 * r))));
-    }
+    sum_group_64(in, u, c, G, i, a);
     for (int r = 0; r < 8; r++) {
       z = _mm512_add_pd(z, _mm512_sub_pd(a[r], a[r]));
       if (kStream) _mm512_stream_pd(out + i + 8 * r, a[r]);
@@ -141,13 +150,7 @@ static void fold_finish_block(const double* __restrict in, const float* const* u
   const __m512d w = _mm512_set1_pd(totalW);
   for (size_t i = begin; i < end; i += 64) {
     __m512d a[8];
-    for (int r = 0; r < 8; r++) a[r] = in ? _mm512_loadu_pd(in + i + 8 * r) : _mm512_setzero_pd();
-    for (size_t g = 0; g < G; g++) {
-      const float* x = u[g] + i;
-      const __m512d cg = _mm512_set1_pd(c[g]);
-      for (int r = 0; r < 8; r++)
-        a[r] = _mm512_add_pd(a[r], _mm512_mul_pd(cg, _mm512_cvtps_pd(_mm256_loadu_ps(x + 8 * r))));
-    }
+    sum_group_64(in, u, c, G, i, a);
     for (int r = 0; r < 8; r++) {
       z = _mm512_add_pd(z, _mm512_sub_pd(a[r], a[r]));
       _mm256_storeu_ps(out + i + 8 * r, _mm512_cvtpd_ps(_mm512_div_pd(a[r], w)));
