@@ -11,6 +11,7 @@
 // hanging; a dead worker's job is redelivered by BullMQ's stalled-job check.
 import { FlowProducer, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { findNonFinite } from '../aggregate/norms.js';
 import type { Vectors } from '../fl/strategy.js';
 import type { Metrics, Task } from '../fl/task.js';
 import { wallNow, type ClientWork } from '../runtime/client-job.js';
@@ -87,7 +88,7 @@ export class ClusterExecutor implements ClientExecutor {
   private flow: FlowProducer | null = null;
   private events: QueueEvents | null = null;
   private maxUpdateBytes = 0;
-  /** The residual names a client keeps under error feedback (empty without it), and their serialized size. */
+  /** The residual names a client keeps under error feedback, sorted (empty without it), and their serialized size. */
   private keptNames: string[] = [];
   private keptBytes = 0;
   private readonly tries = new Map<number, number>();
@@ -142,7 +143,7 @@ export class ClusterExecutor implements ClientExecutor {
     // A compressed vector takes at most 5 bytes a value (int8 with one-value blocks); a plain one 4.
     const bytesPerValue = spec.compression.kind === 'none' ? 4 : 8;
     this.maxUpdateBytes = (1 + spec.extraNames.length) * (bytesPerValue * spec.numParams + 16) + UPDATE_HEADER_ALLOWANCE;
-    this.keptNames = usesErrorFeedback(spec.compression) ? ['delta', ...spec.extraNames].map(residualKey) : [];
+    this.keptNames = usesErrorFeedback(spec.compression) ? ['delta', ...spec.extraNames].map(residualKey).sort() : [];
     this.keptBytes = serializeVectors(Object.fromEntries(this.keptNames.map((n) => [n, new Float32Array(0)]))).byteLength + 4 * spec.numParams * this.keptNames.length;
     return this;
   }
@@ -463,11 +464,12 @@ export class ClusterExecutor implements ClientExecutor {
     if (buf.length !== this.keptBytes) throw new Error(`client state in Redis has ${buf.length} bytes, expected ${this.keptBytes}`);
     const state = deserializeVectors(buf, 'from the worker');
     const names = Object.keys(state).sort();
-    if (names.join() !== [...this.keptNames].sort().join()) throw new Error(`client state holds ${names.join(', ')}, expected ${this.keptNames.join(', ')}`);
+    if (names.join() !== this.keptNames.join()) throw new Error(`client state holds ${names.join(', ')}, expected ${this.keptNames.join(', ')}`);
     for (const n of names) {
       const v = state[n];
       if (v.length !== this.run!.spec.numParams) throw new Error(`client state '${n}' has ${v.length} values, expected ${this.run!.spec.numParams}`);
-      for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) throw new Error(`client state '${n}' has a non-finite value at ${i}`);
+      const bad = findNonFinite(v);
+      if (bad >= 0) throw new Error(`client state '${n}' has a non-finite value at ${bad}`);
     }
     return state;
   }
